@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "bookshops"
+urlpatterns = [
+    path("", views.shop_list, name="list"),
+    path("<slug:slug>/", views.shop_detail, name="detail"),
+]

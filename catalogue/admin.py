@@ -1,0 +1,165 @@
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from .exceptions import StockImportRefused
+from .forms import StockUploadForm
+from .models import Book, Contributor, SearchMiss, StockImport, StockLine, Subject
+from .search import update_index
+from .services import stock_import
+
+
+class ContributorInline(admin.TabularInline):
+    model = Contributor
+    extra = 0
+
+
+@admin.register(Book)
+class BookAdmin(admin.ModelAdmin):
+    list_display = ["title", "isbn", "publisher", "availability", "published_on"]
+    list_filter = ["availability", "language"]
+    search_fields = ["=isbn", "title", "publisher", "contributors__name"]
+    autocomplete_fields = ["subjects"]
+    inlines = [ContributorInline]
+    readonly_fields = ["provenance", "created_at", "updated_at"]
+    show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        for name in form.changed_data:
+            obj.provenance[name] = Book.Source.STAFF
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        update_index([form.instance.pk])
+
+
+@admin.register(Subject)
+class SubjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "scheme", "code"]
+    list_filter = ["scheme"]
+    search_fields = ["name", "code"]
+
+
+class ShopScopedAdmin(admin.ModelAdmin):
+    """Staff see and touch only their own shops' rows; the association sees all."""
+
+    shop_field = "shop"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(**{f"{self.shop_field}__staff": request.user})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == self.shop_field and not request.user.is_superuser:
+            from bookshops.models import Shop
+
+            kwargs["queryset"] = Shop.objects.for_user(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(StockLine)
+class StockLineAdmin(ShopScopedAdmin):
+    list_display = ["book", "shop", "quantity", "held", "price", "changed_at"]
+    list_filter = ["shop"]
+    search_fields = ["=book__isbn", "book__title"]
+    list_select_related = ["book", "shop"]
+    readonly_fields = ["shop", "book", "quantity", "held", "price", "changed_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StockImport)
+class StockImportAdmin(ShopScopedAdmin):
+    list_display = ["created_at", "shop", "status", "rows_read", "created_count", "updated_count",
+                    "zeroed_count", "rejected_count", "channel"]
+    list_filter = ["status", "channel", "shop"]
+    date_hierarchy = "created_at"
+    list_select_related = ["shop"]
+    exclude = ["report"]
+    readonly_fields = [
+        "shop", "created_at", "created_by", "channel", "status", "message", "file", "original_filename",
+        "encoding", "delimiter", "rows_read", "created_count", "updated_count", "unchanged_count",
+        "zeroed_count", "rejected_count", "books_created_count", "duration_ms", "line_report",
+    ]
+
+    @admin.display(description=_("rapport ligne à ligne"))
+    def line_report(self, obj):
+        if not obj.report:
+            return _("Aucune ligne rejetée.")
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((p["line"], _("erreur") if p["level"] == "error" else _("avertissement"), p["value"], p["error"])
+             for p in obj.report[:1000]),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("ligne"), _("niveau"), _("valeur"), _("problème"), rows,
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:catalogue_stockimport_upload")
+
+    def get_urls(self):
+        upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="catalogue_stockimport_upload")
+        return [upload, *super().get_urls()]
+
+    def upload_view(self, request):
+        if not self.has_add_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = StockUploadForm(request.POST or None, request.FILES or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                record = stock_import(
+                    shop=form.cleaned_data["shop"],
+                    data=upload.read(),
+                    filename=upload.name,
+                    user=request.user,
+                    channel=StockImport.Channel.ADMIN,
+                    force=form.cleaned_data["force"],
+                )
+            except StockImportRefused as refused:
+                record = refused.stock_import
+                self.message_user(request, record.message, messages.ERROR)
+            else:
+                self.message_user(request, record.message, messages.SUCCESS)
+            return redirect(reverse("admin:catalogue_stockimport_change", args=[record.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Envoyer le stock d'une librairie"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/catalogue/stockimport/upload.html", context)
+
+
+@admin.register(SearchMiss)
+class SearchMissAdmin(admin.ModelAdmin):
+    list_display = ["query", "created_at"]
+    search_fields = ["query"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,48 @@
+"""ISBN normalisation: every book is stored under its ISBN-13."""
+
+import re
+
+from stdnum import isbn as stdnum_isbn
+from stdnum.exceptions import ValidationError
+
+from .exceptions import InvalidISBN
+
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—.]")
+
+
+def normalize_isbn(value: str) -> str:
+    """Return the ISBN-13 for an ISBN-10, ISBN-13 or EAN-13 in any usual form.
+
+    Raises ``InvalidISBN`` (with a reason a bookseller can read) when the
+    value is not an ISBN or its check digit is wrong.
+    """
+    raw = _SEPARATORS.sub("", str(value or "")).upper()
+    if raw.startswith("ISBN"):
+        raw = raw[4:].lstrip(":")
+    if not raw:
+        raise InvalidISBN(value, "empty")
+    if not re.fullmatch(r"[0-9]{9}[0-9X]|[0-9]{13}", raw):
+        raise InvalidISBN(value, "format")
+    if len(raw) == 13 and not raw.startswith(("978", "979")):
+        raise InvalidISBN(value, "prefix")
+    try:
+        return stdnum_isbn.to_isbn13(stdnum_isbn.validate(raw))
+    except ValidationError:
+        raise InvalidISBN(value, "checksum") from None
+
+
+def looks_like_isbn(value: str) -> bool:
+    """Whether a search query is an ISBN rather than words."""
+    try:
+        normalize_isbn(value)
+    except InvalidISBN:
+        return False
+    return True
+
+
+def hyphenate_isbn(isbn13: str) -> str:
+    """ISBN-13 with its standard hyphens, for display."""
+    try:
+        return stdnum_isbn.format(isbn13)
+    except Exception:
+        return isbn13

@@ -1,0 +1,212 @@
+"""Workflows that change the catalogue: stock snapshots and their records."""
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+
+from .exceptions import StockImportRefused
+from .importers.stock_file import ParsedStockFile, StockFileError, StockRow, parse_stock_file
+from .models import Book, Contributor, StockImport, StockLine
+from .search import update_index
+
+#: Rows per query when looking up or writing many rows at once.
+CHUNK = 2000
+
+
+class _Refusal(Exception):
+    pass
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    zeroed: int = 0
+    books_created: int = 0
+
+
+def chunked(items: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def stock_import(
+    *,
+    shop,
+    data: bytes,
+    filename: str = "stock.csv",
+    user=None,
+    channel: str = StockImport.Channel.COMMAND,
+    force: bool = False,
+    partial: bool = False,
+) -> StockImport:
+    """Apply a shop's stock file, all or nothing, and keep the file and its report.
+
+    A snapshot (``partial=False``) is the shop's whole stock: lines it does
+    not list drop to zero. A partial update only touches the lines it lists.
+    Raises ``StockImportRefused`` (carrying the saved record) when refused.
+    """
+    started = time.monotonic()
+    record = StockImport(
+        shop=shop,
+        original_filename=filename[:255],
+        created_by=user if user is not None and user.is_authenticated else None,
+        channel=channel,
+    )
+    record.file.save(get_valid_filename(filename) or "stock.csv", ContentFile(data), save=False)
+    parsed = None
+    try:
+        parsed = parse_stock_file(data)
+        record.encoding, record.delimiter = parsed.encoding, parsed.delimiter
+        record.rows_read = parsed.rows_read
+        record.rejected_count = parsed.rejected_count
+        record.report = parsed.problems
+        _check_rejected_share(parsed)
+        with transaction.atomic():
+            counts, changed_book_ids = _apply(shop, parsed, force=force, partial=partial)
+            shop.stock_reported_at = timezone.now()
+            shop.save(update_fields=["stock_reported_at"])
+            transaction.on_commit(lambda: update_index(changed_book_ids))
+    except (StockFileError, _Refusal) as exc:
+        record.status = StockImport.Status.REFUSED
+        record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}
+    else:
+        record.status = StockImport.Status.APPLIED
+        record.created_count = counts.created
+        record.updated_count = counts.updated
+        record.unchanged_count = counts.unchanged
+        record.zeroed_count = counts.zeroed
+        record.books_created_count = counts.books_created
+        record.message = _("Import appliqué.")
+    record.duration_ms = int((time.monotonic() - started) * 1000)
+    record.save()
+    if not record.applied:
+        raise StockImportRefused(record)
+    return record
+
+
+def _check_rejected_share(parsed: ParsedStockFile) -> None:
+    rejected = parsed.rejected_count
+    allowed = max(1, int(parsed.rows_read * settings.STOCK_IMPORT_MAX_REJECTED_SHARE))
+    if rejected > allowed:
+        raise _Refusal(
+            _("%(rejected)s lignes sur %(total)s sont illisibles (au plus %(allowed)s tolérées) : "
+              "corrigez le fichier d'après le rapport ci-dessous.")
+            % {"rejected": rejected, "total": parsed.rows_read, "allowed": allowed}
+        )
+
+
+def _merge_duplicates(parsed: ParsedStockFile) -> dict[str, StockRow]:
+    """One row per ISBN: a book listed twice (two shelves) adds up."""
+    by_isbn: dict[str, StockRow] = {}
+    for row in parsed.rows:
+        first = by_isbn.get(row.isbn)
+        if first is None:
+            by_isbn[row.isbn] = row
+            continue
+        first.quantity += row.quantity
+        first.price = row.price if row.price is not None else first.price
+        parsed.warn(row.line, row.isbn, _("ISBN déjà présent ligne %(line)s : quantités additionnées") % {"line": first.line})
+    return by_isbn
+
+
+def _apply(shop, parsed: ParsedStockFile, *, force: bool, partial: bool):
+    counts = _Counts()
+    # Serialise imports of one shop; reservations only touch ``held``, which
+    # imports never write, so they are not blocked.
+    type(shop).objects.select_for_update().filter(pk=shop.pk).exists()
+    rows = _merge_duplicates(parsed)
+    book_ids, counts.books_created = _resolve_books(rows)
+
+    current = {
+        book_id: (line_id, quantity, price)
+        for book_id, line_id, quantity, price in StockLine.objects.filter(shop=shop).values_list(
+            "book_id", "id", "quantity", "price"
+        )
+    }
+    listed = set()
+    to_write = []
+    now = timezone.now()
+    for isbn, row in rows.items():
+        book_id = book_ids[isbn]
+        listed.add(book_id)
+        existing = current.get(book_id)
+        price = row.price if row.price is not None else (existing[2] if existing else None)
+        if existing is None:
+            counts.created += 1
+        elif existing[1] == row.quantity and existing[2] == price:
+            counts.unchanged += 1
+            continue
+        else:
+            counts.updated += 1
+        to_write.append(StockLine(shop=shop, book_id=book_id, quantity=row.quantity, price=price, changed_at=now))
+
+    to_zero = []
+    if not partial:
+        protected = {book_ids[isbn] for isbn in parsed.unreadable_isbns if isbn in book_ids}
+        protected |= set(
+            Book.objects.filter(isbn__in=parsed.unreadable_isbns - book_ids.keys()).values_list("id", flat=True)
+        )
+        to_zero = [
+            line_id
+            for book_id, (line_id, quantity, _price) in current.items()
+            if quantity > 0 and book_id not in listed and book_id not in protected
+        ]
+        in_stock_now = sum(1 for _line_id, quantity, _price in current.values() if quantity > 0)
+        if to_zero and not force and len(to_zero) > in_stock_now * settings.STOCK_IMPORT_MAX_DROPPED_SHARE:
+            raise _Refusal(
+                _("Ce fichier ferait passer à zéro %(dropped)s des %(total)s titres en stock de la librairie : "
+                  "est-il complet ? Si ce stock est juste, relancez l'import en forçant.")
+                % {"dropped": len(to_zero), "total": in_stock_now}
+            )
+
+    for batch in chunked(to_write):
+        StockLine.objects.bulk_create(
+            batch,
+            update_conflicts=True,
+            unique_fields=["shop", "book"],
+            update_fields=["quantity", "price", "changed_at"],
+        )
+    for batch in chunked(to_zero):
+        StockLine.objects.filter(pk__in=batch).update(quantity=0, changed_at=now)
+    counts.zeroed = len(to_zero)
+
+    zeroed = set(to_zero)
+    changed = [line.book_id for line in to_write]
+    changed += [book_id for book_id, (line_id, _q, _p) in current.items() if line_id in zeroed]
+    return counts, changed
+
+
+def _resolve_books(rows: dict[str, StockRow]) -> tuple[dict[str, int], int]:
+    """Map every ISBN to a book id, creating unknown books from the file's columns."""
+    isbns = list(rows)
+    book_ids = {}
+    for batch in chunked(isbns):
+        book_ids.update(Book.objects.filter(isbn__in=batch).values_list("isbn", "id"))
+    missing = [rows[isbn] for isbn in isbns if isbn not in book_ids]
+    new_books = []
+    for row in missing:
+        book = Book(isbn=row.isbn, title="")
+        book.apply_metadata({"title": row.title, "publisher": row.publisher}, Book.Source.SHOP_FILE)
+        new_books.append(book)
+    for batch in chunked(new_books):
+        Book.objects.bulk_create(batch)
+    if new_books:
+        for batch in chunked([b.isbn for b in new_books]):
+            book_ids.update(Book.objects.filter(isbn__in=batch).values_list("isbn", "id"))
+        contributors = [
+            Contributor(book_id=book_ids[row.isbn], name=row.author, role=Contributor.Role.AUTHOR)
+            for row in missing
+            if row.author
+        ]
+        for batch in chunked(contributors):
+            Contributor.objects.bulk_create(batch)
+    return book_ids, len(new_books)
