@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
@@ -252,3 +254,42 @@ class SearchMiss(models.Model):
 
     def __str__(self):
         return self.query
+
+
+class BookSearchDocument(models.Model):
+    """What the search engine reads for one book, refreshed by ``catalogue.search.update_index``.
+
+    On PostgreSQL ``vector`` holds the weighted French ``tsvector``; on SQLite
+    the text lives in the FTS5 table ``catalogue_book_fts`` (rowid = book id)
+    and ``vector`` stays empty.
+    """
+
+    book = models.OneToOneField(Book, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
+    vector = SearchVectorField(null=True)
+    #: Active shops that had a copy available when the document was refreshed (ranking boost).
+    in_stock_shops = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("document de recherche")
+        verbose_name_plural = _("documents de recherche")
+        # Created on PostgreSQL only, by migration 0002.
+        indexes = [GinIndex(fields=["vector"], name="booksearch_vector_gin")]
+
+    def __str__(self):
+        return str(self.book_id)
+
+
+class SearchWord(models.Model):
+    """A distinct word of the catalogue, lower-case and unaccented: the vocabulary typos are corrected to."""
+
+    word = models.CharField(max_length=60, primary_key=True)
+
+    class Meta:
+        verbose_name = _("mot du catalogue")
+        verbose_name_plural = _("mots du catalogue")
+        # Created on PostgreSQL only, by migration 0002.
+        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="searchword_trgm")]
+
+    def __str__(self):
+        return self.word

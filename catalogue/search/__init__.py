@@ -1,5 +1,209 @@
-"""Full-text search over the shared catalogue (filled in by the search engine)."""
+"""Full-text search over the shared catalogue, on PostgreSQL or SQLite.
+
+One interface (``search_books``, ``update_index``, ``search_index_rebuild``);
+the engine is chosen from ``connection.vendor``: ``postgres.py`` (stored
+tsvector, French stemming, trigram typo correction) or ``sqlite.py`` (FTS5).
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+
+from ..exceptions import InvalidISBN
+from ..isbn import normalize_isbn
+from ..models import Book, SearchMiss
+from .documents import documents_build
+from .engine import Filters, SearchEngine, Term
+from .text import MAX_QUERY_LENGTH, query_words
+
+#: Books per chunk when refreshing the index.
+INDEX_CHUNK = 1000
+PER_PAGE = 20
 
 
-def update_index(book_ids):
-    """Refresh the search documents of these books."""
+def get_engine() -> SearchEngine:
+    """The engine for the database in use."""
+    if connection.vendor == "postgresql":
+        from .postgres import PostgresSearchEngine
+
+        return PostgresSearchEngine()
+    if connection.vendor == "sqlite":
+        from .sqlite import SqliteSearchEngine
+
+        return SqliteSearchEngine()
+    raise NotImplementedError(f"no search engine for {connection.vendor}")
+
+
+# --- Index ----------------------------------------------------------------------
+
+
+def update_index(book_ids: Iterable[int]) -> int:
+    """Refresh the search documents of these books, in chunks; returns how many were written."""
+    ids = sorted({int(pk) for pk in book_ids if pk is not None})
+    engine = get_engine()
+    written = 0
+    for start in range(0, len(ids), INDEX_CHUNK):
+        written += _index_chunk(engine, ids[start : start + INDEX_CHUNK])
+    return written
+
+
+def _index_chunk(engine: SearchEngine, ids: list[int]) -> int:
+    documents = documents_build(book_ids=ids)
+    gone = sorted(set(ids) - {doc.book_id for doc in documents})
+    with transaction.atomic(), connection.cursor() as cursor:
+        engine.write(cursor, documents)
+        if gone:
+            engine.delete(cursor, gone)
+        engine.write_vocabulary(cursor, set().union(*(doc.vocabulary() for doc in documents)))
+    return len(documents)
+
+
+def search_index_rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild every book's search document, reporting ``progress(done, total)`` after each chunk."""
+    engine = get_engine()
+    with transaction.atomic(), connection.cursor() as cursor:
+        engine.clear(cursor)
+    total = Book.objects.count()
+    done = 0
+    last_id = 0
+    while True:
+        ids = list(Book.objects.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:INDEX_CHUNK])
+        if not ids:
+            break
+        _index_chunk(engine, ids)
+        done += len(ids)
+        last_id = ids[-1]
+        if progress:
+            progress(done, total)
+    return done
+
+
+# --- Queries --------------------------------------------------------------------
+
+
+@dataclass
+class SearchResults:
+    """One page of results: the books (with ``shops_in_stock``), the paginator page and how the query was read."""
+
+    query: str
+    words: list[str]
+    page: Page | None = None
+    books: list[Book] = field(default_factory=list)
+    #: Set when the query is the ISBN of a catalogue book.
+    isbn_book: Book | None = None
+    #: Set when the query is a valid ISBN (found or not).
+    isbn: str | None = None
+    #: {typed word: [vocabulary words also searched]}
+    corrections: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        if self.isbn_book is not None:
+            return 1
+        return self.page.paginator.count if self.page is not None else 0
+
+    @property
+    def is_empty_query(self) -> bool:
+        return not self.words and self.isbn is None
+
+
+class _Hits:
+    """A lazy sequence for ``Paginator``: counts and slices through the engine."""
+
+    def __init__(self, engine: SearchEngine, terms: list[Term], filters: Filters):
+        self.engine, self.terms, self.filters = engine, terms, filters
+
+    def count(self) -> int:
+        return self.engine.count(terms=self.terms, filters=self.filters)
+
+    def __getitem__(self, item: slice) -> list[int]:
+        if item.stop <= item.start:
+            return []
+        return self.engine.hits(
+            terms=self.terms, filters=self.filters, limit=item.stop - item.start, offset=item.start
+        )
+
+
+def books_with_availability(book_ids: list[int]) -> list[Book]:
+    """These books in this order, with contributors and ``shops_in_stock`` (active shops with a copy free now)."""
+    books = (
+        Book.objects.filter(pk__in=book_ids)
+        .prefetch_related("contributors")
+        .annotate(
+            shops_in_stock=Count(
+                "stock_lines",
+                filter=Q(stock_lines__quantity__gt=F("stock_lines__held"), stock_lines__shop__is_active=True),
+            )
+        )
+    )
+    by_id = {book.pk: book for book in books}
+    return [by_id[pk] for pk in book_ids if pk in by_id]
+
+
+def _shop_ids(shops) -> list[int] | None:
+    if shops is None:
+        return None
+    if hasattr(shops, "values_list") and getattr(shops, "model", None) is not None:
+        from bookshops.models import Shop
+
+        if shops.model is Shop:
+            shops = shops.values_list("pk", flat=True)
+    return sorted({int(pk) for pk in shops})
+
+
+def search_books(
+    *,
+    query: str,
+    in_stock_only: bool = False,
+    out_of_print_only: bool = False,
+    subject: int | None = None,
+    boost_shop_ids=None,
+    only_shop_ids=None,
+    page: int | str = 1,
+    per_page: int = PER_PAGE,
+) -> SearchResults:
+    """Search the catalogue for a reader's query, best first, one page at a time.
+
+    ``boost_shop_ids`` (ids or a Shop queryset, e.g. the shops near the reader)
+    puts books available there first; ``only_shop_ids`` keeps only those books.
+    """
+    query = (query or "").replace("\x00", "")[:MAX_QUERY_LENGTH].strip()
+    results = SearchResults(query=query, words=[])
+    try:
+        results.isbn = normalize_isbn(query)
+    except InvalidISBN:
+        pass
+    else:
+        results.isbn_book = Book.objects.filter(isbn=results.isbn).first()
+        if results.isbn_book is not None:
+            results.books = books_with_availability([results.isbn_book.pk])
+        results.page = Paginator([], per_page).get_page(1)
+        return results
+
+    results.words = query_words(query)
+    if not results.words:
+        return results
+    engine = get_engine()
+    results.corrections = engine.corrections(results.words)
+    terms = [Term(word=w, alternatives=results.corrections.get(w, [])) for w in results.words]
+    # The last word may still be being typed.
+    terms[-1].prefix = len(terms[-1].word) >= 3
+    filters = Filters(
+        in_stock_only=in_stock_only,
+        out_of_print_only=out_of_print_only,
+        subject_id=subject,
+        only_shop_ids=_shop_ids(only_shop_ids),
+        boost_shop_ids=_shop_ids(boost_shop_ids),
+    )
+    results.page = Paginator(_Hits(engine, terms, filters), per_page).get_page(page)
+    results.books = books_with_availability(list(results.page.object_list))
+    return results
+
+
+def search_miss_record(*, query: str) -> SearchMiss:
+    """Keep a search that found nothing for the association's figures (the query only)."""
+    query = " ".join(query.replace("\x00", "").split())
+    return SearchMiss.objects.create(query=query[: SearchMiss._meta.get_field("query").max_length])

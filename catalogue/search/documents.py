@@ -1,0 +1,65 @@
+"""What the index holds for a book, built the same way for both engines."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, F
+
+from ..models import Book, Contributor, StockLine
+from .text import MAX_WORD_LENGTH, normalize, words
+
+
+@dataclass
+class Document:
+    book_id: int
+    title: str
+    subtitle: str
+    contributors: str
+    collection: str
+    publisher: str
+    subjects: str
+    in_stock_shops: int
+
+    FIELDS = ("title", "subtitle", "contributors", "collection", "publisher", "subjects")
+
+    def texts(self) -> list[str]:
+        return [getattr(self, name) for name in self.FIELDS]
+
+    def normalized_texts(self) -> list[str]:
+        return [normalize(text) for text in self.texts()]
+
+    def vocabulary(self) -> set[str]:
+        return {w for text in self.texts() for w in words(text) if 2 < len(w) <= MAX_WORD_LENGTH}
+
+
+def documents_build(*, book_ids: list[int]) -> list[Document]:
+    """Documents of these books (missing ids are skipped), in four queries."""
+    books = list(Book.objects.filter(pk__in=book_ids).only("id", "title", "subtitle", "collection", "publisher"))
+    contributors: dict[int, list[str]] = {}
+    for book_id, name in (
+        Contributor.objects.filter(book_id__in=book_ids).order_by("book_id", "position", "pk").values_list("book_id", "name")
+    ):
+        contributors.setdefault(book_id, []).append(name)
+    subjects: dict[int, list[str]] = {}
+    for book_id, name in Book.subjects.through.objects.filter(book_id__in=book_ids).values_list(
+        "book_id", "subject__name"
+    ):
+        subjects.setdefault(book_id, []).append(name)
+    in_stock = dict(
+        StockLine.objects.filter(book_id__in=book_ids, quantity__gt=F("held"), shop__is_active=True)
+        .values("book_id")
+        .annotate(n=Count("shop_id"))
+        .values_list("book_id", "n")
+    )
+    return [
+        Document(
+            book_id=book.pk,
+            title=book.title,
+            subtitle=book.subtitle,
+            contributors=" ; ".join(contributors.get(book.pk, [])),
+            collection=book.collection,
+            publisher=book.publisher,
+            subjects=" ; ".join(subjects.get(book.pk, [])),
+            in_stock_shops=in_stock.get(book.pk, 0),
+        )
+        for book in books
+    ]

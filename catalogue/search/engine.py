@@ -1,0 +1,156 @@
+"""The interface both engines implement, and the SQL they share (filters, boosts, paging)."""
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from bookshops.models import Shop
+
+from ..models import Book, BookSearchDocument, SearchWord, StockLine
+from .documents import Document
+from .text import MIN_TYPO_LENGTH, edits1
+
+DOC = BookSearchDocument._meta.db_table
+LINE = StockLine._meta.db_table
+SHOP = Shop._meta.db_table
+BOOK = Book._meta.db_table
+BOOK_SUBJECTS = Book.subjects.through._meta.db_table
+WORD = SearchWord._meta.db_table
+
+#: Score multiplier of a book some shop has in stock, all else equal.
+IN_STOCK_BOOST = 1.5
+
+
+@dataclass
+class Term:
+    """One word of the query and the forms that also count as a match."""
+
+    word: str
+    alternatives: list[str] = field(default_factory=list)
+    #: The last word may be unfinished: match it as a prefix too.
+    prefix: bool = False
+
+
+@dataclass
+class Filters:
+    in_stock_only: bool = False
+    out_of_print_only: bool = False
+    subject_id: int | None = None
+    only_shop_ids: list[int] | None = None
+    boost_shop_ids: list[int] | None = None
+
+    def sql(self) -> tuple[str, list]:
+        """WHERE clauses on the document alias ``d``, ANDed, with their parameters."""
+        clauses, params = [], []
+        if self.in_stock_only:
+            # The stored count prunes fast; the live check ignores copies held since.
+            clauses.append(
+                f"d.in_stock_shops > 0 AND EXISTS (SELECT 1 FROM {LINE} l JOIN {SHOP} s ON s.id = l.shop_id "
+                "WHERE l.book_id = d.book_id AND l.quantity > l.held AND s.is_active = %s)"
+            )
+            params.append(True)
+        if self.out_of_print_only:
+            clauses.append(f"EXISTS (SELECT 1 FROM {BOOK} b WHERE b.id = d.book_id AND b.availability = %s)")
+            params.append(Book.Availability.OUT_OF_PRINT)
+        if self.subject_id is not None:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM {BOOK_SUBJECTS} bs WHERE bs.book_id = d.book_id AND bs.subject_id = %s)"
+            )
+            params.append(self.subject_id)
+        if self.only_shop_ids is not None:
+            sql, shop_params = held_in_shops_sql(self.only_shop_ids)
+            clauses.append(sql)
+            params += shop_params
+        return " AND ".join(f"({c})" for c in clauses), params
+
+    def near_sql(self) -> tuple[str, list]:
+        """A 1/0 column: the book is available in one of the boosted shops."""
+        if not self.boost_shop_ids:
+            return "0", []
+        sql, params = held_in_shops_sql(self.boost_shop_ids)
+        return f"CASE WHEN {sql} THEN 1 ELSE 0 END", params
+
+
+def held_in_shops_sql(shop_ids: list[int]) -> tuple[str, list]:
+    if not shop_ids:
+        return "1 = 0", []
+    placeholders = ", ".join(["%s"] * len(shop_ids))
+    return (
+        f"EXISTS (SELECT 1 FROM {LINE} l WHERE l.book_id = d.book_id AND l.quantity > l.held "
+        f"AND l.shop_id IN ({placeholders}))",
+        list(shop_ids),
+    )
+
+
+class SearchEngine:
+    """Full-text search over ``BookSearchDocument``; subclasses speak one database's dialect."""
+
+    vendor = ""
+
+    # --- index ---------------------------------------------------------------
+    def write(self, cursor, documents: list[Document]) -> None:
+        raise NotImplementedError
+
+    def delete(self, cursor, book_ids: list[int]) -> None:
+        cursor.execute(f"DELETE FROM {DOC} WHERE book_id IN ({', '.join(['%s'] * len(book_ids))})", book_ids)
+
+    def clear(self, cursor) -> None:
+        cursor.execute(f"DELETE FROM {DOC}")
+
+    def write_vocabulary(self, cursor, words: set[str]) -> None:
+        ordered = sorted(words)
+        for start in range(0, len(ordered), 500):
+            batch = ordered[start : start + 500]
+            cursor.execute(
+                f"INSERT INTO {WORD} (word) VALUES {', '.join(['(%s)'] * len(batch))} ON CONFLICT DO NOTHING", batch
+            )
+
+    # --- query ---------------------------------------------------------------
+    def known_words(self, words: list[str]) -> set[str]:
+        if not words:
+            return set()
+        placeholders = ", ".join(["%s"] * len(words))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT word FROM {WORD} WHERE word IN ({placeholders})", list(words))
+            return {row[0] for row in cursor.fetchall()}
+
+    def corrections(self, words: list[str]) -> dict[str, list[str]]:
+        """For each word absent from the catalogue's vocabulary, the close words that are in it."""
+        candidates = [w for w in words if len(w) >= MIN_TYPO_LENGTH and not w.isdigit()]
+        unknown = [w for w in candidates if w not in self.known_words(candidates)]
+        return {w: found for w in unknown if (found := self.close_words(w))}
+
+    def close_words(self, word: str) -> list[str]:
+        """Vocabulary words one edit away (a letter missing, extra, wrong or swapped)."""
+        return sorted(self.known_words(sorted(edits1(word))))[:3]
+
+    def match_sql(self, terms: list[Term]) -> tuple[str, str, str, list]:
+        """(FROM clause giving alias ``d``, WHERE clause, score expression where higher is better, params)."""
+        raise NotImplementedError
+
+    def _query(self, terms: list[Term], filters: Filters) -> tuple[str, str, str, list, list]:
+        from_sql, where_sql, score_sql, params = self.match_sql(terms)
+        filter_sql, filter_params = filters.sql()
+        if filter_sql:
+            where_sql = f"{where_sql} AND {filter_sql}"
+        return from_sql, where_sql, score_sql, params, filter_params
+
+    def hits(self, *, terms: list[Term], filters: Filters, limit: int, offset: int) -> list[int]:
+        """Ids of the matching books, best first."""
+        from_sql, where_sql, score_sql, match_params, filter_params = self._query(terms, filters)
+        near_sql, near_params = filters.near_sql()
+        sql = (
+            f"SELECT d.book_id, {near_sql} AS near, "
+            f"({score_sql}) * (CASE WHEN d.in_stock_shops > 0 THEN {IN_STOCK_BOOST} ELSE 1 END) AS score "
+            f"FROM {from_sql} WHERE {where_sql} ORDER BY near DESC, score DESC, d.book_id LIMIT %s OFFSET %s"
+        )
+        params = near_params + match_params + filter_params + [limit, offset]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
+
+    def count(self, *, terms: list[Term], filters: Filters) -> int:
+        from_sql, where_sql, _score_sql, match_params, filter_params = self._query(terms, filters)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {from_sql} WHERE {where_sql}", match_params + filter_params)
+            return cursor.fetchone()[0]
