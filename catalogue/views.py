@@ -1,13 +1,37 @@
+from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from bookshops.models import Shop
+
 from .exceptions import InvalidISBN
 from .isbn import normalize_isbn
-from .models import Book, StockLine
+from .models import Book, BookSearchDocument, StockLine
+from .search import books_with_availability, search_books, search_miss_record
+from .search.forms import SearchForm
+
+#: Books shown on the home page.
+HOME_BOOKS = 6
 
 
 def home(request):
-    return render(request, "catalogue/home.html")
+    network = cache.get("home:network")
+    if network is None:
+        network = {
+            "shops": Shop.objects.active().count(),
+            "books": BookSearchDocument.objects.filter(in_stock_shops__gt=0).count(),
+        }
+        cache.set("home:network", network, 600)
+    recent = (
+        StockLine.objects.in_stock()
+        .filter(shop__is_active=True)
+        .order_by("-changed_at")
+        .values_list("book_id", flat=True)[: HOME_BOOKS * 5]
+    )
+    book_ids = list(dict.fromkeys(recent))[:HOME_BOOKS]
+    return render(
+        request, "catalogue/home.html", {"network": network, "books": books_with_availability(book_ids)}
+    )
 
 
 def book_detail(request, isbn):
@@ -24,7 +48,6 @@ def book_detail(request, isbn):
     stock_lines = (
         StockLine.objects.filter(book=book, shop__is_active=True)
         .in_stock()
-        .annotate_available()
         .select_related("shop")
         .order_by("shop__name")
     )
@@ -32,5 +55,20 @@ def book_detail(request, isbn):
 
 
 def search(request):
-    # Replaced by the search engine (catalogue/search/).
-    return render(request, "catalogue/home.html", {"query": request.GET.get("q", "")})
+    form = SearchForm(request.GET)
+    form.is_valid()
+    data = form.cleaned_data
+    query = data.get("q", "")
+    genre = data.get("genre")
+    results = search_books(
+        query=query,
+        in_stock_only=bool(data.get("in_stock")),
+        out_of_print_only=bool(data.get("out_of_print")),
+        subject=genre.pk if genre else None,
+        page=data.get("page") or 1,
+    )
+    if results.isbn_book is not None:
+        return redirect(results.isbn_book)
+    if results.total == 0 and not results.is_empty_query and (data.get("page") or 1) == 1:
+        search_miss_record(query=query)
+    return render(request, "catalogue/search.html", {"form": form, "query": query, "results": results})

@@ -1,0 +1,28 @@
+import time
+
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from catalogue.search import search_index_rebuild
+
+
+class Command(BaseCommand):
+    help = "Rebuild the search index of every book of the catalogue."
+
+    def handle(self, *args, **options):
+        started = time.monotonic()
+
+        def progress(done, total):
+            percent = 100 * done // total if total else 100
+            line = _("%(done)s/%(total)s livres indexés (%(percent)s %%)") % {
+                "done": done, "total": total, "percent": percent,
+            }
+            self.stdout.write("\r" + line, ending="")
+            self.stdout.flush()
+
+        done = search_index_rebuild(progress=progress)
+        self.stdout.write("")
+        summary = _("Index reconstruit : %(done)s livres en %(seconds).1f s.") % {
+            "done": done, "seconds": time.monotonic() - started,
+        }
+        self.stdout.write(self.style.SUCCESS(summary))
