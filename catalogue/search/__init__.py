@@ -16,6 +16,7 @@ from ..exceptions import InvalidISBN
 from ..isbn import normalize_isbn
 from ..models import Book, SearchMiss
 from .documents import documents_build
+from . import engine as _engine
 from .engine import Filters, SearchEngine, Term
 from .text import MAX_QUERY_LENGTH, query_words
 
@@ -98,6 +99,8 @@ class SearchResults:
     isbn: str | None = None
     #: {typed word: [vocabulary words also searched]}
     corrections: dict[str, list[str]] = field(default_factory=dict)
+    #: More books matched than are counted and ranked (``engine.MAX_RESULTS``).
+    truncated: bool = False
 
     @property
     def total(self) -> int:
@@ -115,9 +118,12 @@ class _Hits:
 
     def __init__(self, engine: SearchEngine, terms: list[Term], filters: Filters):
         self.engine, self.terms, self.filters = engine, terms, filters
+        self.truncated = False
 
     def count(self) -> int:
-        return self.engine.count(terms=self.terms, filters=self.filters)
+        found = self.engine.count(terms=self.terms, filters=self.filters)
+        self.truncated = found > _engine.MAX_RESULTS
+        return min(found, _engine.MAX_RESULTS)
 
     def __getitem__(self, item: slice) -> list[int]:
         if item.stop <= item.start:
@@ -198,7 +204,9 @@ def search_books(
         only_shop_ids=_shop_ids(only_shop_ids),
         boost_shop_ids=_shop_ids(boost_shop_ids),
     )
-    results.page = Paginator(_Hits(engine, terms, filters), per_page).get_page(page)
+    hits = _Hits(engine, terms, filters)
+    results.page = Paginator(hits, per_page).get_page(page)
+    results.truncated = hits.truncated
     results.books = books_with_availability(list(results.page.object_list))
     return results
 

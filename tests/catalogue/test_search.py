@@ -479,3 +479,15 @@ def test_engine_matches_the_database():
     from catalogue.search import get_engine
 
     assert get_engine().vendor == connection.vendor
+
+
+def test_broad_queries_count_and_rank_a_bounded_number_of_matches(client, monkeypatch):
+    monkeypatch.setattr("catalogue.search.engine.MAX_RESULTS", 30)
+    Book.objects.bulk_create(Book(isbn=make_isbn(700000 + n), title=f"Océan, tome {n}") for n in range(40))
+    indexed(*Book.objects.all())
+    results = search_books(query="ocean")
+    assert results.truncated and results.total == 30
+    assert results.page.paginator.num_pages == 2
+    html = client.get(reverse("catalogue:search"), {"q": "ocean"}).content.decode()
+    assert "Plus de 30 livres trouvés" in html
+    assert not search_books(query="ocean tome 7").truncated
