@@ -49,8 +49,8 @@ class Filters:
         if self.in_stock_only:
             # The stored count prunes fast; the live check ignores copies held since.
             clauses.append(
-                f"d.in_stock_shops > 0 AND EXISTS (SELECT 1 FROM {LINE} l JOIN {SHOP} s ON s.id = l.shop_id "
-                "WHERE l.book_id = d.book_id AND l.quantity > l.held AND s.is_active = %s)"
+                f"d.in_stock_shops > 0 AND (SELECT 1 FROM {LINE} l JOIN {SHOP} s ON s.id = l.shop_id "
+                "WHERE l.book_id = d.book_id AND l.quantity > l.held AND s.is_active = %s LIMIT 1) IS NOT NULL"
             )
             params.append(True)
         if self.out_of_print_only:
@@ -79,9 +79,11 @@ def held_in_shops_sql(shop_ids: list[int]) -> tuple[str, list]:
     if not shop_ids:
         return "1 = 0", []
     placeholders = ", ".join(["%s"] * len(shop_ids))
+    # A scalar subquery, not EXISTS: PostgreSQL would turn EXISTS into a semi-join
+    # hashing every stock line, where one index probe per matching book is enough.
     return (
-        f"EXISTS (SELECT 1 FROM {LINE} l WHERE l.book_id = d.book_id AND l.quantity > l.held "
-        f"AND l.shop_id IN ({placeholders}))",
+        f"(SELECT 1 FROM {LINE} l WHERE l.book_id = d.book_id AND l.quantity > l.held "
+        f"AND l.shop_id IN ({placeholders}) LIMIT 1) IS NOT NULL",
         list(shop_ids),
     )
 
@@ -121,7 +123,8 @@ class SearchEngine:
     def corrections(self, words: list[str]) -> dict[str, list[str]]:
         """For each word absent from the catalogue's vocabulary, the close words that are in it."""
         candidates = [w for w in words if len(w) >= MIN_TYPO_LENGTH and not w.isdigit()]
-        unknown = [w for w in candidates if w not in self.known_words(candidates)]
+        known = self.known_words(candidates)
+        unknown = [w for w in candidates if w not in known]
         return {w: found for w in unknown if (found := self.close_words(w))}
 
     def close_words(self, word: str) -> list[str]:
