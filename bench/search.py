@@ -196,18 +196,17 @@ def timed(fn, repeat):
     return percentiles(samples)
 
 
-def load_clients(url_base, queries, seconds, worker_id, out):
+def load_clients(port, paths, seconds, worker_id, out):
     import http.client
-    import urllib.parse
 
     count, errors = 0, 0
     deadline = time.monotonic() + seconds
     i = worker_id
     while time.monotonic() < deadline:
-        q = queries[i % len(queries)]
+        path = paths[i % len(paths)]
         i += 1
-        conn = http.client.HTTPConnection("127.0.0.1", url_base, timeout=10)
-        conn.request("GET", "/search/?" + urllib.parse.urlencode({"q": q}))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path)
         response = conn.getresponse()
         response.read()
         conn.close()
@@ -230,7 +229,9 @@ PRODUCTION_ENV = {
 
 
 def gunicorn_throughput(db_url, queries, seconds, clients):
+    """Requests/s of /search/ for these queries, and of a static file (the machine's ceiling right now)."""
     import multiprocessing
+    import urllib.parse
 
     port = 8765
     env = {**os.environ, "DATABASE_URL": db_url}
@@ -249,18 +250,23 @@ def gunicorn_throughput(db_url, queries, seconds, clients):
                 break
             except OSError:
                 time.sleep(0.2)
-        out = multiprocessing.Queue()
-        procs = [multiprocessing.Process(target=load_clients, args=(port, queries, seconds, i, out)) for i in range(clients)]
-        started = time.perf_counter()
-        for p in procs:
-            p.start()
-        results = [out.get() for _ in procs]
-        for p in procs:
-            p.join()
-        elapsed = time.perf_counter() - started
-        ok = sum(r[0] for r in results)
-        errors = sum(r[1] for r in results)
-        return ok / elapsed, errors
+
+        def load(paths, duration):
+            out = multiprocessing.Queue()
+            procs = [multiprocessing.Process(target=load_clients, args=(port, paths, duration, i, out))
+                     for i in range(clients)]
+            started = time.perf_counter()
+            for p in procs:
+                p.start()
+            results = [out.get() for _ in procs]
+            for p in procs:
+                p.join()
+            elapsed = time.perf_counter() - started
+            return sum(r[0] for r in results) / elapsed, sum(r[1] for r in results)
+
+        search = load(["/search/?" + urllib.parse.urlencode({"q": q}) for q in queries], seconds)
+        static = load(["/static/css/portal.css"], max(3, seconds // 3))
+        return search, static
     finally:
         server.terminate()
         server.wait(10)
@@ -352,9 +358,10 @@ def main():
     connection.close()
 
     page_queries = [q for q in QUERIES.values() if q]
-    rps, errors = gunicorn_throughput(db_url, page_queries, args.seconds, args.clients)
-    print(f"gunicorn 2 sync workers, {args.clients} client processes, {args.seconds} s: {rps:.0f} requests/s "
-          f"({errors} errors)")
+    (rps, errors), (static_rps, _static_errors) = gunicorn_throughput(db_url, page_queries, args.seconds, args.clients)
+    print(f"gunicorn 2 sync workers, {args.clients} client processes, {args.seconds} s: /search/ {rps:.0f} requests/s "
+          f"({errors} errors); a static file through the same stack: {static_rps:.0f} requests/s")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores shared with other work)")
 
 
 if __name__ == "__main__":
