@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 
 from ..exceptions import InvalidISBN
 from ..isbn import normalize_isbn
-from ..models import Book, SearchMiss
+from ..models import Book, SearchMiss, StockLine
 from .documents import documents_build
 from . import engine as _engine
 from .engine import Filters, SearchEngine, Term
@@ -133,19 +133,29 @@ class _Hits:
         )
 
 
+#: Up to this many shops, the result list counts them live (a hold may just have
+#: taken the last copy); above, the count stored at indexing time is shown.
+LIVE_COUNT_MAX = 5
+
+
 def books_with_availability(book_ids: list[int]) -> list[Book]:
-    """These books in this order, with contributors and ``shops_in_stock`` (active shops with a copy free now)."""
-    books = (
-        Book.objects.filter(pk__in=book_ids)
-        .prefetch_related("contributors")
-        .annotate(
-            shops_in_stock=Count(
-                "stock_lines",
-                filter=Q(stock_lines__quantity__gt=F("stock_lines__held"), stock_lines__shop__is_active=True),
-            )
-        )
-    )
+    """These books in this order, with contributors and ``shops_in_stock`` (active shops with a copy free)."""
+    books = Book.objects.filter(pk__in=book_ids).select_related("search_document").prefetch_related("contributors")
     by_id = {book.pk: book for book in books}
+    stored = {
+        pk: (book.search_document.in_stock_shops if hasattr(book, "search_document") else 0)
+        for pk, book in by_id.items()
+    }
+    # Counting every line of a book held in hundreds of shops costs more than the search itself.
+    recount = [pk for pk, n in stored.items() if n <= LIVE_COUNT_MAX]
+    live = dict(
+        StockLine.objects.filter(book_id__in=recount, quantity__gt=F("held"), shop__is_active=True)
+        .values("book_id")
+        .annotate(n=Count("shop_id"))
+        .values_list("book_id", "n")
+    )
+    for pk, book in by_id.items():
+        book.shops_in_stock = live.get(pk, 0) if pk in recount else stored[pk]
     return [by_id[pk] for pk in book_ids if pk in by_id]
 
 

@@ -491,3 +491,18 @@ def test_broad_queries_count_and_rank_a_bounded_number_of_matches(client, monkey
     html = client.get(reverse("catalogue:search"), {"q": "ocean"}).content.decode()
     assert "Plus de 30 livres trouvés" in html
     assert not search_books(query="ocean tome 7").truncated
+
+
+def test_result_list_counts_few_shops_live_and_many_from_the_index(monkeypatch):
+    from catalogue.search import books_with_availability
+
+    monkeypatch.setattr("catalogue.search.LIVE_COUNT_MAX", 2)
+    few, many = BookFactory(title="Peu"), BookFactory(title="Beaucoup")
+    last_copy = StockLineFactory(book=few, quantity=1)
+    for _ in range(3):
+        StockLineFactory(book=many, quantity=1)
+    indexed(few, many)
+    last_copy.held = 1  # a reservation took the last copy; no reindex
+    last_copy.save()
+    counts = {b.title: b.shops_in_stock for b in books_with_availability([few.pk, many.pk])}
+    assert counts == {"Peu": 0, "Beaucoup": 3}
