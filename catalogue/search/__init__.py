@@ -140,7 +140,12 @@ LIVE_COUNT_MAX = 5
 
 def books_with_availability(book_ids: list[int]) -> list[Book]:
     """These books in this order, with contributors and ``shops_in_stock`` (active shops with a copy free)."""
-    books = Book.objects.filter(pk__in=book_ids).select_related("search_document").prefetch_related("contributors")
+    books = (
+        Book.objects.filter(pk__in=book_ids)
+        .defer("summary", "provenance")
+        .select_related("search_document")
+        .prefetch_related("contributors")
+    )
     by_id = {book.pk: book for book in books}
     stored = {
         pk: (book.search_document.in_stock_shops if hasattr(book, "search_document") else 0)
