@@ -205,44 +205,46 @@ def _resolve_books(rows: dict[str, StockRow]) -> tuple[dict[str, int], int]:
     return book_ids, len(new_books)
 
 
-# Snapshots write tens of thousands of rows: plain executemany (pipelined by
-# psycopg 3) is several times faster than bulk_create, whose per-field
-# Python preparation dominated the import's time in bench/stock_import.py.
+# Snapshots write tens of thousands of rows: multi-row INSERT statements
+# skip bulk_create's per-field Python preparation, which dominated the
+# import's time in bench/stock_import.py, and need one round trip per batch.
+ROWS_PER_STATEMENT = 500
+
+
+def _execute_values(sql_head: str, sql_tail: str, rows: list[tuple]) -> None:
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not rows:
+        return
+    placeholder = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+    with connection.cursor() as cursor:
+        for batch in chunked(rows, ROWS_PER_STATEMENT):
+            values = ", ".join([placeholder] * len(batch))
+            cursor.execute(f"{sql_head} VALUES {values} {sql_tail}", [v for row in batch for v in row])
 
 
 def _insert_many(model, objects: list) -> None:
     """INSERT unsaved instances of a simple model (no auto fields set)."""
     connection = connections[DEFAULT_DB_ALIAS]  # the real object: the proxy's lookups cost per value
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    with connection.cursor() as cursor:
-        sql = "INSERT INTO {table} ({columns}) VALUES ({values})".format(
-            table=connection.ops.quote_name(model._meta.db_table),
-            columns=", ".join(connection.ops.quote_name(f.column) for f in fields),
-            values=", ".join(["%s"] * len(fields)),
-        )
-        for batch in chunked(objects):
-            cursor.executemany(
-                sql, [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in batch]
-            )
+    head = "INSERT INTO {table} ({columns})".format(
+        table=connection.ops.quote_name(model._meta.db_table),
+        columns=", ".join(connection.ops.quote_name(f.column) for f in fields),
+    )
+    _execute_values(head, "", [tuple(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields) for obj in objects])
 
 
 def _upsert_stock_lines(rows: list[tuple]) -> None:
     """Insert or update (shop, book, quantity, held, price, changed_at) rows; ``held`` is never overwritten."""
-    sql = (
-        "INSERT INTO catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (shop_id, book_id) DO UPDATE SET "
-        "quantity = excluded.quantity, price = excluded.price, changed_at = excluded.changed_at"
-    )
     connection = connections[DEFAULT_DB_ALIAS]
     price_field = StockLine._meta.get_field("price")
     changed_field = StockLine._meta.get_field("changed_at")
-    with connection.cursor() as cursor:
-        for batch in chunked(rows):
-            cursor.executemany(
-                sql,
-                [
-                    (shop_id, book_id, quantity, held, price_field.get_db_prep_save(price, connection),
-                     changed_field.get_db_prep_save(changed_at, connection))
-                    for shop_id, book_id, quantity, held, price, changed_at in batch
-                ],
-            )
+    _execute_values(
+        "INSERT INTO catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at)",
+        "ON CONFLICT (shop_id, book_id) DO UPDATE SET "
+        "quantity = excluded.quantity, price = excluded.price, changed_at = excluded.changed_at",
+        [
+            (shop_id, book_id, quantity, held, price_field.get_db_prep_save(price, connection),
+             changed_field.get_db_prep_save(changed_at, connection))
+            for shop_id, book_id, quantity, held, price, changed_at in rows
+        ],
+    )
