@@ -159,3 +159,8 @@ def passculture_stocks(request, siret):
 @api_view("GET", authenticated=False)
 def openapi(request):
     return JsonResponse(openapi_document(request.build_absolute_uri("/api/v1")))
+
+
+@csrf_exempt
+def unknown_endpoint(request):
+    return error(404, "not_found", _("Adresse inconnue dans l'API : voir /api/v1/openapi.json."))

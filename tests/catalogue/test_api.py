@@ -369,3 +369,9 @@ def test_openapi_document_is_valid_and_every_operation_answers_as_documented(cli
                     calls += 1
     assert calls == 12
     assert StockImport.objects.filter(channel=StockImport.Channel.API, status=StockImport.Status.APPLIED).count() == 4
+
+
+def test_trailing_slash_is_tolerated_and_unknown_api_paths_answer_json(client, shop, token):
+    assert send(client, "PATCH", stock_url() + "/", csv_body([[PESTE, 1]]), token=token).status_code == 200
+    assert passculture(client, token, siret=SIRET + "/").status_code == 200
+    assert_error(client.get("/api/v1/nothing-here"), 404, "not_found")
