@@ -80,8 +80,10 @@ def bookseller(client):
 
 
 def test_admin_shows_the_new_token_once_and_stores_its_hash(client, bookseller):
-    shop = ShopFactory()
+    shop, other = ShopFactory(name="Ma librairie"), ShopFactory(name="Une autre")
     shop.staff.add(bookseller)
+    form = client.get(reverse("admin:bookshops_apitoken_add")).content.decode()
+    assert "Ma librairie" in form and "Une autre" not in form
     response = client.post(reverse("admin:bookshops_apitoken_add"), {"shop": shop.pk, "name": "Caisse"}, follow=True)
     assert response.status_code == 200
     token = ApiToken.objects.get(shop=shop)

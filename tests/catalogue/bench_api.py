@@ -71,14 +71,4 @@ def test_bench(client):
         if not body["stocks"]:
             break
         after = body["stocks"][-1]["ref"]
-    if connection.vendor == "postgresql":
-        from catalogue.api.passculture import passculture_stock_page
-        from django.db import reset_queries
-        from django.test.utils import CaptureQueriesContext
-        with CaptureQueriesContext(connection) as ctx:
-            passculture_stock_page(shop=shop, limit=1000, after=isbns[LINES // 2], modified_since=None)
-        for q in ctx.captured_queries:
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN ANALYZE " + q["sql"])
-                print(q["sql"][:200]); print("\n".join(r[0] for r in cursor.fetchall()))
     print(f"pass Culture full sync: {pages} requests in {time.perf_counter() - started:.2f} s")

@@ -139,6 +139,14 @@ def test_patch_json_changes_only_the_lines_sent(client, shop, token):
     assert StockLine.objects.get(shop=shop, book__isbn=ALIENOR).changed_at == untouched_at
 
 
+def test_patch_counts_lines_sent_unchanged(client, shop, token):
+    StockLineFactory(shop=shop, book__isbn=ETRANGER, quantity=5, price=Decimal("8.30"))
+    StockLineFactory(shop=shop, book__isbn=ALIENOR, quantity=1)
+    response = send(client, "PATCH", stock_url(), csv_body([[ETRANGER, 5, "8,30"]]), token=token)
+    assert response.json()["counts"] == {"rows_read": 1, "created": 0, "updated": 0, "unchanged": 1, "zeroed": 0,
+                                         "rejected": 0, "books_created": 0}
+
+
 def test_patch_csv(client, shop, token):
     StockLineFactory(shop=shop, book__isbn=ALIENOR, quantity=1)
     response = send(client, "PATCH", stock_url(), csv_body([[PESTE, 2, ""]]), content_type="text/csv; charset=utf-8",
