@@ -126,11 +126,12 @@ def _apply(shop, parsed: ParsedStockFile, *, force: bool, partial: bool):
     rows = _merge_duplicates(parsed)
     book_ids, counts.books_created = _resolve_books(rows)
 
+    shop_lines = StockLine.objects.filter(shop=shop)
+    if partial and len(book_ids) <= CHUNK:  # a few changes: do not load the whole shop's stock
+        shop_lines = shop_lines.filter(book_id__in=list(book_ids.values()))
     current = {
         book_id: (line_id, quantity, price)
-        for book_id, line_id, quantity, price in StockLine.objects.filter(shop=shop).values_list(
-            "book_id", "id", "quantity", "price"
-        )
+        for book_id, line_id, quantity, price in shop_lines.values_list("book_id", "id", "quantity", "price")
     }
     listed = set()
     to_write = []

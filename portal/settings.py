@@ -164,3 +164,5 @@ LOGGING = {
 STOCK_IMPORT_MAX_REJECTED_SHARE = env.float("STOCK_IMPORT_MAX_REJECTED_SHARE", default=0.1)
 #: Share of a shop's in-stock lines that one snapshot may drop before it is refused.
 STOCK_IMPORT_MAX_DROPPED_SHARE = env.float("STOCK_IMPORT_MAX_DROPPED_SHARE", default=0.5)
+#: Largest body the point-of-sale API accepts (bytes); larger requests get a 413.
+API_MAX_BODY_SIZE = env.int("API_MAX_BODY_SIZE", default=20 * 1024 * 1024)
