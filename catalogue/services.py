@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -12,8 +12,9 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from .exceptions import StockImportRefused
+from .importers.onix import OnixFileError, OnixProduct, iter_onix
 from .importers.stock_file import ParsedStockFile, StockFileError, StockRow, parse_stock_file
-from .models import Book, Contributor, StockImport, StockLine
+from .models import Book, Contributor, StockImport, StockLine, Subject
 from .search import update_index
 
 #: Rows per query when looking up or writing many rows at once.
@@ -222,17 +223,15 @@ class OnixImportReport:
     updated: int = 0
     unchanged: int = 0
     #: [{"position": 3, "reference": "…", "value": "978…", "error": "…"}, …]
-    rejected: list = None
-    warnings: list = None
+    rejected: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
     #: Why the file could not be read (to the end), or "".
     file_error: str = ""
-    book_ids: set = None
+    #: Books created or changed.
+    book_ids: set = field(default_factory=set)
+    #: Every ISBN the file described, changed or not.
+    isbns: set = field(default_factory=set)
     duration_ms: int = 0
-
-    def __post_init__(self):
-        self.rejected = self.rejected if self.rejected is not None else []
-        self.warnings = self.warnings if self.warnings is not None else []
-        self.book_ids = self.book_ids if self.book_ids is not None else set()
 
     @property
     def imported(self) -> int:
@@ -250,10 +249,10 @@ ONIX_CHUNK = 500
 
 def books_import_onix(*, source, filename: str = "") -> OnixImportReport:
     """Create or update books from an ONIX file (path, bytes or binary file), chunk by chunk."""
-    from .importers.onix import OnixFileError, OnixProduct, iter_onix
-
     started = time.monotonic()
-    report = OnixImportReport(filename=filename or str(getattr(source, "name", source) if not isinstance(source, bytes) else ""))
+    if not filename and not isinstance(source, bytes):
+        filename = str(getattr(source, "name", source))
+    report = OnixImportReport(filename=filename)
     batch: dict[str, OnixProduct] = {}
     try:
         for item in iter_onix(source):
@@ -286,8 +285,6 @@ def books_import_onix(*, source, filename: str = "") -> OnixImportReport:
 
 def _onix_apply(batch: dict, report: OnixImportReport) -> None:
     """Write one chunk of ONIX products; contributors and subjects are replaced, not merged."""
-    from .models import Subject
-
     onix = Book.Source.ONIX
 
     def onix_may_set(book, name):
@@ -295,6 +292,7 @@ def _onix_apply(batch: dict, report: OnixImportReport) -> None:
 
     with transaction.atomic():
         existing = {b.isbn: b for b in Book.objects.filter(isbn__in=list(batch))}
+        provenance_before = {isbn: dict(b.provenance) for isbn, b in existing.items()}
         new_books, old_books, changed, changed_fields = [], [], set(), set()
         for isbn, item in batch.items():
             book = existing.get(isbn)
@@ -363,10 +361,10 @@ def _onix_apply(batch: dict, report: OnixImportReport) -> None:
             for b in subjects_to_replace
             for subject_id in {subject_ids[s[:2]] for s in batch[b.isbn].subjects}
         )
-        Book.objects.bulk_update(
-            [*new_books, *old_books], sorted(changed_fields | {"provenance", "updated_at"}), batch_size=CHUNK
-        )
+        to_save = [*new_books, *(b for b in old_books if b.isbn in changed or b.provenance != provenance_before[b.isbn])]
+        Book.objects.bulk_update(to_save, sorted(changed_fields | {"provenance", "updated_at"}), batch_size=100)
 
+        report.isbns.update(batch)
         report.created += len(new_books)
         report.updated += len(changed)
         report.unchanged += len(old_books) - len(changed)

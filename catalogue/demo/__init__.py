@@ -94,7 +94,7 @@ def demo_load(*, if_empty: bool = False, books: int = GENERATED_BOOKS, log=None)
     onix_isbns = []
     for path in sorted((DEMO_DIR / "onix").glob("*.xml")):
         onix_report = books_import_onix(source=path, filename=path.name)
-        onix_isbns += list(Book.objects.filter(pk__in=onix_report.book_ids).values_list("isbn", flat=True))
+        onix_isbns += onix_report.isbns
     report.onix_books = len(set(onix_isbns))
     log(f"{report.onix_books} livres des notices ONIX")
 

@@ -200,15 +200,18 @@ def clil_names() -> dict[str, str]:
 
 
 def _local(tag) -> str:
-    name = etree.QName(tag).localname
+    name = tag.rsplit("}", 1)[-1]
     return SHORT_TAGS.get(name, name)
 
 
 def _normalise_tags(element) -> None:
     """Rename every element to its reference name without namespace, in place."""
-    for el in element.iter():
-        if isinstance(el.tag, str):
-            el.tag = _local(el.tag)
+    if element.tag == "Product":
+        return  # reference tags without namespace: nothing to do
+    short = SHORT_TAGS
+    for el in element.iter(etree.Element):
+        name = el.tag.rsplit("}", 1)[-1]
+        el.tag = short.get(name, name)
 
 
 def _text(element, path: str) -> str:
@@ -228,7 +231,8 @@ def iter_onix(source) -> Iterator[OnixProduct | ProductProblem]:
         source = str(source)
     parser_events = etree.iterparse(
         source,
-        events=("start", "end"),
+        events=("end",),
+        tag=("{*}Product", "{*}product", "{*}Header", "{*}header"),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -240,22 +244,16 @@ def iter_onix(source) -> Iterator[OnixProduct | ProductProblem]:
     default_language = ""
     position = 0
     try:
-        for event, element in parser_events:
+        for _event, element in parser_events:
             if root is None:
-                root = element
-                if etree.QName(element.tag).localname not in ROOT_NAMES:
-                    raise OnixFileError(
-                        _("ce n'est pas un message ONIX (élément racine « %(name)s »)")
-                        % {"name": etree.QName(element.tag).localname}
-                    )
+                root = element.getroottree().getroot()
+                _check_root(root)
+            if element.getparent() is not root:
                 continue
-            if event != "end" or element.getparent() is not root:
-                continue
-            name = etree.QName(element.tag).localname
-            if name in ("Header", "header"):
+            if element.tag.rsplit("}", 1)[-1] in ("Header", "header"):
                 _normalise_tags(element)
                 default_language = _text(element, "DefaultLanguageOfText").lower()
-            elif name in PRODUCT_NAMES:
+            else:
                 position += 1
                 _normalise_tags(element)
                 yield parse_product(element, position, default_language=default_language)
@@ -263,16 +261,21 @@ def iter_onix(source) -> Iterator[OnixProduct | ProductProblem]:
             while element.getprevious() is not None:
                 del root[0]
     except etree.XMLSyntaxError as exc:
-        if root is None:
-            raise OnixFileError(
-                _("ce n'est pas un fichier XML (vide ou d'un autre format) : %(error)s") % {"error": exc.msg}
-            ) from None
         raise OnixFileError(
-            _("XML illisible ou fichier tronqué (ligne %(line)s) : %(error)s") % {"line": exc.lineno, "error": exc.msg},
+            _("XML illisible : fichier vide, tronqué ou d'un autre format (ligne %(line)s) : %(error)s")
+            % {"line": exc.lineno, "error": exc.msg},
             products_read=position,
         ) from None
     if root is None:
-        raise OnixFileError(_("fichier vide"))
+        if parser_events.root is None:
+            raise OnixFileError(_("fichier vide"))
+        _check_root(parser_events.root)
+
+
+def _check_root(root) -> None:
+    name = etree.QName(root.tag).localname
+    if name not in ROOT_NAMES:
+        raise OnixFileError(_("ce n'est pas un message ONIX (élément racine « %(name)s »)") % {"name": name})
 
 
 def parse_product(product, position: int, *, default_language: str = "") -> OnixProduct | ProductProblem:

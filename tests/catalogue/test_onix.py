@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalogue.importers.onix import OnixFileError, OnixProduct, ProductProblem, html_to_text, iter_onix, parse_onix_date
-from catalogue.models import Book, Contributor, Subject
+from catalogue.models import Book, Contributor, StockLine, Subject
 from catalogue.services import books_import_onix
 from tests.factories import BookFactory, ContributorFactory
 
@@ -123,7 +123,7 @@ def test_invalid_textformat_product_without_identifier_is_reported():
     "data, message",
     [
         (b"", "vide"),
-        (b"ISBN;Qte\n9782070368228;2\n", "XML"),
+        (b"ISBN;Qte\n9782070368228;2\n", "XML illisible"),
         (b"<ONIXMessage><Product><RecordReference>x</Record", "tronqué"),
         ((DATA / "onixcheck/invalid_onix_root.xml").read_bytes(), "ONIXMESAGE"),
         ((DATA / "im_onix/test_prices1.xml").read_bytes(), "pas un message ONIX"),
@@ -151,6 +151,11 @@ def test_parse_onix_date(value, fmt, expected):
     assert parse_onix_date(value, fmt) == expected
 
 
+def test_message_without_products_is_not_an_error():
+    assert list(iter_onix(b"<ONIXMessage release='3.0'><Header/></ONIXMessage>")) == []
+    assert list(iter_onix(b"<ONIXmessage release='3.0'/>")) == []
+
+
 def test_html_to_text_is_safe():
     text = html_to_text("<p>Un <strong>grand</strong> livre</p><script>alert(1)</script><p>Suite &amp; fin</p>")
     assert text == "Un grand livre\nSuite & fin"
@@ -169,6 +174,8 @@ def test_import_creates_books_contributors_and_subjects(django_capture_on_commit
     assert [s.name for s in book.subjects.all()] == ["Romans contemporains"]
     assert book.provenance["title"] == Book.Source.ONIX
     assert indexed == [book.pk]
+    assert report.isbns == {"9782752908643"}
+    assert not StockLine.objects.exists()  # the feed's prices never become stock or shop prices
 
     # Importing the same file again changes nothing.
     again = books_import_onix(source=DATA / "im_onix/9782752906700.xml")
