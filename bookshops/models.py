@@ -19,6 +19,12 @@ class ShopQuerySet(models.QuerySet):
         return self.filter(staff=user)
 
 
+class CoordinatesSource(models.TextChoices):
+    GEOCODER = "geocoder", _("géocodage de l'adresse")
+    FILE = "file", _("fichier d'import")
+    MANUAL = "manual", _("saisie manuelle")
+
+
 class Shop(models.Model):
     """A member bookshop of the network."""
 
@@ -33,6 +39,10 @@ class Shop(models.Model):
     )
     longitude = models.FloatField(
         _("longitude"), null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    #: Where the coordinates come from; hand-corrected ones are never re-geocoded.
+    coordinates_source = models.CharField(
+        _("origine des coordonnées"), max_length=10, choices=CoordinatesSource.choices, blank=True
     )
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)

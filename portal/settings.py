@@ -66,6 +66,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "bookshops.context_processors.location",
             ],
         },
     },
@@ -164,3 +165,17 @@ LOGGING = {
 STOCK_IMPORT_MAX_REJECTED_SHARE = env.float("STOCK_IMPORT_MAX_REJECTED_SHARE", default=0.1)
 #: Share of a shop's in-stock lines that one snapshot may drop before it is refused.
 STOCK_IMPORT_MAX_DROPPED_SHARE = env.float("STOCK_IMPORT_MAX_DROPPED_SHARE", default=0.5)
+
+# --- Geography (bookshops) ----------------------------------------------------
+#: "offline" (shipped GeoNames gazetteer, no network), "banfrance" or "nominatim".
+GEOCODER = env("GEOCODER", default="offline")
+GEOCODER_USER_AGENT = env("GEOCODER_USER_AGENT", default="librairies-en-reseau")
+GEOCODER_TIMEOUT = env.int("GEOCODER_TIMEOUT", default=5)
+#: Radius choices offered to readers, in km; None means "any distance".
+LOCATION_RADIUS_CHOICES = [10, 30, 50, 100]
+LOCATION_DEFAULT_RADIUS_KM = env.int("LOCATION_DEFAULT_RADIUS_KM", default=30)
+MAP_TILE_URL = env("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env(
+    "MAP_TILE_ATTRIBUTION",
+    default='&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d’OpenStreetMap</a>',
+)

@@ -1,0 +1,124 @@
+"""Reads that rank shops by distance from the reader.
+
+The database narrows with a bounding box on the indexed latitude/longitude;
+the exact distance on the WGS-84 ellipsoid (geopy's geodesic) then sorts
+the few rows left and drops the corners of the box.
+"""
+
+import math
+from dataclasses import dataclass
+
+from geopy.distance import geodesic
+
+from .models import Shop
+
+#: Kilometres per degree of latitude, at its smallest (on the equator).
+KM_PER_DEGREE_LAT_MIN = 110.57
+#: Kilometres per degree of longitude on the equator.
+KM_PER_DEGREE_LON_EQUATOR = 111.32
+#: Shops shown anyway, nearest first, when none is within the radius.
+NEAREST_ANYWAY = 5
+
+
+def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:
+    """(min_lat, max_lat, min_lon, max_lon) of a box that holds the whole circle."""
+    margin = 1.01  # the box must never cut the circle
+    dlat = radius_km / KM_PER_DEGREE_LAT_MIN * margin
+    cos_lat = max(math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 1e-6)
+    dlon = min(radius_km / (KM_PER_DEGREE_LON_EQUATOR * cos_lat) * margin, 180)
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Distance on the ellipsoid, in kilometres."""
+    return geodesic((lat1, lon1), (lat2, lon2)).km
+
+
+def within_box(queryset, lat: float, lon: float, radius_km: float, prefix: str = ""):
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius_km)
+    return queryset.filter(
+        **{f"{prefix}latitude__range": (min_lat, max_lat), f"{prefix}longitude__range": (min_lon, max_lon)}
+    )
+
+
+def _with_distances(items, lat, lon, shop_of=lambda item: item):
+    """Set ``distance_km`` on each item (None without coordinates) and sort nearest first."""
+    for item in items:
+        shop = shop_of(item)
+        item.distance_km = distance_km(lat, lon, shop.latitude, shop.longitude) if shop.has_coordinates else None
+    return sorted(items, key=lambda item: (item.distance_km is None, item.distance_km or 0))
+
+
+def shops_near(lat: float, lon: float, radius_km: float | None, *, queryset=None) -> list[Shop]:
+    """Active shops within ``radius_km`` (every shop for None), nearest first, with ``.distance_km``.
+
+    With no radius, shops without coordinates come last.
+    """
+    queryset = Shop.objects.active() if queryset is None else queryset
+    if radius_km is not None:
+        queryset = within_box(queryset, lat, lon, radius_km)
+    shops = _with_distances(list(queryset), lat, lon)
+    if radius_km is None:
+        return shops
+    return [shop for shop in shops if shop.distance_km is not None and shop.distance_km <= radius_km]
+
+
+def shop_ids_near(lat: float, lon: float, radius_km: float) -> list[int]:
+    """Ids of the active shops within the radius, nearest first (for the search's boost and filter)."""
+    queryset = within_box(Shop.objects.active(), lat, lon, radius_km).values_list("pk", "latitude", "longitude")
+    ranked = sorted((distance_km(lat, lon, s_lat, s_lon), pk) for pk, s_lat, s_lon in queryset)
+    return [pk for distance, pk in ranked if distance <= radius_km]
+
+
+@dataclass
+class BookStock:
+    """The stock lines of one book a reader is shown, nearest first when their location is known."""
+
+    lines: list
+    location: object = None
+    #: Nothing was within the radius: ``lines`` are the nearest shops anyway.
+    none_within_radius: bool = False
+    #: Shops holding the book beyond the radius, not listed.
+    farther_count: int = 0
+
+    def __iter__(self):
+        return iter(self.lines)
+
+    def __len__(self):
+        return len(self.lines)
+
+    def __bool__(self):
+        return bool(self.lines)
+
+
+def stock_lines_for_book(book, location=None) -> BookStock:
+    """Lines of ``book`` with copies available, in active shops, nearest first when ``location`` is known.
+
+    If no shop within the location's radius has the book, the nearest ones
+    are returned anyway, flagged with ``none_within_radius``.
+    """
+    from catalogue.models import StockLine
+
+    lines = (
+        StockLine.objects.filter(book=book, shop__is_active=True)
+        .in_stock()
+        .annotate_available()
+        .select_related("shop")
+        .prefetch_related("shop__opening_hours", "shop__closures")
+    )
+    if location is None:
+        return BookStock(lines=list(lines.order_by("shop__name")))
+    lat, lon, radius_km = location.lat, location.lon, location.radius_km
+    if radius_km is None:
+        return BookStock(lines=_with_distances(list(lines), lat, lon, lambda line: line.shop), location=location)
+    near = _with_distances(list(within_box(lines, lat, lon, radius_km, prefix="shop__")), lat, lon, lambda l: l.shop)
+    near = [line for line in near if line.distance_km <= radius_km]
+    if near:
+        return BookStock(lines=near, location=location, farther_count=lines.count() - len(near))
+    nearest = _with_distances(list(lines), lat, lon, lambda line: line.shop)
+    return BookStock(
+        lines=nearest[:NEAREST_ANYWAY],
+        location=location,
+        none_within_radius=bool(nearest),
+        farther_count=max(len(nearest) - NEAREST_ANYWAY, 0),
+    )
