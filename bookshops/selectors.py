@@ -102,7 +102,6 @@ def stock_lines_for_book(book, location=None) -> BookStock:
     lines = (
         StockLine.objects.filter(book=book, shop__is_active=True)
         .in_stock()
-        .annotate_available()
         .select_related("shop")
         .prefetch_related("shop__opening_hours", "shop__closures")
     )
