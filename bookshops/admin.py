@@ -48,6 +48,10 @@ class ShopAdmin(admin.ModelAdmin):
         if failed:
             self.message_user(request, _("Adresse introuvable : %s") % "; ".join(failed), messages.WARNING)
 
+    def get_prepopulated_fields(self, request, obj=None):
+        # The slug is read-only for a shop's staff: prepopulating it would break their change form.
+        return super().get_prepopulated_fields(request, obj) if request.user.is_superuser else {}
+
     def save_model(self, request, obj, form, change):
         """Coordinates typed by hand are kept; a shop without any is geocoded from its address."""
         if {"latitude", "longitude"} & set(form.changed_data) and obj.has_coordinates:
