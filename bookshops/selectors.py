@@ -8,6 +8,7 @@ the few rows left and drops the corners of the box.
 import math
 from dataclasses import dataclass
 
+from django.db.models import ExpressionWrapper, F, FloatField, prefetch_related_objects
 from geopy.distance import geodesic
 
 from .models import Shop
@@ -91,33 +92,60 @@ class BookStock:
         return bool(self.lines)
 
 
+def nearest_first(queryset, lat: float, lon: float, limit: int, prefix: str = "") -> list:
+    """The ``limit`` rows nearest to the point, with ``.distance_km``, without reading every row.
+
+    The database orders by a flat-earth approximation (plain arithmetic, so it
+    runs on SQLite too) and returns a few more rows than asked; the exact
+    geodesic then re-sorts them.
+    """
+    cos_lat = math.cos(math.radians(lat))
+    approx = (F(f"{prefix}latitude") - lat) * (F(f"{prefix}latitude") - lat) + (
+        (F(f"{prefix}longitude") - lon) * cos_lat
+    ) * ((F(f"{prefix}longitude") - lon) * cos_lat)
+    rows = list(
+        queryset.filter(**{f"{prefix}latitude__isnull": False, f"{prefix}longitude__isnull": False})
+        .annotate(approx_distance=ExpressionWrapper(approx, output_field=FloatField()))
+        .order_by("approx_distance")[: limit * 2]
+    )
+    shop_of = (lambda item: item.shop) if prefix else (lambda item: item)
+    return _with_distances(rows, lat, lon, shop_of)[:limit]
+
+
+def book_lines_queryset(book):
+    """Lines of ``book`` with copies a reader could reserve, in active shops."""
+    from catalogue.models import StockLine
+
+    return StockLine.objects.filter(book=book, shop__is_active=True).in_stock().select_related("shop")
+
+
+def book_lines_near(book, lat: float, lon: float, radius_km: float) -> list:
+    """Lines of ``book`` in shops within ``radius_km``, nearest first, with ``.distance_km``."""
+    lines = within_box(book_lines_queryset(book), lat, lon, radius_km, prefix="shop__")
+    near = _with_distances(list(lines), lat, lon, lambda line: line.shop)
+    return [line for line in near if line.distance_km <= radius_km]
+
+
 def stock_lines_for_book(book, location=None) -> BookStock:
     """Lines of ``book`` with copies available, in active shops, nearest first when ``location`` is known.
 
     If no shop within the location's radius has the book, the nearest ones
     are returned anyway, flagged with ``none_within_radius``.
     """
-    from catalogue.models import StockLine
-
-    lines = (
-        StockLine.objects.filter(book=book, shop__is_active=True)
-        .in_stock()
-        .select_related("shop")
-        .prefetch_related("shop__opening_hours", "shop__closures")
-    )
+    lines = book_lines_queryset(book)
     if location is None:
-        return BookStock(lines=list(lines.order_by("shop__name")))
-    lat, lon, radius_km = location.lat, location.lon, location.radius_km
-    if radius_km is None:
-        return BookStock(lines=_with_distances(list(lines), lat, lon, lambda line: line.shop), location=location)
-    near = _with_distances(list(within_box(lines, lat, lon, radius_km, prefix="shop__")), lat, lon, lambda l: l.shop)
-    near = [line for line in near if line.distance_km <= radius_km]
-    if near:
-        return BookStock(lines=near, location=location, farther_count=lines.count() - len(near))
-    nearest = _with_distances(list(lines), lat, lon, lambda line: line.shop)
-    return BookStock(
-        lines=nearest[:NEAREST_ANYWAY],
-        location=location,
-        none_within_radius=bool(nearest),
-        farther_count=max(len(nearest) - NEAREST_ANYWAY, 0),
-    )
+        stock = BookStock(lines=list(lines.order_by("shop__name")))
+    elif location.radius_km is None:
+        stock = BookStock(lines=_with_distances(list(lines), location.lat, location.lon, lambda l: l.shop), location=location)
+    else:
+        near = book_lines_near(book, location.lat, location.lon, location.radius_km)
+        if near:
+            stock = BookStock(lines=near, location=location, farther_count=lines.count() - len(near))
+        else:
+            nearest = nearest_first(lines, location.lat, location.lon, NEAREST_ANYWAY, prefix="shop__")
+            stock = BookStock(lines=nearest, location=location, none_within_radius=bool(nearest))
+            if not nearest:  # only shops without coordinates hold it
+                stock.lines = list(lines.order_by("shop__name"))
+    # "Open now" needs the hours of the shops shown, and only of those.
+    prefetch_related_objects(stock.lines, "shop__opening_hours", "shop__closures")
+    return stock

@@ -119,3 +119,19 @@ def test_any_distance_lists_every_shop_nearest_first():
     stock = stock_lines_for_book(book, ReaderLocation(lat, lon, "Bayonne", None))
     assert [line.pk for line in stock] == [dax.pk, pau.pk]
     assert stock.farther_count == 0
+
+
+@pytest.mark.django_db
+def test_nearest_anyway_are_the_five_nearest_in_order():
+    book = BookFactory()
+    towns = ["Pau", "Dax", "Bayonne", "Mont-de-Marsan", "Agen", "Périgueux", "Bordeaux", "Lille"]
+    for town in towns:
+        StockLineFactory(book=book, shop=_shop_in(town))
+    StockLineFactory(book=book, shop=ShopFactory(name="Sans coordonnées", latitude=None, longitude=None))
+    lat, lon = _point("Hendaye")
+    expected = sorted(towns, key=lambda t: geodesic((lat, lon), _point(t)).km)[:5]
+
+    stock = stock_lines_for_book(book, ReaderLocation(lat, lon, "Hendaye", 10))
+    assert stock.none_within_radius
+    assert [line.shop.town for line in stock] == expected
+    assert expected[0] == "Bayonne"
