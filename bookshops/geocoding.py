@@ -8,6 +8,7 @@ base) or ``"nominatim"`` (OpenStreetMap) are the production options.
 import functools
 
 from django.conf import settings
+from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import BANFrance, Nominatim
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
@@ -48,3 +49,23 @@ def get_geocoder() -> Geocoder:
     if name == "nominatim":
         return Nominatim(**options)
     raise ValueError(f"unknown GEOCODER {name!r} (offline, banfrance or nominatim)")
+
+
+@functools.cache
+def _geocode_callable():
+    geocoder = get_geocoder()
+    if isinstance(geocoder, OfflineGazetteer):
+        return geocoder.geocode
+    # Online services ask for at most one request a second (Nominatim's usage policy).
+    return RateLimiter(geocoder.geocode, min_delay_seconds=settings.GEOCODER_MIN_DELAY_SECONDS, swallow_exceptions=False)
+
+
+def geocode(query: str) -> Location | None:
+    """One point for an address or place in France, from the configured geocoder."""
+    return _geocode_callable()(query, exactly_one=True)
+
+
+def reset_geocoder() -> None:
+    """Forget the cached geocoder (after a settings change, in tests)."""
+    get_geocoder.cache_clear()
+    _geocode_callable.cache_clear()

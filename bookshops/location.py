@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from geopy.exc import GeopyError
 
 from .gazetteer import Place, get_gazetteer
-from .geocoding import get_geocoder
+from .geocoding import geocode
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def resolve_place(query: str) -> list[Place]:
     if places or settings.GEOCODER == "offline":
         return places
     try:
-        found = get_geocoder().geocode(f"{query}, France", exactly_one=True)
+        found = geocode(f"{query}, France")
     except GeopyError:
         logger.warning("geocoder failed for %r", query, exc_info=True)
         return []
@@ -129,7 +129,10 @@ def _resolve(request) -> LocationState:
             return LocationState(error=result)
         return _remember(request, result)
     if stored:
-        location = ReaderLocation(**{**stored, "radius_km": radius_km})
+        try:
+            location = ReaderLocation(**{**stored, "radius_km": radius_km})
+        except TypeError:  # a session written by an older version
+            return LocationState()
         if radius is not False:
             return _remember(request, location)
         return LocationState(location=location)

@@ -64,11 +64,16 @@ def shops_near(lat: float, lon: float, radius_km: float | None, *, queryset=None
     return [shop for shop in shops if shop.distance_km is not None and shop.distance_km <= radius_km]
 
 
-def shop_ids_near(lat: float, lon: float, radius_km: float) -> list[int]:
-    """Ids of the active shops within the radius, nearest first (for the search's boost and filter)."""
-    queryset = within_box(Shop.objects.active(), lat, lon, radius_km).values_list("pk", "latitude", "longitude")
-    ranked = sorted((distance_km(lat, lon, s_lat, s_lon), pk) for pk, s_lat, s_lon in queryset)
-    return [pk for distance, pk in ranked if distance <= radius_km]
+def shop_ids_near(lat: float, lon: float, radius_km: float | None) -> list[int]:
+    """Ids of the active shops within the radius (all located shops for None), nearest first.
+
+    For the search's ``boost_shop_ids`` / ``only_shop_ids``.
+    """
+    queryset = Shop.objects.active().filter(latitude__isnull=False, longitude__isnull=False)
+    if radius_km is not None:
+        queryset = within_box(queryset, lat, lon, radius_km)
+    ranked = sorted((distance_km(lat, lon, s_lat, s_lon), pk) for pk, s_lat, s_lon in queryset.values_list("pk", "latitude", "longitude"))
+    return [pk for distance, pk in ranked if radius_km is None or distance <= radius_km]
 
 
 @dataclass

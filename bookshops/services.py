@@ -18,7 +18,7 @@ from catalogue.importers.stock_file import StockFileError, decode, detect_delimi
 
 from .exceptions import GeocodingFailed, ShopFileError
 from .gazetteer import department_of
-from .geocoding import get_geocoder
+from .geocoding import geocode
 from .models import CoordinatesSource, Shop
 
 #: Normalised header → field (headers compared without accents, case, spaces or punctuation).
@@ -67,7 +67,7 @@ def shop_geocode(*, shop: Shop, save: bool = True) -> Shop:
     if not address:
         raise GeocodingFailed("", _("adresse vide"))
     try:
-        found = get_geocoder().geocode(f"{address}, France", exactly_one=True)
+        found = geocode(f"{address}, France")
     except GeopyError as exc:
         raise GeocodingFailed(address, str(exc)) from exc
     if found is None:

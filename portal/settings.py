@@ -171,6 +171,7 @@ STOCK_IMPORT_MAX_DROPPED_SHARE = env.float("STOCK_IMPORT_MAX_DROPPED_SHARE", def
 GEOCODER = env("GEOCODER", default="offline")
 GEOCODER_USER_AGENT = env("GEOCODER_USER_AGENT", default="librairies-en-reseau")
 GEOCODER_TIMEOUT = env.int("GEOCODER_TIMEOUT", default=5)
+GEOCODER_MIN_DELAY_SECONDS = env.float("GEOCODER_MIN_DELAY_SECONDS", default=1.0)
 #: Radius choices offered to readers, in km; None means "any distance".
 LOCATION_RADIUS_CHOICES = [10, 30, 50, 100]
 LOCATION_DEFAULT_RADIUS_KM = env.int("LOCATION_DEFAULT_RADIUS_KM", default=30)
