@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from geopy.exc import GeopyError
+from stdnum.exceptions import InvalidChecksum, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
 
@@ -127,6 +128,14 @@ def _problem(report, line, value, error, level="error"):
     report.problems.append({"line": line, "value": value, "error": str(error), "level": level})
 
 
+def _siret_reason(exc: StdnumError) -> str:
+    if isinstance(exc, InvalidLength):
+        return _("il faut 14 chiffres")
+    if isinstance(exc, InvalidChecksum):
+        return _("clé de contrôle incorrecte")
+    return _("ce ne sont pas des chiffres")
+
+
 def _clean_row(values: dict) -> dict:
     """Checked field values from one row; raises ValueError with a reader-facing message."""
     cleaned = {name: values.get(name, "") for name in _TEXT_FIELDS if values.get(name)}
@@ -137,7 +146,9 @@ def _clean_row(values: dict) -> dict:
         try:
             cleaned["siret"] = stdnum_siret.validate(siret)
         except StdnumError as exc:
-            raise ValueError(_("SIRET invalide (%(value)s) : %(reason)s") % {"value": values["siret"], "reason": exc.message}) from None
+            raise ValueError(
+                _("SIRET invalide (%(value)s) : %(reason)s") % {"value": values["siret"], "reason": _siret_reason(exc)}
+            ) from None
     if cleaned.get("postcode"):
         postcode = cleaned["postcode"].replace(" ", "").zfill(5)
         if not re.fullmatch(r"\d{5}", postcode):

@@ -50,7 +50,7 @@ def test_shop_page_has_contact_services_collect_and_a_search_box_for_its_stock(c
     assert "Le livre vous attend ensuite 7 jours d'ouverture" in html
     assert f'<input type="hidden" name="shop" value="{shop.slug}">' in html
     assert 'action="/search/"' in html
-    assert "à 41,5 km (Bergerac (24100))" in html
+    assert "à 41,5 km de Bergerac (24100)" in html
     assert client.get(shops["closed"].get_absolute_url()).status_code == 404
 
 

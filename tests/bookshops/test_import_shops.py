@@ -51,8 +51,8 @@ def test_bad_siret_and_other_bad_rows_are_reported_by_line_and_change_nothing(db
     report = shops_import(data=data)
     errors = {p["line"]: p["error"] for p in report.problems if p["level"] == "error"}
     assert sorted(errors) == [2, 4, 5, 6]
-    assert errors[2].startswith("SIRET invalide (73282932000075)")
-    assert errors[4].startswith("SIRET invalide (1234)")
+    assert errors[2] == "SIRET invalide (73282932000075) : clé de contrôle incorrecte"
+    assert errors[4] == "SIRET invalide (1234) : il faut 14 chiffres"
     assert "e-mail invalide" in errors[5]
     assert "nom manquant" in errors[6]
     assert report.created == ["bonne-ligne"]
