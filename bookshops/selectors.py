@@ -8,7 +8,7 @@ the few rows left and drops the corners of the box.
 import math
 from dataclasses import dataclass
 
-from django.db.models import ExpressionWrapper, F, FloatField, prefetch_related_objects
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Subquery, prefetch_related_objects
 from geopy.distance import geodesic
 
 from .models import Shop
@@ -124,11 +124,14 @@ def book_lines_queryset(book):
     return StockLine.objects.filter(book=book, shop__is_active=True).in_stock().select_related("shop")
 
 
+def _lines_within(lines, lat: float, lon: float, radius_km: float) -> list:
+    near = _with_distances(list(within_box(lines, lat, lon, radius_km, prefix="shop__")), lat, lon, lambda l: l.shop)
+    return [line for line in near if line.distance_km <= radius_km]
+
+
 def book_lines_near(book, lat: float, lon: float, radius_km: float) -> list:
     """Lines of ``book`` in shops within ``radius_km``, nearest first, with ``.distance_km``."""
-    lines = within_box(book_lines_queryset(book), lat, lon, radius_km, prefix="shop__")
-    near = _with_distances(list(lines), lat, lon, lambda line: line.shop)
-    return [line for line in near if line.distance_km <= radius_km]
+    return _lines_within(book_lines_queryset(book), lat, lon, radius_km)
 
 
 def stock_lines_for_book(book, location=None) -> BookStock:
@@ -143,9 +146,11 @@ def stock_lines_for_book(book, location=None) -> BookStock:
     elif location.radius_km is None:
         stock = BookStock(lines=_with_distances(list(lines), location.lat, location.lon, lambda l: l.shop), location=location)
     else:
-        near = book_lines_near(book, location.lat, location.lon, location.radius_km)
+        # Each row also carries how many shops hold the book at all (one uncorrelated subquery).
+        holders = lines.order_by().values("book").annotate(n=Count("pk")).values("n")
+        near = _lines_within(lines.annotate(holders=Subquery(holders)), location.lat, location.lon, location.radius_km)
         if near:
-            stock = BookStock(lines=near, location=location, farther_count=lines.count() - len(near))
+            stock = BookStock(lines=near, location=location, farther_count=near[0].holders - len(near))
         else:
             nearest = nearest_first(lines, location.lat, location.lon, NEAREST_ANYWAY, prefix="shop__")
             stock = BookStock(lines=nearest, location=location, none_within_radius=bool(nearest))
