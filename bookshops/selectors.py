@@ -72,7 +72,8 @@ def shop_ids_near(lat: float, lon: float, radius_km: float | None) -> list[int]:
     queryset = Shop.objects.active().filter(latitude__isnull=False, longitude__isnull=False)
     if radius_km is not None:
         queryset = within_box(queryset, lat, lon, radius_km)
-    ranked = sorted((distance_km(lat, lon, s_lat, s_lon), pk) for pk, s_lat, s_lon in queryset.values_list("pk", "latitude", "longitude"))
+    rows = queryset.values_list("pk", "latitude", "longitude")
+    ranked = sorted((distance_km(lat, lon, s_lat, s_lon), pk) for pk, s_lat, s_lon in rows)
     return [pk for distance, pk in ranked if radius_km is None or distance <= radius_km]
 
 
@@ -125,7 +126,7 @@ def book_lines_queryset(book):
 
 
 def _lines_within(lines, lat: float, lon: float, radius_km: float) -> list:
-    near = _with_distances(list(within_box(lines, lat, lon, radius_km, prefix="shop__")), lat, lon, lambda l: l.shop)
+    near = _with_distances(list(within_box(lines, lat, lon, radius_km, prefix="shop__")), lat, lon, lambda line: line.shop)
     return [line for line in near if line.distance_km <= radius_km]
 
 
@@ -144,7 +145,8 @@ def stock_lines_for_book(book, location=None) -> BookStock:
     if location is None:
         stock = BookStock(lines=list(lines.order_by("shop__name")))
     elif location.radius_km is None:
-        stock = BookStock(lines=_with_distances(list(lines), location.lat, location.lon, lambda l: l.shop), location=location)
+        ranked = _with_distances(list(lines), location.lat, location.lon, lambda line: line.shop)
+        stock = BookStock(lines=ranked, location=location)
     else:
         # Each row also carries how many shops hold the book at all (one uncorrelated subquery).
         holders = lines.order_by().values("book").annotate(n=Count("pk")).values("n")

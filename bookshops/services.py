@@ -214,7 +214,7 @@ def _import_row(report: ShopImportReport, line: int, values: dict) -> None:
     for name in changed:
         setattr(shop, name, cleaned[name])
     if "latitude" in cleaned:
-        if changed and ("latitude" in changed or "longitude" in changed):
+        if "latitude" in changed or "longitude" in changed:
             shop.coordinates_source = CoordinatesSource.FILE
     elif shop.coordinates_source != CoordinatesSource.MANUAL and (
         not shop.has_coordinates or any(name in changed for name in _ADDRESS_FIELDS)

@@ -39,14 +39,13 @@ def shop_list(request):
         shops = shops.filter(**{SERVICE_FILTERS[service]: True})
     location = get_location(request)
     shops = shops_near(location.lat, location.lon, None, queryset=shops) if location else list(shops)
-    departments = Shop.objects.active().exclude(department="").values_list("department", flat=True).distinct()
+    departments = Shop.objects.active().exclude(department="").order_by().values_list("department", flat=True).distinct()
     context = {
         "shops": shops,
         "location": location,
         "department": department,
         "departments": sorted(set(departments)),
         "service": service,
-        "services": SERVICE_FILTERS,
         **_map_context(shops),
     }
     return render(request, "bookshops/shop_list.html", context)
@@ -61,7 +60,9 @@ def shop_detail(request, slug):
     context = {
         "shop": shop,
         "is_open": shop.is_open_at(),
-        "hours": [(label, [h for h in shop.opening_hours.all() if h.weekday == day]) for day, label in OpeningHours.WEEKDAYS],
+        "hours": [
+            (label, [h for h in shop.opening_hours.all() if h.weekday == day]) for day, label in OpeningHours.WEEKDAYS
+        ],
         "closures": [c for c in shop.closures.all() if c.end_date >= today],
         "location": location,
         **_map_context([shop]),

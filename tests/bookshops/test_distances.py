@@ -62,6 +62,7 @@ def test_shops_near_are_ranked_nearest_first_within_the_radius():
     assert 4 < within_50[0].distance_km < 6 < 30 < within_50[1].distance_km < 45
     assert shops_near(lat, lon, 10) == [bergerac]
     assert shop_ids_near(lat, lon, 50) == [bergerac.pk, perigueux.pk]
+    assert shop_ids_near(lat, lon, None) == [bergerac.pk, perigueux.pk, dax.pk]
     everything = shops_near(lat, lon, None)
     assert [s.name for s in everything] == [bergerac.name, perigueux.name, dax.name, "Sans coordonnées"]
     assert everything[-1].distance_km is None
