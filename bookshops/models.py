@@ -8,9 +8,33 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def open_at_expression(moment: datetime.datetime, shop: str = "pk"):
+    """SQL for ``Shop.is_open_at(moment)``, for the shop referenced by ``OuterRef(shop)``.
+
+    Lets a list of shops (or of stock lines) say "ouvert maintenant" without
+    loading every shop's hours; tests keep it in step with ``is_open_at``.
+    """
+    moment = timezone.localtime(moment)
+    day, time = moment.date(), moment.time()
+    today, yesterday = day.weekday(), (day.weekday() - 1) % 7
+    same_day = models.Q(weekday=today, opens__lte=time) & (
+        models.Q(closes__gt=time) | models.Q(closes__lt=models.F("opens"))
+    )
+    from_yesterday = models.Q(weekday=yesterday, closes__lt=models.F("opens"), closes__gt=time)
+    hours = OpeningHours.objects.filter(same_day | from_yesterday, shop=models.OuterRef(shop))
+    closed = Closure.objects.filter(shop=models.OuterRef(shop), start_date__lte=day, end_date__gte=day)
+    return models.ExpressionWrapper(
+        models.Q(models.Exists(hours)) & ~models.Q(models.Exists(closed)), output_field=models.BooleanField()
+    )
+
+
 class ShopQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
+
+    def annotate_open_at(self, moment: datetime.datetime | None = None):
+        """Annotate ``is_open``: whether each shop is open at that moment (now by default)."""
+        return self.annotate(is_open=open_at_expression(moment or timezone.now()))
 
     def for_user(self, user):
         """The shops a user may manage: all for the association, their own for staff."""

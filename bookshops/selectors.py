@@ -8,10 +8,11 @@ the few rows left and drops the corners of the box.
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Subquery, prefetch_related_objects
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Subquery
+from django.utils import timezone
 from geopy.distance import geodesic
 
-from .models import Shop
+from .models import Shop, open_at_expression
 
 #: Kilometres per degree of latitude, at its smallest (on the equator).
 KM_PER_DEGREE_LAT_MIN = 110.57
@@ -141,7 +142,8 @@ def stock_lines_for_book(book, location=None) -> BookStock:
     If no shop within the location's radius has the book, the nearest ones
     are returned anyway, flagged with ``none_within_radius``.
     """
-    lines = book_lines_queryset(book)
+    # "Ouvert maintenant" is worked out by the database, in the same query.
+    lines = book_lines_queryset(book).annotate(shop_is_open=open_at_expression(timezone.now(), shop="shop_id"))
     if location is None:
         stock = BookStock(lines=list(lines.order_by("shop__name")))
     elif location.radius_km is None:
@@ -158,6 +160,4 @@ def stock_lines_for_book(book, location=None) -> BookStock:
             stock = BookStock(lines=nearest, location=location, none_within_radius=bool(nearest))
             if not nearest:  # only shops without coordinates hold it
                 stock.lines = list(lines.order_by("shop__name"))
-    # "Open now" needs the hours of the shops shown, and only of those.
-    prefetch_related_objects(stock.lines, "shop__opening_hours", "shop__closures")
     return stock

@@ -30,7 +30,7 @@ def _map_context(shops) -> dict:
 
 
 def shop_list(request):
-    shops = Shop.objects.active().prefetch_related("opening_hours", "closures")
+    shops = Shop.objects.active().annotate_open_at()
     department = request.GET.get("departement", "").strip().upper()[:3]
     service = request.GET.get("service", "")
     if department:

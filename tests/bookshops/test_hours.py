@@ -3,7 +3,7 @@ import zoneinfo
 
 import pytest
 
-from bookshops.models import Closure, OpeningHours
+from bookshops.models import Closure, OpeningHours, Shop
 from tests.factories import ShopFactory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -42,12 +42,16 @@ def night_shop(db):
 )
 def test_opening_hours_across_midnight_and_lunch(night_shop, moment, is_open):
     assert night_shop.is_open_at(moment) is is_open
+    # the SQL version used by lists agrees
+    assert Shop.objects.annotate_open_at(moment).get(pk=night_shop.pk).is_open is is_open
 
 
 def test_closure_shuts_the_shop_whatever_the_hours(night_shop):
     Closure.objects.create(shop=night_shop, start_date=datetime.date(2026, 11, 21), end_date=datetime.date(2026, 11, 22), reason="Inventaire")
     assert night_shop.is_open_at(at("2026-11-20", 20)) is True
     assert night_shop.is_open_at(at("2026-11-21", 10)) is False
+    assert Shop.objects.annotate_open_at(at("2026-11-21", 10)).get().is_open is False
+    assert Shop.objects.annotate_open_at(at("2026-11-20", 20)).get().is_open is True
     assert night_shop.is_open_on(datetime.date(2026, 11, 21)) is False
     assert night_shop.is_open_on(datetime.date(2026, 11, 20)) is True
     assert night_shop.is_open_on(datetime.date(2026, 11, 23)) is False  # no hours on Mondays
@@ -63,3 +67,18 @@ def test_shop_page_says_open_or_closed(client, night_shop, monkeypatch, moment, 
     assert "18:00–02:00" in html
     assert "09:30–12:30, 14:00–19:00" in html
     assert "Noël" in html and "Passé" not in html
+
+
+def test_book_page_and_directory_say_which_shops_are_open_now(client, night_shop, monkeypatch):
+    from tests.factories import StockLineFactory
+
+    monkeypatch.setattr("django.utils.timezone.now", lambda: at("2026-11-21", 1))  # Saturday 01:00
+    day_shop = ShopFactory(name="Librairie de jour")  # 10:00-19:00
+    book_line = StockLineFactory(shop=night_shop)
+    StockLineFactory(shop=day_shop, book=book_line.book)
+    for url in (book_line.book.get_absolute_url(), "/shops/"):
+        html = client.get(url).content.decode()
+        night, day = html.index(night_shop.name), html.index("Librairie de jour")
+        badges = [(html.index("ouvert maintenant", night), "night"), (html.index("fermé", day), "day")]
+        assert html.count("ouvert maintenant") == 1, url
+        assert night < badges[0][0] and day < badges[1][0], url
