@@ -118,21 +118,26 @@ class Shop(models.Model):
 
     def is_open_at(self, moment: datetime.datetime | None = None) -> bool:
         """Whether the shop is open at that moment (now by default)."""
-        moment = timezone.localtime(moment or timezone.now())
-        day, time = moment.date(), moment.time()
-        if any(c.start_date <= day <= c.end_date for c in self.closures.all()):
-            return False
-        yesterday = (day.weekday() - 1) % 7
-        for h in self.opening_hours.all():
-            if h.closes > h.opens:
-                if h.weekday == day.weekday() and h.opens <= time < h.closes:
-                    return True
-            else:  # a range across midnight: opens today, closes tomorrow
-                if h.weekday == day.weekday() and time >= h.opens:
-                    return True
-                if h.weekday == yesterday and time < h.closes:
-                    return True
+        return open_at(self.opening_hours.all(), self.closures.all(), moment)
+
+
+def open_at(hours, closures, moment: datetime.datetime | None = None) -> bool:
+    """Whether opening ``hours`` minus ``closures`` (of one shop) include that moment (now by default)."""
+    moment = timezone.localtime(moment or timezone.now())
+    day, time = moment.date(), moment.time()
+    if any(c.start_date <= day <= c.end_date for c in closures):
         return False
+    yesterday = (day.weekday() - 1) % 7
+    for h in hours:
+        if h.closes > h.opens:
+            if h.weekday == day.weekday() and h.opens <= time < h.closes:
+                return True
+        else:  # a range across midnight: opens today, closes tomorrow
+            if h.weekday == day.weekday() and time >= h.opens:
+                return True
+            if h.weekday == yesterday and time < h.closes:
+                return True
+    return False
 
 
 class OpeningHours(models.Model):

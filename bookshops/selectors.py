@@ -6,13 +6,14 @@ the few rows left and drops the corners of the box.
 """
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Subquery
+from django.db.models import ExpressionWrapper, F, FloatField
 from django.utils import timezone
 from geopy.distance import geodesic
 
-from .models import Shop, open_at_expression
+from .models import Closure, OpeningHours, Shop, open_at
 
 #: Kilometres per degree of latitude, at its smallest (on the equator).
 KM_PER_DEGREE_LAT_MIN = 110.57
@@ -142,22 +143,41 @@ def stock_lines_for_book(book, location=None) -> BookStock:
     If no shop within the location's radius has the book, the nearest ones
     are returned anyway, flagged with ``none_within_radius``.
     """
-    # "Ouvert maintenant" is worked out by the database, in the same query.
-    lines = book_lines_queryset(book).annotate(shop_is_open=open_at_expression(timezone.now(), shop="shop_id"))
+    lines = book_lines_queryset(book)
     if location is None:
         stock = BookStock(lines=list(lines.order_by("shop__name")))
     elif location.radius_km is None:
         ranked = _with_distances(list(lines), location.lat, location.lon, lambda line: line.shop)
         stock = BookStock(lines=ranked, location=location)
     else:
-        # Each row also carries how many shops hold the book at all (one uncorrelated subquery).
-        holders = lines.order_by().values("book").annotate(n=Count("pk")).values("n")
-        near = _lines_within(lines.annotate(holders=Subquery(holders)), location.lat, location.lon, location.radius_km)
+        near = _lines_within(lines, location.lat, location.lon, location.radius_km)
         if near:
-            stock = BookStock(lines=near, location=location, farther_count=near[0].holders - len(near))
+            stock = BookStock(lines=near, location=location, farther_count=lines.count() - len(near))
         else:
             nearest = nearest_first(lines, location.lat, location.lon, NEAREST_ANYWAY, prefix="shop__")
             stock = BookStock(lines=nearest, location=location, none_within_radius=bool(nearest))
             if not nearest:  # only shops without coordinates hold it
                 stock.lines = list(lines.order_by("shop__name"))
+    attach_open_now(stock.lines)
     return stock
+
+
+def attach_open_now(lines, moment=None) -> None:
+    """Set ``shop_is_open`` on each line, reading only today's hours and closures of those shops.
+
+    Two small queries, whatever the number of lines; cheaper than prefetching
+    every range of the week or computing it in SQL with subqueries.
+    """
+    shop_ids = {line.shop_id for line in lines}
+    if not shop_ids:
+        return
+    moment = timezone.localtime(moment or timezone.now())
+    today = moment.date()
+    weekdays = (today.weekday(), (today.weekday() - 1) % 7)
+    hours, closures = defaultdict(list), defaultdict(list)
+    for h in OpeningHours.objects.filter(shop_id__in=shop_ids, weekday__in=weekdays):
+        hours[h.shop_id].append(h)
+    for c in Closure.objects.filter(shop_id__in=shop_ids, start_date__lte=today, end_date__gte=today):
+        closures[c.shop_id].append(c)
+    for line in lines:
+        line.shop_is_open = open_at(hours[line.shop_id], closures[line.shop_id], moment)
