@@ -181,3 +181,36 @@ def attach_open_now(lines, moment=None) -> None:
         closures[c.shop_id].append(c)
     for line in lines:
         line.shop_is_open = open_at(hours[line.shop_id], closures[line.shop_id], moment)
+
+
+@dataclass(frozen=True)
+class NearbyHolding:
+    """For one book of a result page: the nearest shop holding it and how many hold it within the radius."""
+
+    shop: Shop
+    #: None when the radius is "any" and the only holder has no coordinates.
+    distance_km: float | None
+    shops_within_radius: int
+
+
+def nearest_holdings(book_ids, location) -> dict[int, NearbyHolding]:
+    """For each book id held within the location's radius: its nearest holder and the number of holders.
+
+    Two queries for a whole result page: the shops in range (bounding box),
+    then the stock lines of those books in those shops.
+    """
+    from catalogue.models import StockLine
+
+    shops = {shop.pk: shop for shop in shops_near(location.lat, location.lon, location.radius_km)}
+    if not shops or not book_ids:
+        return {}
+    rank = {pk: position for position, pk in enumerate(shops)}  # shops_near is nearest first
+    held: dict[int, list[int]] = defaultdict(list)
+    lines = StockLine.objects.filter(book_id__in=list(book_ids), shop_id__in=list(shops)).in_stock()
+    for book_id, shop_id in lines.values_list("book_id", "shop_id"):
+        held[book_id].append(shop_id)
+    result = {}
+    for book_id, shop_ids in held.items():
+        nearest = shops[min(shop_ids, key=rank.__getitem__)]
+        result[book_id] = NearbyHolding(nearest, nearest.distance_km, len(shop_ids))
+    return result

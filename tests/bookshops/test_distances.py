@@ -3,7 +3,14 @@ from geopy.distance import geodesic
 
 from bookshops.gazetteer import get_gazetteer
 from bookshops.location import ReaderLocation
-from bookshops.selectors import bounding_box, distance_km, shop_ids_near, shops_near, stock_lines_for_book
+from bookshops.selectors import (
+    bounding_box,
+    distance_km,
+    nearest_holdings,
+    shop_ids_near,
+    shops_near,
+    stock_lines_for_book,
+)
 from tests.factories import BookFactory, ShopFactory, StockLineFactory
 
 
@@ -136,3 +143,21 @@ def test_nearest_anyway_are_the_five_nearest_in_order():
     assert stock.none_within_radius
     assert [line.shop.town for line in stock] == expected
     assert expected[0] == "Bayonne"
+
+
+@pytest.mark.django_db
+def test_nearest_holdings_for_a_result_page():
+    bergerac, perigueux, dax = _shop_in("Bergerac"), _shop_in("Périgueux"), _shop_in("Dax")
+    both, far_only, sold_out = BookFactory(), BookFactory(), BookFactory()
+    StockLineFactory(book=both, shop=perigueux)
+    StockLineFactory(book=both, shop=bergerac)
+    StockLineFactory(book=far_only, shop=dax)
+    StockLineFactory(book=sold_out, shop=bergerac, quantity=1, held=1)
+    lat, lon = _point("Lembras")
+
+    holdings = nearest_holdings([both.pk, far_only.pk, sold_out.pk], ReaderLocation(lat, lon, "Lembras", 50))
+    assert set(holdings) == {both.pk}
+    assert holdings[both.pk].shop == bergerac
+    assert holdings[both.pk].shops_within_radius == 2
+    assert holdings[both.pk].distance_km == pytest.approx(geodesic((lat, lon), _point("Bergerac")).km)
+    assert nearest_holdings([far_only.pk], ReaderLocation(lat, lon, "Lembras", None))[far_only.pk].shop == dax
