@@ -36,7 +36,7 @@ class Place:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.postcode})"
+        return f"{self.name} ({self.postcode})" if self.postcode else self.name
 
     @property
     def choice(self) -> str:

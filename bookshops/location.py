@@ -105,7 +105,7 @@ def _resolve(request) -> LocationState:
     params = request.GET
     radius = parse_radius(params.get("radius"))
     stored = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    default_radius = stored["radius_km"] if stored else settings.LOCATION_DEFAULT_RADIUS_KM
+    default_radius = stored.get("radius_km") if stored else settings.LOCATION_DEFAULT_RADIUS_KM
     radius_km = default_radius if radius is False else radius
 
     near = params.get("near", "").strip()[:100]

@@ -50,7 +50,7 @@ def test_online_geocoder_is_asked_only_when_the_gazetteer_fails(settings, monkey
     assert resolve_place("24100")[0].name == "Bergerac"
     assert fake.queries == []
     place = resolve_place("Lieu-dit des Trois Chênes")[0]
-    assert (place.latitude, place.longitude) == (44.1, 0.2)
+    assert (place.latitude, place.longitude, place.label) == (44.1, 0.2, "Lieu-dit des Trois Chênes")
     assert fake.queries == ["Lieu-dit des Trois Chênes, France"]
 
 
