@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 
 from bookshops.location import get_location
 from bookshops.models import Shop
-from bookshops.selectors import stock_lines_for_book
+from bookshops.selectors import nearest_holdings, shop_ids_near, stock_lines_for_book
 
 from .exceptions import InvalidISBN
 from .isbn import normalize_isbn
@@ -57,15 +57,31 @@ def search(request):
     data = form.cleaned_data
     query = data.get("q", "")
     genre = data.get("genre")
+    location = get_location(request)
+    nearby = shop_ids_near(location.lat, location.lon, location.radius_km) if location else None
+    shop = Shop.objects.active().filter(slug=data["shop"]).first() if data.get("shop") else None
+    if shop is not None:
+        only = [shop.pk]
+    elif location and data.get("near_only"):
+        only = nearby
+    else:
+        only = None
     results = search_books(
         query=query,
         in_stock_only=bool(data.get("in_stock")),
         out_of_print_only=bool(data.get("out_of_print")),
         subject=genre.pk if genre else None,
+        boost_shop_ids=nearby,
+        only_shop_ids=only,
         page=data.get("page") or 1,
     )
     if results.isbn_book is not None:
         return redirect(results.isbn_book)
     if results.total == 0 and not results.is_empty_query and (data.get("page") or 1) == 1:
         search_miss_record(query=query)
-    return render(request, "catalogue/search.html", {"form": form, "query": query, "results": results})
+    if location:
+        holdings = nearest_holdings([book.pk for book in results.books], location)
+        for book in results.books:
+            book.nearby = holdings.get(book.pk)
+    context = {"form": form, "query": query, "results": results, "location": location, "shop": shop}
+    return render(request, "catalogue/search.html", context)

@@ -21,6 +21,9 @@ class SearchForm(forms.Form):
     genre = forms.ModelChoiceField(
         label=_("Genre"), queryset=Subject.objects.none(), required=False, empty_label=_("Tous les genres")
     )
+    near_only = forms.BooleanField(label=_("Seulement les livres disponibles près de chez moi"), required=False)
+    #: Limits the search to one shop's stock (the search box of a shop's page).
+    shop = forms.SlugField(required=False)
     page = forms.IntegerField(required=False, min_value=1)
 
     def __init__(self, *args, **kwargs):
