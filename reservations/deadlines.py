@@ -1,0 +1,49 @@
+"""Deadlines counted in a shop's opening days, closures skipped."""
+
+import datetime
+
+from django.utils import timezone
+
+#: How far ahead to look for opening days before giving up on a shop's hours.
+SEARCH_DAYS = 400
+
+
+def _day_end(ranges, day: datetime.date) -> datetime.datetime:
+    """When the shop closes on ``day`` (its last range), as an aware datetime."""
+    tz = timezone.get_current_timezone()
+    if any(h.closes < h.opens for h in ranges):
+        # The day's last range ends after midnight: the whole day counts.
+        end = datetime.datetime.combine(day, datetime.time(23, 59, 59))
+    else:
+        end = datetime.datetime.combine(day, max(h.closes for h in ranges))
+    return timezone.make_aware(end, tz)
+
+
+def opening_days_after(shop, start: datetime.datetime, days: int) -> datetime.datetime:
+    """The closing time of the ``days``-th opening day after ``start``'s day.
+
+    The day of ``start`` itself does not count: a copy set aside on Friday
+    with two days' hold waits through Saturday and the next opening day.
+    A shop with no opening hours at all counts calendar days.
+    """
+    hours = list(shop.opening_hours.all())
+    closures = [(c.start_date, c.end_date) for c in shop.closures.all()]
+    day = timezone.localtime(start).date()
+    if not hours:
+        return timezone.make_aware(
+            datetime.datetime.combine(day + datetime.timedelta(days=days), datetime.time(23, 59, 59))
+        )
+    by_weekday: dict[int, list] = {}
+    for h in hours:
+        by_weekday.setdefault(h.weekday, []).append(h)
+    counted = 0
+    for _step in range(SEARCH_DAYS):
+        day += datetime.timedelta(days=1)
+        ranges = by_weekday.get(day.weekday())
+        if not ranges or any(first <= day <= last for first, last in closures):
+            continue
+        counted += 1
+        if counted == days:
+            return _day_end(ranges, day)
+    # Closed for more than a year: fall back to calendar days rather than never.
+    return start + datetime.timedelta(days=days)
