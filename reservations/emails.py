@@ -7,6 +7,7 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -97,7 +98,8 @@ def email_send_pending(*, now: datetime.datetime | None = None) -> dict:
     """Retry every e-mail not sent yet; returns {"sent": n, "failed": n}."""
     now = now or timezone.now()
     ids = list(
-        OutgoingEmail.objects.pending().filter(created_at__lte=now - RETRY_AFTER).order_by("pk").values_list("pk", flat=True)
+        OutgoingEmail.objects.pending()
+        .filter(Q(attempts__gt=0) | Q(created_at__lte=now - RETRY_AFTER)).order_by("pk").values_list("pk", flat=True)
     )
     sent = failed = 0
     for pk in ids:
