@@ -29,7 +29,7 @@ class ReservationEventInline(admin.TabularInline):
 class ReservationAdmin(ShopScopedAdmin):
     list_display = ["reference", "created_at", "status", "shop", "book", "quantity", "reader_name",
                     "confirm_by", "pickup_deadline"]
-    list_filter = ["status", "created_at", "shop"]
+    list_filter = ["status", "created_at", ("shop", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "created_at"
     search_fields = ["=reference", "reader_name", "reader_email", "=book__isbn", "book__title"]
     list_select_related = ["shop", "book"]

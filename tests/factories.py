@@ -87,6 +87,7 @@ def staff_member(*shops, perms=("reservations.view_reservation", "reservations.c
     from django.contrib.auth.models import Permission
 
     user = UserFactory(is_staff=True)
+    user.save()  # UserFactory skips saving the password it sets
     for shop in shops:
         shop.staff.add(user)
     for perm in perms:
