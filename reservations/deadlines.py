@@ -19,31 +19,40 @@ def _day_end(ranges, day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(end, tz)
 
 
-def opening_days_after(shop, start: datetime.datetime, days: int) -> datetime.datetime:
-    """The closing time of the ``days``-th opening day after ``start``'s day.
+class ShopCalendar:
+    """A shop's weekly hours and closures, loaded once for several deadlines."""
 
-    The day of ``start`` itself does not count: a copy set aside on Friday
-    with two days' hold waits through Saturday and the next opening day.
-    A shop with no opening hours at all counts calendar days.
-    """
-    hours = list(shop.opening_hours.all())
-    closures = [(c.start_date, c.end_date) for c in shop.closures.all()]
-    day = timezone.localtime(start).date()
-    if not hours:
-        return timezone.make_aware(
-            datetime.datetime.combine(day + datetime.timedelta(days=days), datetime.time(23, 59, 59))
-        )
-    by_weekday: dict[int, list] = {}
-    for h in hours:
-        by_weekday.setdefault(h.weekday, []).append(h)
-    counted = 0
-    for _step in range(SEARCH_DAYS):
-        day += datetime.timedelta(days=1)
-        ranges = by_weekday.get(day.weekday())
-        if not ranges or any(first <= day <= last for first, last in closures):
-            continue
-        counted += 1
-        if counted == days:
-            return _day_end(ranges, day)
-    # Closed for more than a year: fall back to calendar days rather than never.
-    return start + datetime.timedelta(days=days)
+    def __init__(self, shop):
+        self.by_weekday: dict[int, list] = {}
+        for h in shop.opening_hours.all():
+            self.by_weekday.setdefault(h.weekday, []).append(h)
+        self.closures = [(c.start_date, c.end_date) for c in shop.closures.all()]
+
+    def after(self, start: datetime.datetime, days: int) -> datetime.datetime:
+        """The closing time of the ``days``-th opening day after ``start``'s day.
+
+        The day of ``start`` itself does not count: a copy set aside on Friday
+        with two days' hold waits through Saturday and the next opening day.
+        A shop with no opening hours at all counts calendar days.
+        """
+        day = timezone.localtime(start).date()
+        if not self.by_weekday:
+            return timezone.make_aware(
+                datetime.datetime.combine(day + datetime.timedelta(days=days), datetime.time(23, 59, 59))
+            )
+        counted = 0
+        for _step in range(SEARCH_DAYS):
+            day += datetime.timedelta(days=1)
+            ranges = self.by_weekday.get(day.weekday())
+            if not ranges or any(first <= day <= last for first, last in self.closures):
+                continue
+            counted += 1
+            if counted == days:
+                return _day_end(ranges, day)
+        # Closed for more than a year: fall back to calendar days rather than never.
+        return start + datetime.timedelta(days=days)
+
+
+def opening_days_after(shop, start: datetime.datetime, days: int) -> datetime.datetime:
+    """The closing time of the ``days``-th opening day after ``start``'s day (see ``ShopCalendar.after``)."""
+    return ShopCalendar(shop).after(start, days)

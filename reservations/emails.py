@@ -7,7 +7,7 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -41,22 +41,21 @@ def _context(reservation: Reservation, extra: dict) -> dict:
         "shop": shop,
         "book": reservation.book,
         "link": reservation.get_reader_absolute_url(),
-        "opening_hours": list(shop.opening_hours.all()),
+        # Lazy: only the templates that show the hours query them.
+        "opening_hours": shop.opening_hours.all(),
         **extra,
     }
 
 
-def email_queue(*, reservation: Reservation, kind: str, extra: dict | None = None) -> OutgoingEmail | None:
-    """Render one e-mail about ``reservation`` and send it once the transaction commits."""
+def _render(reservation: Reservation, kind: str, context: dict) -> OutgoingEmail | None:
     if kind in READER_SUBJECTS:
         language, to, subject = reservation.language, reservation.reader_email, READER_SUBJECTS[kind]
     else:
         language, to, subject = settings.LANGUAGE_CODE, reservation.shop.email, SHOP_SUBJECTS[kind]
     if not to:
         return None
-    context = _context(reservation, extra or {})
     with translation.override(language):
-        email = OutgoingEmail.objects.create(
+        return OutgoingEmail(
             reservation=reservation,
             kind=kind,
             to=to,
@@ -64,17 +63,27 @@ def email_queue(*, reservation: Reservation, kind: str, extra: dict | None = Non
             body_text=render_to_string(f"reservations/email/{kind}.txt", context),
             body_html=render_to_string(f"reservations/email/{kind}.html", context),
         )
-    transaction.on_commit(partial(_send_quietly, email.pk))
-    return email
 
 
-def _send_quietly(pk: int) -> None:
-    email = OutgoingEmail.objects.filter(pk=pk, sent_at__isnull=True).first()
-    if email is not None:
-        _send(email)
+def email_queue(*, reservation: Reservation, kinds: list[str], extra: dict | None = None) -> list[OutgoingEmail]:
+    """Render e-mails about ``reservation`` into the outbox; they are sent once the transaction commits."""
+    context = _context(reservation, extra or {})
+    emails = [e for e in (_render(reservation, kind, context) for kind in kinds) if e is not None]
+    if emails:
+        OutgoingEmail.objects.bulk_create(emails)
+        transaction.on_commit(partial(_send_batch, emails))
+    return emails
 
 
-def _send(email: OutgoingEmail) -> bool:
+def _send_batch(emails: list[OutgoingEmail]) -> None:
+    sent = [e.pk for e in emails if _send(e, record_success=False)]
+    if sent:
+        OutgoingEmail.objects.filter(pk__in=sent, sent_at__isnull=True).update(
+            sent_at=timezone.now(), attempts=F("attempts") + 1
+        )
+
+
+def _send(email: OutgoingEmail, *, record_success: bool = True) -> bool:
     message = EmailMultiAlternatives(email.subject, email.body_text, settings.DEFAULT_FROM_EMAIL, [email.to])
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
@@ -90,7 +99,8 @@ def _send(email: OutgoingEmail) -> bool:
         log = logger.error if gave_up else logger.warning
         log("e-mail %s (%s to %s) not sent, attempt %s: %s", email.pk, email.kind, email.to, attempts, exc)
         return False
-    OutgoingEmail.objects.filter(pk=email.pk).update(sent_at=now, attempts=email.attempts + 1)
+    if record_success:
+        OutgoingEmail.objects.filter(pk=email.pk).update(sent_at=now, attempts=email.attempts + 1)
     return True
 
 

@@ -31,7 +31,7 @@ class ReservationQuerySet(models.QuerySet):
         return self.filter(shop__staff=user)
 
     def for_email(self, email: str):
-        return self.filter(reader_email__iexact=email.strip())
+        return self.filter(reader_email=email.strip().lower())
 
     def awaiting_reminder(self, now):
         return self.filter(status=Reservation.Status.REQUESTED, remind_at__lte=now, reminder_sent_at__isnull=True)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from catalogue.models import StockLine
 
-from .deadlines import opening_days_after
+from .deadlines import ShopCalendar, opening_days_after
 from .emails import email_queue
 from .exceptions import (
     InsufficientStock,
@@ -20,6 +20,7 @@ from .exceptions import (
     InvalidTransition,
     RateLimited,
     ReasonRequired,
+    ReservationError,
     ShopNotTakingReservations,
     TooManyActiveReservations,
 )
@@ -84,32 +85,35 @@ def reservation_create(
     now: datetime.datetime | None = None,
 ) -> Reservation:
     """Hold copies at a shop for a reader; a replayed ``form_token`` returns the first reservation."""
-    if form_token:
-        existing = Reservation.objects.filter(form_token=form_token).first()
-        if existing is not None:
-            return existing
-    maximum = settings.RESERVATIONS_MAX_COPIES
-    if not 1 <= quantity <= maximum:
-        raise InvalidQuantity(requested=quantity, maximum=maximum)
-    if client:
-        _rate_limit(client)
-    cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
-    if Reservation.objects.active().for_email(reader_email).count() >= cap:
-        raise TooManyActiveReservations(email=reader_email, limit=cap)
+    reader_email = normalize_email(reader_email)
     try:
+        maximum = settings.RESERVATIONS_MAX_COPIES
+        if not 1 <= quantity <= maximum:
+            raise InvalidQuantity(requested=quantity, maximum=maximum)
+        if client:
+            _rate_limit(client)
+        cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
+        if Reservation.objects.active().filter(reader_email=reader_email).count() >= cap:
+            raise TooManyActiveReservations(email=reader_email, limit=cap)
         return _reservation_insert(
             stock_line=stock_line, quantity=quantity, reader_name=reader_name, reader_email=reader_email,
             reader_phone=reader_phone, note=note, language=language, form_token=form_token,
             referred_by_shop=referred_by_shop, user=user, now=now,
         )
-    except IntegrityError:
-        # The same form, submitted twice at once: the other request won and
-        # this one's hold was rolled back with it.
+    except (ReservationError, IntegrityError):
+        # A replayed form (double click, back button, or both submissions at
+        # once) is not an error: it finds the reservation the first one made.
+        # Looked up only on failure, so the common path costs no query.
         if form_token:
             existing = Reservation.objects.filter(form_token=form_token).first()
             if existing is not None:
                 return existing
         raise
+
+
+def normalize_email(email: str) -> str:
+    """One spelling per mailbox, so the per-address cap cannot be dodged with capitals."""
+    return email.strip().lower()
 
 
 def _reservation_insert(
@@ -120,20 +124,21 @@ def _reservation_insert(
     if not (shop.offers_click_and_collect and shop.is_active):
         raise ShopNotTakingReservations(shop=shop)
     now = now or timezone.now()
+    calendar = ShopCalendar(shop)
     with transaction.atomic():
         stock_hold(stock_line_id=stock_line.pk, quantity=quantity)
         reservation = Reservation.objects.create(
             shop=shop,
-            book_id=stock_line.book_id,
+            book=stock_line.book,
             quantity=quantity,
             reader_name=reader_name.strip(),
-            reader_email=reader_email.strip(),
+            reader_email=normalize_email(reader_email),
             reader_phone=reader_phone.strip(),
             note=note.strip(),
             language=language if language in Reservation.Language.values else Reservation.Language.FR,
             created_at=now,
-            confirm_by=opening_days_after(shop, now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
-            remind_at=opening_days_after(shop, now, settings.RESERVATIONS_REMIND_OPENING_DAYS),
+            confirm_by=calendar.after(now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
+            remind_at=calendar.after(now, settings.RESERVATIONS_REMIND_OPENING_DAYS),
             form_token=form_token or None,
             referred_by_shop=referred_by_shop,
         )
@@ -144,8 +149,7 @@ def _reservation_insert(
             user=user,
             created_at=now,
         )
-        email_queue(reservation=reservation, kind="received")
-        email_queue(reservation=reservation, kind="shop_new")
+        email_queue(reservation=reservation, kinds=["received", "shop_new"])
     return reservation
 
 
@@ -198,9 +202,10 @@ def reservation_transition(
             reservation=locked, from_status=from_status, to_status=to_status, actor=actor, user=user,
             reason=reason[:300], created_at=now,
         )
-        email_queue(reservation=locked, kind=READER_EMAIL_ON[to_status], extra=email_extra)
+        kinds = [READER_EMAIL_ON[to_status]]
         if to_status == Status.CANCELLED and actor == Actor.READER:
-            email_queue(reservation=locked, kind="shop_cancelled")
+            kinds.append("shop_cancelled")
+        email_queue(reservation=locked, kinds=kinds, extra=email_extra)
     reservation.__dict__.update({k: v for k, v in locked.__dict__.items() if k != "_state"})
     return reservation
 
@@ -284,7 +289,7 @@ def reservation_remind(*, reservation: Reservation, now=None) -> bool:
         ).update(reminder_sent_at=now)
         if claimed:
             reservation.reminder_sent_at = now
-            email_queue(reservation=reservation, kind="shop_reminder")
+            email_queue(reservation=reservation, kinds=["shop_reminder"])
     return bool(claimed)
 
 

@@ -55,15 +55,17 @@ def _reserve(request, line: StockLine):
     return render(request, "reservations/reservation_form.html", {"form": form, "line": line}, status=status)
 
 
+def _lines():
+    return StockLine.objects.select_related("shop", "book").prefetch_related("shop__opening_hours", "shop__closures")
+
+
 def reservation_new(request, line_id):
-    line = get_object_or_404(StockLine.objects.select_related("shop", "book"), pk=line_id, shop__is_active=True)
+    line = get_object_or_404(_lines(), pk=line_id, shop__is_active=True)
     return _reserve(request, line)
 
 
 def reservation_new_for_book(request, shop_slug, isbn):
-    line = get_object_or_404(
-        StockLine.objects.select_related("shop", "book"), shop__slug=shop_slug, book__isbn=isbn, shop__is_active=True
-    )
+    line = get_object_or_404(_lines(), shop__slug=shop_slug, book__isbn=isbn, shop__is_active=True)
     return _reserve(request, line)
 
 

@@ -107,6 +107,7 @@ def test_active_reservations_per_email_are_capped(settings):
     with pytest.raises(TooManyActiveReservations) as error:
         reserve(line, reader_email="a@example.org")
     assert "2 réservations en cours" in str(error.value.message)
+    assert Reservation.objects.get(pk=first.pk).reader_email == "a@example.org"
     reservation_cancel(reservation=first, reason="", by_reader=True)
     reserve(line, reader_email="a@example.org")  # a closed one no longer counts
     assert Reservation.objects.active().count() == 2
@@ -132,6 +133,16 @@ def test_replayed_form_token_makes_one_reservation(mailbox):
     assert again.pk == first.pk
     assert held(line) == (3, 1)
     assert len(mailbox.outbox) == 2  # the reader's and the shop's, once
+
+
+def test_replaying_the_form_that_took_the_last_copy_finds_it(settings):
+    settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL = 1
+    line = StockLineFactory(quantity=1)
+    first = reserve(line, form_token="tok-last")
+    # Sold out and at the per-address cap: the replay is still not an error.
+    assert reserve(line, form_token="tok-last").pk == first.pk
+    with pytest.raises(InsufficientStock):
+        reserve(line, form_token="tok-other", reader_email="b@example.org")
 
 
 def test_confirm_starts_the_deadline_and_sends_ready_email(mailbox):
