@@ -172,14 +172,55 @@ def bench_raw(line_ids, clients, seconds):
     return run_clients(clients, seconds, work)
 
 
+def run_worker(args):
+    """One of ``--processes`` processes: its share of the clients, counts as JSON on stdout."""
+    import json
+
+    import django
+
+    django.setup()
+    line_ids = json.loads(os.environ["BENCH_LINE_IDS"])
+    runner = bench_service if args.worker == "service" else bench_raw
+    counts, elapsed = runner(line_ids, args.clients, args.seconds)
+    print(json.dumps({"counts": counts, "elapsed": elapsed}))
+
+
+def run_processes(kind, line_ids, args):
+    """Split the clients over ``args.processes`` processes (one GIL each) started together."""
+    import json
+    import subprocess
+
+    env = {**os.environ, "BENCH_LINE_IDS": json.dumps(line_ids)}
+    per = max(1, args.clients // args.processes)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", kind, "--clients", str(per), "--seconds", str(args.seconds)],
+            env=env, stdout=subprocess.PIPE, text=True,
+        )
+        for _ in range(args.processes)
+    ]
+    counts, elapsed = {"ok": 0, "refused": 0, "error": 0}, 0.0
+    for proc in procs:
+        out, _err = proc.communicate()
+        result = json.loads(out.strip().splitlines()[-1])
+        for k, v in result["counts"].items():
+            counts[k] += v
+        elapsed = max(elapsed, result["elapsed"])
+    return counts, elapsed
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=1, help="split the clients over this many processes")
+    parser.add_argument("--worker", choices=["service", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--lines", type=int, default=2000, help="stock lines (books) in the bench shop")
     parser.add_argument("--copies", type=int, default=20, help="copies on hand per line")
     parser.add_argument("--hot", type=int, default=5, help="lines in the 'last copies' contention run")
     args = parser.parse_args()
+    if args.worker:
+        return run_worker(args)
 
     ensure_database()
     import django
@@ -188,15 +229,21 @@ def main():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    print(f"{args.clients} clients, {args.seconds:.0f} s per run, PostgreSQL database {DB}, {os.cpu_count()} cores")
+    print(
+        f"{args.clients} clients in {args.processes} process(es), {args.seconds:.0f} s per run, "
+        f"PostgreSQL database {DB}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+    )
 
-    for label, runner in (("service", bench_service), ("raw SQL", bench_raw)):
+    for label, kind, runner in (("service", "service", bench_service), ("raw SQL", "raw", bench_raw)):
         for scenario, lines, copies in (
             ("spread", args.lines, args.copies),
             ("hot (few lines, run dry)", args.hot, 20),
         ):
             line_ids = setup_stock(lines, copies)
-            counts, elapsed = runner(line_ids, args.clients, args.seconds)
+            if args.processes > 1:
+                counts, elapsed = run_processes(kind, line_ids, args)
+            else:
+                counts, elapsed = runner(line_ids, args.clients, args.seconds)
             rate = counts["ok"] / elapsed
             check = oversold()
             print(
