@@ -41,3 +41,56 @@ class ShopAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+# --- API tokens ----------------------------------------------------------------
+from django.contrib import messages  # noqa: E402
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+
+from catalogue.admin import ShopScopedAdmin  # noqa: E402
+
+from .models import ApiToken  # noqa: E402
+from .tokens import api_token_create, api_token_revoke  # noqa: E402
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ShopScopedAdmin):
+    list_display = ["name", "shop", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "shop"]
+    search_fields = ["name", "prefix", "shop__name"]
+    list_select_related = ["shop"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["shop", "name"]
+        return ["shop", "name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["shop", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, raw = api_token_create(shop=obj.shop, name=obj.name, user=request.user)
+        # The admin goes on with ``obj`` (history, redirect): make it the token just issued.
+        for field in ApiToken._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(token, field.attname))
+        obj._state.adding = False
+        self.message_user(
+            request,
+            _("Jeton de %(shop)s : %(token)s — copiez-le maintenant dans le logiciel de caisse, "
+              "il ne sera plus jamais affiché.") % {"shop": token.shop.name, "token": raw},
+            messages.WARNING,
+        )
+
+    @admin.action(description=_("Révoquer"), permissions=["change"])
+    def revoke(self, request, queryset):
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token)
+            count += 1
+        self.message_user(request, _("%(count)s jeton(s) révoqué(s).") % {"count": count}, messages.SUCCESS)

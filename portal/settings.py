@@ -18,10 +18,10 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY",
-    default="django-insecure-dev-only-key-never-use-in-production-5b1d7c",
-)
+if DEBUG:
+    SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-dev-only-key-never-use-in-production-5b1d7c")
+else:
+    SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: production refuses to start without one
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -164,6 +164,8 @@ LOGGING = {
 STOCK_IMPORT_MAX_REJECTED_SHARE = env.float("STOCK_IMPORT_MAX_REJECTED_SHARE", default=0.1)
 #: Share of a shop's in-stock lines that one snapshot may drop before it is refused.
 STOCK_IMPORT_MAX_DROPPED_SHARE = env.float("STOCK_IMPORT_MAX_DROPPED_SHARE", default=0.5)
+#: Largest body the point-of-sale API accepts (bytes); larger requests get a 413.
+API_MAX_BODY_SIZE = env.int("API_MAX_BODY_SIZE", default=20 * 1024 * 1024)
 
 # --- Reservations ---------------------------------------------------------------
 #: Most copies one reservation may hold.

@@ -1,0 +1,81 @@
+#!/usr/bin/env python
+"""Benchmark: rows per second of a stock snapshot import.
+
+Measures a first import of N lines, then a re-import of the same file with 5 %
+of lines changed, on the database named by DATABASE_URL (a throw-away one: the
+script migrates it and creates its own shop). Usage:
+
+    DATABASE_URL=sqlite:///var/bench_stock.sqlite3 .venv/bin/python bench/stock_import.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_stock .venv/bin/python bench/stock_import.py
+"""
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+
+def make_isbn(n):
+    from stdnum import ean
+
+    body = f"979{n:09d}"
+    return body + ean.calc_check_digit(body)
+
+
+def build_file(rows):
+    lines = ["EAN;Titre;Auteur;Éditeur;Qté;Prix TTC"]
+    lines += [f"{isbn};Titre {i};Auteur {i % 997};Éditeur {i % 89};{qty};{price}" for i, (isbn, qty, price) in enumerate(rows)]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bookshops.models import Shop
+    from catalogue.models import StockLine
+    from catalogue.services import stock_import
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(42)
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}, rows: {args.rows}")
+    for attempt in range(args.repeat):
+        shop = Shop.objects.create(name=f"Bench {attempt} {time.time()}", slug=f"bench-{attempt}-{int(time.time()*1000)}")
+        rows = [(make_isbn(attempt * 10_000_000 + i), rng.randint(1, 9), f"{rng.randint(500, 4000) / 100:.2f}".replace(".", ","))
+                for i in range(args.rows)]
+        first = build_file(rows)
+        started = time.perf_counter()
+        record = stock_import(shop=shop, data=first, filename="bench.csv")
+        first_s = time.perf_counter() - started
+        assert record.created_count == args.rows, record.message
+
+        for i in rng.sample(range(args.rows), args.rows // 20):
+            isbn, qty, price = rows[i]
+            rows[i] = (isbn, qty + 1, price)
+        second = build_file(rows)
+        started = time.perf_counter()
+        record = stock_import(shop=shop, data=second, filename="bench.csv")
+        second_s = time.perf_counter() - started
+        assert record.updated_count == args.rows // 20, record.message
+        assert StockLine.objects.filter(shop=shop).count() == args.rows
+        print(
+            f"run {attempt + 1}: first import {first_s:.2f} s ({args.rows / first_s:,.0f} rows/s, books created too) · "
+            f"re-import 5 % changed {second_s:.2f} s ({args.rows / second_s:,.0f} rows/s)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+"""Demo network: 40 shops of Aquitaine, real ONIX titles, a generated catalogue, staff accounts.
+
+Everything is deterministic (seeded random), so two runs give the same data.
+The passwords are fixed and public: demo only, never for a real site.
+"""
+
+import csv
+import datetime
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils.text import slugify
+from stdnum import ean
+
+from bookshops.models import OpeningHours, Shop
+from catalogue.models import Book, Contributor, Subject
+from catalogue.services import books_import_onix, chunked, stock_import
+
+DEMO_DIR = Path(__file__).resolve().parent
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "demo-admin-2026"
+STAFF_PASSWORD = "demo-libraire"
+STAFF_GROUP = "Libraires"
+GENERATED_BOOKS = 5000
+SEED = 2026
+
+#: (app label, model, actions) the booksellers' group is given.
+STAFF_PERMISSIONS = [
+    ("catalogue", "stockimport", ("view", "add", "change")),
+    ("catalogue", "stockline", ("view",)),
+    ("bookshops", "shop", ("view", "change")),
+    ("bookshops", "openinghours", ("view", "add", "change", "delete")),
+    ("bookshops", "closure", ("view", "add", "change", "delete")),
+    ("bookshops", "staffpick", ("view", "add", "change", "delete")),
+]
+
+
+@dataclass
+class DemoReport:
+    shops: int = 0
+    onix_books: int = 0
+    generated_books: int = 0
+    stock_lines: int = 0
+    users: list[tuple[str, str]] = field(default_factory=list)
+    skipped: bool = False
+
+
+def libraires_group_setup() -> Group:
+    """Create or refresh the booksellers' group, with every reservations model that exists now."""
+    group, _created = Group.objects.get_or_create(name=STAFF_GROUP)
+    wanted = list(STAFF_PERMISSIONS)
+    if apps.is_installed("reservations"):
+        for model in apps.get_app_config("reservations").get_models():
+            wanted.append(("reservations", model._meta.model_name, ("view", "change")))
+    permissions = []
+    for app_label, model_name, actions in wanted:
+        try:
+            content_type = ContentType.objects.get_by_natural_key(app_label, model_name)
+        except ContentType.DoesNotExist:
+            model = apps.get_model(app_label, model_name)
+            content_type = ContentType.objects.get_for_model(model)
+        for action in actions:
+            permission, _created = Permission.objects.get_or_create(
+                content_type=content_type,
+                codename=f"{action}_{model_name}",
+                defaults={"name": f"Can {action} {model_name}"},
+            )
+            permissions.append(permission)
+    group.permissions.set(permissions)
+    return group
+
+
+def demo_load(*, if_empty: bool = False, books: int = GENERATED_BOOKS, log=None) -> DemoReport:
+    """Fill the database with the demo network; with ``if_empty``, do nothing when shops exist."""
+    log = log or (lambda message: None)
+    report = DemoReport()
+    if if_empty and Shop.objects.exists():
+        report.skipped = True
+        return report
+    rng = random.Random(SEED)
+    with transaction.atomic():
+        shops = _create_shops(rng)
+    report.shops = len(shops)
+    log(f"{len(shops)} librairies")
+
+    onix_isbns = []
+    for path in sorted((DEMO_DIR / "onix").glob("*.xml")):
+        onix_report = books_import_onix(source=path, filename=path.name)
+        onix_isbns += onix_report.isbns
+    report.onix_books = len(set(onix_isbns))
+    log(f"{report.onix_books} livres des notices ONIX")
+
+    generated = _create_books(rng, books)
+    report.generated_books = len(generated)
+    log(f"{len(generated)} livres générés")
+
+    report.stock_lines = _stock_shops(rng, shops, sorted(set(onix_isbns)), generated)
+    log(f"{report.stock_lines} lignes de stock")
+    report.users = _create_users(shops)
+    return report
+
+
+def _create_shops(rng) -> list[Shop]:
+    shops = []
+    with (DEMO_DIR / "shops.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for index, row in enumerate(rows):
+        short_name = row["name"].removeprefix("Librairie ")
+        slug = slugify(f"{short_name}-{row['town']}")[:100]
+        shops.append(
+            Shop(
+                name=row["name"],
+                slug=slug,
+                address=row["address"],
+                postcode=row["postcode"],
+                town=row["town"],
+                department=row["department"],
+                latitude=float(row["latitude"]),
+                longitude=float(row["longitude"]),
+                phone=row["phone"],
+                email=f"contact@{slug}.example.org",
+                website=f"https://{slug}.example.org/",
+                description=f"{row['name']}, librairie indépendante à {row['town']} (boutique de démonstration).",
+                offers_click_and_collect=index % 9 != 8,
+                offers_postal_delivery=index % 3 == 0,
+                offers_remote_orders=index % 4 != 3,
+                pickup_delay_hours=rng.choice([1, 2, 2, 4, 24]),
+                hold_days=rng.choice([5, 7, 7, 10, 14]),
+            )
+        )
+    Shop.objects.bulk_create(shops)
+    shops = list(Shop.objects.filter(slug__in=[s.slug for s in shops]).order_by("pk"))
+    hours = []
+    t = datetime.time
+    for index, shop in enumerate(shops):
+        morning = (t(9, 30), t(12, 30)) if index % 2 else (t(10), t(12, 30))
+        afternoon = (t(14), t(19)) if index % 5 else (t(14, 30), t(19, 30))
+        for weekday in range(1, 6):  # Tuesday to Saturday, closed at lunch
+            hours.append(OpeningHours(shop=shop, weekday=weekday, opens=morning[0], closes=morning[1]))
+            hours.append(OpeningHours(shop=shop, weekday=weekday, opens=afternoon[0], closes=afternoon[1]))
+        if index % 3 == 0:  # some open on Monday afternoon
+            hours.append(OpeningHours(shop=shop, weekday=0, opens=t(14), closes=t(19)))
+    OpeningHours.objects.bulk_create(hours)
+    return shops
+
+
+FIRST_NAMES = (
+    "Camille Louise Jeanne Alice Léa Chloé Inès Manon Juliette Claire Hélène Anne Sophie Marie Élise Margaux "
+    "Agathe Suzanne Odile Nathalie Pierre Jean Louis Paul Antoine Julien Nicolas Thomas Mathieu Hugo Étienne "
+    "Bernard Michel François Olivier Yves Rémi Gaspard Bastien Arnaud Xabi Maïa Ramuntxo Amaia"
+).split()
+LAST_NAMES = (
+    "Martin Bernard Dubois Laurent Lefebvre Fournier Girard Bonnet Lambert Fontaine Rousseau Vincent Chevalier "
+    "Garnier Faure Mercier Blanc Guérin Boyer Lacoste Labat Darrigrand Etcheverry Larrieu Castaing Lafargue "
+    "Dupouy Ducasse Lalanne Baudry Mauriac Delmas Ribeyrolles Lascaux Peyrot Marsan Sarrat Haristoy Bordenave "
+    "Capdevielle Puyo Laborde Sallenave Cazenave Lartigue Arrieta Goyhenetche"
+).split()
+NOUNS = (
+    "silence mer maison jardin hiver été nuit rivière forêt mémoire voyage lettre orage lumière fille garçon "
+    "île dune estuaire vigne port phare chemin colline frontière marée oubli promesse secret retour"
+).split()
+TITLE_PATTERNS = [
+    "Le {noun} des {plural}", "La dernière {noun}", "Les {plural} de {place}", "Un {noun} à {place}",
+    "L'hiver à {place}", "Ce que disait la {noun}", "Nos années {place}", "La {noun} et le {noun2}",
+    "Retour à {place}", "Les enfants de la {noun}", "Petite histoire de {place}", "Avant la {noun}",
+    "Le Goût du {noun}", "Chroniques de {place}", "Une saison à {place}", "Mémoires d'un {noun}",
+]
+PLACES = (
+    "Bordeaux Biarritz Sarlat Arcachon Bayonne Pau Dax Agen Nérac Périgueux Bergerac Lacanau Hendaye "
+    "Soulac Brantôme Mimizan Oloron Libourne Marmande Cadillac Uzeste Capbreton l'Adour la Garonne la Dordogne"
+).split()
+PUBLISHERS = {
+    "Éditions de la Garonne": ["Rive gauche", "Rive droite", "Poche Garonne"],
+    "Éditions du Solstice": ["Romans", "Essais", "Solstice Jeunesse"],
+    "Les Presses de l'Estuaire": ["Histoire", "Patrimoine"],
+    "Le Cormoran": ["Grand large", "Petit cormoran"],
+    "Éditions des Landes": ["Terroir", "Mémoire vive"],
+    "Atelier du Héron": ["Bande dessinée", "Albums"],
+    "Éditions Margelle": ["Poésie", "Théâtre"],
+    "Castor & Loutre": ["Albums jeunesse", "Premières lectures", "Documentaires"],
+    "Éditions du Piémont": ["Montagne", "Récits"],
+    "La Rumeur des Pins": ["Policier", "Noir"],
+}
+CLIL_GENRES = [("3435", "Roman"), ("3448", "Policier"), ("3377", "Histoire"), ("3722", "Jeunesse"),
+               ("3772", "Bande dessinée"), ("3643", "Poésie"), ("3473", "Essais"), ("3667", "Tourisme & Voyages")]
+
+
+def _demo_isbn(n: int) -> str:
+    body = f"979109{n:06d}"
+    return body + ean.calc_check_digit(body)
+
+
+def _title(rng) -> str:
+    pattern = rng.choice(TITLE_PATTERNS)
+    noun, noun2 = rng.sample(NOUNS, 2)
+    return pattern.format(noun=noun, noun2=noun2, plural=noun + "s", place=rng.choice(PLACES)).capitalize()
+
+
+def _create_books(rng, count: int) -> list[tuple[str, str, str, str, bool]]:
+    """Generated books; returns (isbn, title, author, publisher, out of print) for the stock files."""
+    from catalogue.importers.onix import clil_names
+
+    clil = clil_names()
+    subjects = []
+    for code, fallback in CLIL_GENRES:
+        subject, _created = Subject.objects.get_or_create(
+            scheme=Subject.Scheme.CLIL, code=code, defaults={"name": clil.get(code, fallback)}
+        )
+        subjects.append(subject)
+    publishers = list(PUBLISHERS.items())
+    books, people, rows, genre_of = [], [], [], {}
+    for n in range(count):
+        isbn = _demo_isbn(n + 1)
+        publisher, collections = publishers[rng.randrange(len(publishers))]
+        author = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        out_of_print = rng.random() < 0.05
+        title = _title(rng)
+        books.append(
+            Book(
+                isbn=isbn,
+                title=title,
+                publisher=publisher,
+                collection=rng.choice(collections),
+                published_on=datetime.date(2026, 1, 1) - datetime.timedelta(days=rng.randrange(30 * 365)),
+                page_count=rng.randrange(48, 640),
+                language="fre",
+                summary=f"{title} : un livre de démonstration, inventé pour le portail.",
+                availability=Book.Availability.OUT_OF_PRINT if out_of_print else Book.Availability.AVAILABLE,
+            )
+        )
+        translator = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}" if rng.random() < 0.15 else ""
+        people.append((isbn, author, translator))
+        genre_of[isbn] = subjects[rng.randrange(len(subjects))]
+        rows.append((isbn, title, author, publisher, out_of_print))
+    existing = set(Book.objects.filter(isbn__startswith="979109").values_list("isbn", flat=True))
+    books = [b for b in books if b.isbn not in existing]
+    with transaction.atomic():
+        for batch in chunked(books):
+            Book.objects.bulk_create(batch)
+        ids = dict(Book.objects.filter(isbn__in=[b.isbn for b in books]).values_list("isbn", "id"))
+        contributors = []
+        for isbn, author, translator in people:
+            if isbn in ids:
+                contributors.append(Contributor(book_id=ids[isbn], name=author, role=Contributor.Role.AUTHOR))
+                if translator:
+                    contributors.append(
+                        Contributor(book_id=ids[isbn], name=translator, role=Contributor.Role.TRANSLATOR, position=1)
+                    )
+        for batch in chunked(contributors):
+            Contributor.objects.bulk_create(batch)
+        through = Book.subjects.through
+        links = [through(book_id=ids[isbn], subject_id=genre_of[isbn].pk) for isbn in ids]
+        for batch in chunked(links):
+            through.objects.bulk_create(batch)
+    return rows
+
+
+def _stock_shops(rng, shops, onix_isbns, generated) -> int:
+    """One snapshot file per shop, through the real stock import: popular titles everywhere, rare ones once."""
+    per_shop = {shop.pk: [] for shop in shops}
+    catalogue = [(isbn, "", "", "", False) for isbn in onix_isbns] + generated
+    for rank, (isbn, title, author, publisher, out_of_print) in enumerate(catalogue):
+        if out_of_print:
+            holders = 1  # the last copy on one shelf
+        else:
+            popularity = 1 / (1 + rank / 60) ** 0.8  # Zipf-like: a few bestsellers, a long tail
+            holders = max(1, min(len(shops), round(len(shops) * popularity * rng.uniform(0.5, 1))))
+        price = Decimal(rng.randrange(590, 3500, 10)) / 100
+        for shop in rng.sample(shops, holders):
+            quantity = rng.choice([1, 1, 1, 2, 2, 3, 5]) if holders > 1 else 1
+            per_shop[shop.pk].append((isbn, quantity, price, title, author, publisher))
+    lines = 0
+    for shop in shops:
+        rows = per_shop[shop.pk]
+        out = ["EAN;Qté;Prix TTC;Titre;Auteur;Éditeur"]
+        for isbn, quantity, price, title, author, publisher in rows:
+            cells = [isbn, str(quantity), f"{price}".replace(".", ","), title, author, publisher]
+            out.append(";".join(cell.replace(";", ",") for cell in cells))
+        stock_import(shop=shop, data=("\n".join(out) + "\n").encode("utf-8"), filename=f"stock-{shop.slug}.csv")
+        lines += len(rows)
+    return lines
+
+
+def _create_users(shops) -> list[tuple[str, str]]:
+    User = get_user_model()
+    group = libraires_group_setup()
+    accounts = []
+    admin = User.objects.filter(username=ADMIN_USERNAME).first()
+    if admin is None:
+        User.objects.create_superuser(ADMIN_USERNAME, "admin@example.org", ADMIN_PASSWORD)
+        accounts.append((ADMIN_USERNAME, ADMIN_PASSWORD))
+    # One hash for the shared demo password: hashing it 40 times would take most of the run.
+    staff_hash = make_password(STAFF_PASSWORD)
+    for shop in shops:
+        user, created = User.objects.get_or_create(
+            username=shop.slug[:150],
+            defaults={"email": shop.email, "is_staff": True, "first_name": shop.name[:150], "password": staff_hash},
+        )
+        if created:
+            accounts.append((user.username, STAFF_PASSWORD))
+        user.groups.add(group)
+        shop.staff.add(user)
+    return accounts
