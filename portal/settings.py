@@ -175,6 +175,8 @@ RESERVATIONS_MAX_ACTIVE_PER_EMAIL = env.int("RESERVATIONS_MAX_ACTIVE_PER_EMAIL",
 #: Reservations one client (IP address) may send per window.
 RESERVATIONS_RATE_LIMIT = env.int("RESERVATIONS_RATE_LIMIT", default=10)
 RESERVATIONS_RATE_WINDOW_SECONDS = env.int("RESERVATIONS_RATE_WINDOW_SECONDS", default=3600)
+#: META key holding the client's address set by the reverse proxy ("HTTP_X_REAL_IP"); empty: REMOTE_ADDR.
+RESERVATIONS_CLIENT_IP_HEADER = env("RESERVATIONS_CLIENT_IP_HEADER", default="")
 #: Opening days a shop has to confirm a reservation before it expires, and when it is reminded.
 RESERVATIONS_CONFIRM_OPENING_DAYS = env.int("RESERVATIONS_CONFIRM_OPENING_DAYS", default=2)
 RESERVATIONS_REMIND_OPENING_DAYS = env.int("RESERVATIONS_REMIND_OPENING_DAYS", default=1)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.http import Http404
@@ -15,8 +16,15 @@ from .models import Reservation
 
 
 def _client(request) -> str:
-    # Behind the reverse proxy REMOTE_ADDR is the proxy: it sets X-Real-IP.
-    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR", "")
+    # Behind a reverse proxy REMOTE_ADDR is the proxy, which passes the reader's
+    # address in a header; that header is trusted only when the settings name it,
+    # or anyone could dodge the rate limit by sending a new one each time.
+    header = settings.RESERVATIONS_CLIENT_IP_HEADER
+    if header:
+        forwarded = request.META.get(header, "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.META.get("REMOTE_ADDR", "")
 
 
 def _reader_language() -> str:

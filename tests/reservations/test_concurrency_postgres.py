@@ -83,3 +83,41 @@ def test_a_double_click_racing_itself_makes_one_reservation():
         t.join()
     assert len(results) == 8 and len(set(results)) == 1
     assert StockLine.objects.get(pk=line.pk).held == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_expiry_runs_at_once_expire_and_remind_once(mailoutbox):
+    import datetime
+
+    from django.utils import timezone
+
+    from reservations.models import OutgoingEmail, ReservationEvent
+    from reservations.services import reservations_expire_due
+
+    line = StockLineFactory(quantity=10)
+    long_ago = timezone.now() - datetime.timedelta(days=30)
+    for i in range(6):
+        reserve(line, reader_email=f"e{i}@example.org", now=long_ago)
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def run(now):
+        try:
+            barrier.wait()
+            reports.append(reservations_expire_due(now=now))
+        finally:
+            connections.close_all()
+
+    for moment in (timezone.now(), timezone.now() + datetime.timedelta(seconds=1)):
+        threads = [threading.Thread(target=run, args=(moment,)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sum(r["reminded"] for r in reports) == 6
+    assert sum(r["expired_unconfirmed"] for r in reports) == 6
+    assert ReservationEvent.objects.filter(to_status="expired").count() == 6
+    assert OutgoingEmail.objects.filter(kind="shop_reminder").count() == 6
+    assert OutgoingEmail.objects.filter(kind="expired").count() == 6
+    assert StockLine.objects.get(pk=line.pk).held == 0

@@ -121,3 +121,19 @@ def test_purge_anonymises_only_old_closed_reservations():
     active.refresh_from_db()
     assert recent.reader_email == "recent@example.org" and active.reader_email == "active@example.org"
     assert reservations_purge_personal_data(now=at(2), days=365) == 0
+
+
+def test_purge_command_uses_the_retention_setting(settings):
+    from io import StringIO
+
+    from django.utils import timezone
+
+    settings.RESERVATIONS_RETENTION_DAYS = 30
+    reservation = reserve(StockLineFactory())
+    reservation_cancel(reservation=reservation, reason="", by_reader=True,
+                       now=timezone.now() - datetime.timedelta(days=31))
+    out = StringIO()
+    call_command("purge_reservations", stdout=out)
+    assert "anonymisées : 1" in out.getvalue()
+    reservation.refresh_from_db()
+    assert reservation.reader_email == "" and reservation.anonymised_at

@@ -186,3 +186,17 @@ def test_english_reader_gets_english_language_recorded(client):
     client.cookies["django_language"] = "en"
     client.post(reverse("reservations:new", args=[line.pk]), form_data(client, line))
     assert Reservation.objects.get().language == "en"
+
+
+def test_rate_limit_cannot_be_dodged_with_a_forged_header(client, settings):
+    settings.RESERVATIONS_RATE_LIMIT = 1
+    line = StockLineFactory(quantity=5)
+    url = reverse("reservations:new", args=[line.pk])
+    client.post(url, form_data(client, line), HTTP_X_REAL_IP="1.1.1.1")
+    response = client.post(url, form_data(client, line, reader_email="b@example.org"), HTTP_X_REAL_IP="2.2.2.2")
+    assert response.status_code == 400 and "Trop de réservations" in response.content.decode()
+    # Behind a proxy that sets the header, each reader is counted on their own.
+    settings.RESERVATIONS_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    response = client.post(url, form_data(client, line, reader_email="c@example.org"), HTTP_X_REAL_IP="3.3.3.3")
+    assert response.status_code == 302
+    assert Reservation.objects.count() == 2
