@@ -60,7 +60,8 @@ def _reserve(request, line: StockLine):
             )
             return redirect(reservation.get_reader_url())
     status = 400 if form.is_bound else 200
-    return render(request, "reservations/reservation_form.html", {"form": form, "line": line}, status=status)
+    context = {"form": form, "line": line, "retention_days": settings.RESERVATIONS_RETENTION_DAYS}
+    return render(request, "reservations/reservation_form.html", context, status=status)
 
 
 def _lines():

@@ -36,7 +36,7 @@ def test_form_asks_what_it_needs_and_says_how_data_is_used(client):
     for name in ("reader_name", "reader_email", "reader_phone", "quantity", "note", "form_token", "website"):
         assert f'name="{name}"' in page
     assert re.findall(r'<option value="(\d+)"', page) == ["1", "2", "3", "4", "5"]
-    assert "ne sont ni revendus" in page
+    assert "ne sont ni revendus" in page and "effacés 365 jours après" in page
     small = StockLineFactory(quantity=3, held=1)
     page = client.get(reverse("reservations:new", args=[small.pk])).content.decode()
     assert re.findall(r'<option value="(\d+)"', page) == ["1", "2"]
