@@ -122,7 +122,7 @@ def bench_service(line_ids, clients, seconds):
     from reservations.services import reservation_create
 
     counter = iter(range(10**9))
-    lines = StockLine.objects.select_related("shop", "book").prefetch_related("shop__opening_hours", "shop__closures")
+    lines = StockLine.objects.select_related("shop", "book")
 
     def work(rng):
         # What the reservation view does per request: load the line, then call the service.

@@ -11,11 +11,11 @@ SEARCH_DAYS = 400
 def _day_end(ranges, day: datetime.date) -> datetime.datetime:
     """When the shop closes on ``day`` (its last range), as an aware datetime."""
     tz = timezone.get_current_timezone()
-    if any(h.closes < h.opens for h in ranges):
+    if any(closes < opens for opens, closes in ranges):
         # The day's last range ends after midnight: the whole day counts.
         end = datetime.datetime.combine(day, datetime.time(23, 59, 59))
     else:
-        end = datetime.datetime.combine(day, max(h.closes for h in ranges))
+        end = datetime.datetime.combine(day, max(closes for _opens, closes in ranges))
     return timezone.make_aware(end, tz)
 
 
@@ -23,10 +23,11 @@ class ShopCalendar:
     """A shop's weekly hours and closures, loaded once for several deadlines."""
 
     def __init__(self, shop):
+        # Plain tuples: this runs on every reservation, model instances cost more than the query.
         self.by_weekday: dict[int, list] = {}
-        for h in shop.opening_hours.all():
-            self.by_weekday.setdefault(h.weekday, []).append(h)
-        self.closures = [(c.start_date, c.end_date) for c in shop.closures.all()]
+        for weekday, opens, closes in shop.opening_hours.values_list("weekday", "opens", "closes"):
+            self.by_weekday.setdefault(weekday, []).append((opens, closes))
+        self.closures = list(shop.closures.values_list("start_date", "end_date"))
 
     def after(self, start: datetime.datetime, days: int) -> datetime.datetime:
         """The closing time of the ``days``-th opening day after ``start``'s day.

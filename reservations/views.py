@@ -65,7 +65,7 @@ def _reserve(request, line: StockLine):
 
 
 def _lines():
-    return StockLine.objects.select_related("shop", "book").prefetch_related("shop__opening_hours", "shop__closures")
+    return StockLine.objects.select_related("shop", "book")
 
 
 def reservation_new(request, line_id):
