@@ -168,3 +168,20 @@ def test_staff_upload_cannot_target_another_shop(client, two_shops):
 def test_plain_users_cannot_reach_the_admin(client, two_shops):
     client.force_login(UserFactory())
     assert client.get(reverse(CHANGELIST)).status_code == 302
+
+
+def test_forged_bulk_actions_on_catalogue_and_shops_change_nothing(client, two_shops):
+    from bookshops.models import Shop
+    from catalogue.models import StockLine
+
+    client.force_login(two_shops["user"])
+    their_import = StockImport.objects.create(shop=two_shops["theirs"], status=StockImport.Status.APPLIED)
+    for changelist, pk in (
+        ("admin:catalogue_stockline_changelist", two_shops["their_line"].pk),
+        ("admin:catalogue_stockimport_changelist", their_import.pk),
+        ("admin:bookshops_shop_changelist", two_shops["theirs"].pk),
+    ):
+        client.post(reverse(changelist), {"action": "delete_selected", ACTION_CHECKBOX_NAME: [pk], "post": "yes"})
+    assert StockLine.objects.filter(pk=two_shops["their_line"].pk).exists()
+    assert StockImport.objects.filter(pk=their_import.pk).exists()
+    assert Shop.objects.filter(pk=two_shops["theirs"].pk).exists()
