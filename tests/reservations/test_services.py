@@ -23,7 +23,6 @@ from reservations.services import (
     reservation_collect,
     reservation_confirm,
     reservation_create,
-    reservation_expire,
     reservation_redirect,
     reservation_transition,
 )
