@@ -23,6 +23,7 @@ from reservations.services import (
     reservation_collect,
     reservation_confirm,
     reservation_create,
+    reservation_expire,
     reservation_redirect,
     reservation_transition,
 )
@@ -343,3 +344,39 @@ def test_created_by_staff_is_recorded():
         stock_line=StockLineFactory(), quantity=1, reader_name="X", reader_email="x@example.org", user=user
     )
     assert reservation.events.get().user == user
+
+
+VALID = [(a, b) for a in ALL for b in Reservation.TRANSITIONS[a]]
+#: (quantity, held) of a 3-copy line after a 1-copy reservation makes each move.
+STOCK_AFTER = {S.CONFIRMED: (3, 1), S.COLLECTED: (2, 0), S.CANCELLED: (3, 0), S.EXPIRED: (3, 0), S.REDIRECTED: (3, 0)}
+SUBJECT_WORD = {S.CONFIRMED: "vous attend", S.COLLECTED: "retirée", S.CANCELLED: "annulée",
+                S.EXPIRED: "expiré", S.REDIRECTED: "transférée"}
+
+
+@pytest.mark.parametrize("start, target", VALID)
+def test_every_valid_transition(start, target, mailbox):
+    line = StockLineFactory(quantity=3)
+    other = StockLineFactory(book=line.book, quantity=3)
+    reservation = reserve(line, now=at(2026, 11, 2))
+    if start == S.CONFIRMED:
+        reservation_confirm(reservation=reservation, now=at(2026, 11, 2, 15))
+    user = UserFactory()
+    with mailbox():
+        if target == S.REDIRECTED:
+            reservation_redirect(reservation=reservation, stock_line=other, user=user)
+        elif target == S.EXPIRED:
+            reservation_expire(reservation=reservation, now=at(2026, 11, 30))
+        elif target == S.CANCELLED:
+            reservation_cancel(reservation=reservation, reason="motif", user=user)
+        else:
+            {S.CONFIRMED: reservation_confirm, S.COLLECTED: reservation_collect}[target](
+                reservation=reservation, user=user
+            )
+    reservation.refresh_from_db()
+    assert reservation.status == target
+    event = reservation.events.last()
+    assert (event.from_status, event.to_status) == (start, target)
+    assert event.actor == ("system" if target == S.EXPIRED else "staff")
+    assert held(line) == STOCK_AFTER[target]
+    assert any(SUBJECT_WORD[target] in m.subject for m in mailbox.outbox if m.to == ["jeanne@example.org"])
+    assert all(m.alternatives for m in mailbox.outbox)
