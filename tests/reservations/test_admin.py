@@ -185,3 +185,15 @@ def test_forged_bulk_actions_on_catalogue_and_shops_change_nothing(client, two_s
     assert StockLine.objects.filter(pk=two_shops["their_line"].pk).exists()
     assert StockImport.objects.filter(pk=their_import.pk).exists()
     assert Shop.objects.filter(pk=two_shops["theirs"].pk).exists()
+
+
+def test_change_page_offers_the_next_steps_through_the_same_actions(client, two_shops):
+    client.force_login(two_shops["user"])
+    mine = two_shops["my_res"]
+    page = client.get(reverse("admin:reservations_reservation_change", args=[mine.pk])).content.decode()
+    assert 'value="confirm"' in page and 'value="cancel_with_reason"' in page
+    client.post(reverse(CHANGELIST), {"action": "confirm", ACTION_CHECKBOX_NAME: [mine.pk]})
+    mine.refresh_from_db()
+    assert mine.status == S.CONFIRMED
+    page = client.get(reverse("admin:reservations_reservation_change", args=[mine.pk])).content.decode()
+    assert 'value="confirm"' not in page and 'value="collect"' in page
