@@ -65,14 +65,23 @@ def _render(reservation: Reservation, kind: str, context: dict) -> OutgoingEmail
         )
 
 
-def email_queue(*, reservation: Reservation, kinds: list[str], extra: dict | None = None) -> list[OutgoingEmail]:
-    """Render e-mails about ``reservation`` into the outbox; they are sent once the transaction commits."""
+def email_render(*, reservation: Reservation, kinds: list[str], extra: dict | None = None) -> list[OutgoingEmail]:
+    """Render e-mails about ``reservation`` (not saved yet: see ``email_enqueue``)."""
     context = _context(reservation, extra or {})
-    emails = [e for e in (_render(reservation, kind, context) for kind in kinds) if e is not None]
+    return [e for e in (_render(reservation, kind, context) for kind in kinds) if e is not None]
+
+
+def email_enqueue(*, emails: list[OutgoingEmail]) -> list[OutgoingEmail]:
+    """Save rendered e-mails into the outbox; they are sent once the transaction commits."""
     if emails:
         OutgoingEmail.objects.bulk_create(emails)
         transaction.on_commit(partial(_send_batch, emails))
     return emails
+
+
+def email_queue(*, reservation: Reservation, kinds: list[str], extra: dict | None = None) -> list[OutgoingEmail]:
+    """Render e-mails about ``reservation`` into the outbox; they are sent once the transaction commits."""
+    return email_enqueue(emails=email_render(reservation=reservation, kinds=kinds, extra=extra))
 
 
 def _send_batch(emails: list[OutgoingEmail]) -> None:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from catalogue.models import StockLine
 
 from .deadlines import ShopCalendar, opening_days_after
-from .emails import email_queue
+from .emails import email_enqueue, email_queue, email_render
 from .exceptions import (
     InsufficientStock,
     InvalidQuantity,
@@ -123,25 +123,29 @@ def _reservation_insert(
     shop = stock_line.shop
     if not (shop.offers_click_and_collect and shop.is_active):
         raise ShopNotTakingReservations(shop=shop)
+    if stock_line.available < quantity:
+        # The line was read in this request: no need to render e-mails for copies already gone.
+        raise InsufficientStock(stock_line_id=stock_line.pk, requested=quantity)
     now = now or timezone.now()
     calendar = ShopCalendar(shop)
+    reservation = Reservation(
+        shop=shop,
+        book=stock_line.book,
+        quantity=quantity,
+        reader_name=reader_name.strip(),
+        reader_email=normalize_email(reader_email),
+        reader_phone=reader_phone.strip(),
+        note=note.strip(),
+        language=language if language in Reservation.Language.values else Reservation.Language.FR,
+        created_at=now,
+        confirm_by=calendar.after(now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
+        remind_at=calendar.after(now, settings.RESERVATIONS_REMIND_OPENING_DAYS),
+        form_token=form_token or None,
+        referred_by_shop=referred_by_shop,
+    )
+    emails = email_render(reservation=reservation, kinds=["received", "shop_new"])
     with transaction.atomic():
-        stock_hold(stock_line_id=stock_line.pk, quantity=quantity)
-        reservation = Reservation.objects.create(
-            shop=shop,
-            book=stock_line.book,
-            quantity=quantity,
-            reader_name=reader_name.strip(),
-            reader_email=normalize_email(reader_email),
-            reader_phone=reader_phone.strip(),
-            note=note.strip(),
-            language=language if language in Reservation.Language.values else Reservation.Language.FR,
-            created_at=now,
-            confirm_by=calendar.after(now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
-            remind_at=calendar.after(now, settings.RESERVATIONS_REMIND_OPENING_DAYS),
-            form_token=form_token or None,
-            referred_by_shop=referred_by_shop,
-        )
+        reservation.save(force_insert=True)
         ReservationEvent.objects.create(
             reservation=reservation,
             to_status=Status.REQUESTED,
@@ -149,7 +153,11 @@ def _reservation_insert(
             user=user,
             created_at=now,
         )
-        email_queue(reservation=reservation, kinds=["received", "shop_new"])
+        email_enqueue(emails=emails)
+        # The allocation comes last: the line's row stays locked only from
+        # here to COMMIT, so readers of a popular book queue for a moment, not
+        # for the whole reservation. Failing it rolls back the rows above.
+        stock_hold(stock_line_id=stock_line.pk, quantity=quantity)
     return reservation
 
 
