@@ -7,7 +7,10 @@ compares, in the same run, the service (``reservation_create``: conditional
 UPDATE, reservation row, history row, two e-mails rendered into the outbox
 and "sent" by the dummy backend) with raw SQL (SELECT … FOR UPDATE,
 decrement, INSERT) over the same connection count. Each client is a thread
-with its own database connection.
+with its own database connection. Three runs each: "spread" (many lines,
+little contention), "hot" (every client on a few lines with plenty of
+copies: row-lock contention) and "last copies" (a few lines that run dry:
+attempts per second, almost all refused).
 """
 
 import argparse
@@ -217,7 +220,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--lines", type=int, default=2000, help="stock lines (books) in the bench shop")
     parser.add_argument("--copies", type=int, default=20, help="copies on hand per line")
-    parser.add_argument("--hot", type=int, default=5, help="lines in the 'last copies' contention run")
+    parser.add_argument("--hot", type=int, default=5, help="lines in the contention runs (hot, last copies)")
     args = parser.parse_args()
     if args.worker:
         return run_worker(args)
@@ -237,7 +240,8 @@ def main():
     for label, kind, runner in (("service", "service", bench_service), ("raw SQL", "raw", bench_raw)):
         for scenario, lines, copies in (
             ("spread", args.lines, args.copies),
-            ("hot (few lines, run dry)", args.hot, 20),
+            (f"hot ({args.hot} lines, plenty)", args.hot, 1_000_000),
+            (f"last copies ({args.hot}×20, dry)", args.hot, 20),
         ):
             line_ids = setup_stock(lines, copies)
             if args.processes > 1:
