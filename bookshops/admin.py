@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .models import Closure, OpeningHours, Shop
+from .exceptions import GeocodingFailed
+from .models import Closure, CoordinatesSource, OpeningHours, Shop
+from .services import shop_geocode
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -15,13 +19,52 @@ class ClosureInline(admin.TabularInline):
 
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
-    list_display = ["name", "town", "department", "is_active", "stock_reported_at"]
+    list_display = ["name", "town", "department", "is_active", "stock_reported_at", "has_coordinates"]
     list_filter = ["department", "is_active", "offers_click_and_collect"]
     search_fields = ["name", "town", "postcode", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["staff"]
     inlines = [OpeningHoursInline, ClosureInline]
-    readonly_fields = ["stock_reported_at", "created_at"]
+    readonly_fields = ["stock_reported_at", "created_at", "coordinates_source"]
+    actions = ["geocode_selected"]
+
+    @admin.display(boolean=True, description=_("coordonnées"))
+    def has_coordinates(self, shop):
+        return shop.has_coordinates
+
+    @admin.action(description=_("Géocoder l'adresse des librairies sélectionnées"))
+    def geocode_selected(self, request, queryset):
+        done, failed = 0, []
+        for shop in queryset:
+            try:
+                shop_geocode(shop=shop)
+                done += 1
+            except GeocodingFailed as exc:
+                failed.append(f"{shop.name} ({exc.reason})")
+        if done:
+            self.message_user(
+                request, ngettext("%d librairie géocodée.", "%d librairies géocodées.", done) % done, messages.SUCCESS
+            )
+        if failed:
+            self.message_user(request, _("Adresse introuvable : %s") % "; ".join(failed), messages.WARNING)
+
+    def get_prepopulated_fields(self, request, obj=None):
+        # The slug is read-only for a shop's staff: prepopulating it would break their change form.
+        return super().get_prepopulated_fields(request, obj) if request.user.is_superuser else {}
+
+    def save_model(self, request, obj, form, change):
+        """Coordinates typed by hand are kept; a shop without any is geocoded from its address."""
+        if {"latitude", "longitude"} & set(form.changed_data) and obj.has_coordinates:
+            obj.coordinates_source = CoordinatesSource.MANUAL
+        elif not obj.has_coordinates:
+            try:
+                shop_geocode(shop=obj, save=False)
+            except GeocodingFailed as exc:
+                self.message_user(
+                    request, _("Adresse non géocodée (%s) : saisissez la latitude et la longitude.") % exc.reason,
+                    messages.WARNING,
+                )
+        super().save_model(request, obj, form, change)
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_user(request.user)

@@ -8,15 +8,45 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def open_at_expression(moment: datetime.datetime, shop: str = "pk"):
+    """SQL for ``Shop.is_open_at(moment)``, for the shop referenced by ``OuterRef(shop)``.
+
+    Lets a list of shops (or of stock lines) say "ouvert maintenant" without
+    loading every shop's hours; tests keep it in step with ``is_open_at``.
+    """
+    moment = timezone.localtime(moment)
+    day, time = moment.date(), moment.time()
+    today, yesterday = day.weekday(), (day.weekday() - 1) % 7
+    same_day = models.Q(weekday=today, opens__lte=time) & (
+        models.Q(closes__gt=time) | models.Q(closes__lt=models.F("opens"))
+    )
+    from_yesterday = models.Q(weekday=yesterday, closes__lt=models.F("opens"), closes__gt=time)
+    hours = OpeningHours.objects.filter(same_day | from_yesterday, shop=models.OuterRef(shop))
+    closed = Closure.objects.filter(shop=models.OuterRef(shop), start_date__lte=day, end_date__gte=day)
+    return models.ExpressionWrapper(
+        models.Q(models.Exists(hours)) & ~models.Q(models.Exists(closed)), output_field=models.BooleanField()
+    )
+
+
 class ShopQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
+
+    def annotate_open_at(self, moment: datetime.datetime | None = None):
+        """Annotate ``is_open``: whether each shop is open at that moment (now by default)."""
+        return self.annotate(is_open=open_at_expression(moment or timezone.now()))
 
     def for_user(self, user):
         """The shops a user may manage: all for the association, their own for staff."""
         if user.is_superuser:
             return self
         return self.filter(staff=user)
+
+
+class CoordinatesSource(models.TextChoices):
+    GEOCODER = "geocoder", _("géocodage de l'adresse")
+    FILE = "file", _("fichier d'import")
+    MANUAL = "manual", _("saisie manuelle")
 
 
 class Shop(models.Model):
@@ -33,6 +63,10 @@ class Shop(models.Model):
     )
     longitude = models.FloatField(
         _("longitude"), null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    #: Where the coordinates come from; hand-corrected ones are never re-geocoded.
+    coordinates_source = models.CharField(
+        _("origine des coordonnées"), max_length=10, choices=CoordinatesSource.choices, blank=True
     )
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
@@ -84,21 +118,26 @@ class Shop(models.Model):
 
     def is_open_at(self, moment: datetime.datetime | None = None) -> bool:
         """Whether the shop is open at that moment (now by default)."""
-        moment = timezone.localtime(moment or timezone.now())
-        day, time = moment.date(), moment.time()
-        if any(c.start_date <= day <= c.end_date for c in self.closures.all()):
-            return False
-        yesterday = (day.weekday() - 1) % 7
-        for h in self.opening_hours.all():
-            if h.closes > h.opens:
-                if h.weekday == day.weekday() and h.opens <= time < h.closes:
-                    return True
-            else:  # a range across midnight: opens today, closes tomorrow
-                if h.weekday == day.weekday() and time >= h.opens:
-                    return True
-                if h.weekday == yesterday and time < h.closes:
-                    return True
+        return open_at(self.opening_hours.all(), self.closures.all(), moment)
+
+
+def open_at(hours, closures, moment: datetime.datetime | None = None) -> bool:
+    """Whether opening ``hours`` minus ``closures`` (of one shop) include that moment (now by default)."""
+    moment = timezone.localtime(moment or timezone.now())
+    day, time = moment.date(), moment.time()
+    if any(c.start_date <= day <= c.end_date for c in closures):
         return False
+    yesterday = (day.weekday() - 1) % 7
+    for h in hours:
+        if h.closes > h.opens:
+            if h.weekday == day.weekday() and h.opens <= time < h.closes:
+                return True
+        else:  # a range across midnight: opens today, closes tomorrow
+            if h.weekday == day.weekday() and time >= h.opens:
+                return True
+            if h.weekday == yesterday and time < h.closes:
+                return True
+    return False
 
 
 class OpeningHours(models.Model):

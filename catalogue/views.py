@@ -1,6 +1,9 @@
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from bookshops.location import get_location
+from bookshops.selectors import stock_lines_for_book
+
 from .exceptions import InvalidISBN
 from .isbn import normalize_isbn
 from .models import Book, StockLine
@@ -21,13 +24,7 @@ def book_detail(request, isbn):
         book = Book.objects.prefetch_related("contributors", "subjects").get(isbn=isbn13)
     except Book.DoesNotExist:
         raise Http404("unknown ISBN") from None
-    stock_lines = (
-        StockLine.objects.filter(book=book, shop__is_active=True)
-        .in_stock()
-        .annotate_available()
-        .select_related("shop")
-        .order_by("shop__name")
-    )
+    stock_lines = stock_lines_for_book(book, get_location(request))
     return render(request, "catalogue/book_detail.html", {"book": book, "stock_lines": stock_lines})
 
 

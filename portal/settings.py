@@ -66,6 +66,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "bookshops.context_processors.location",
             ],
         },
     },
@@ -166,6 +167,21 @@ STOCK_IMPORT_MAX_REJECTED_SHARE = env.float("STOCK_IMPORT_MAX_REJECTED_SHARE", d
 STOCK_IMPORT_MAX_DROPPED_SHARE = env.float("STOCK_IMPORT_MAX_DROPPED_SHARE", default=0.5)
 #: Largest body the point-of-sale API accepts (bytes); larger requests get a 413.
 API_MAX_BODY_SIZE = env.int("API_MAX_BODY_SIZE", default=20 * 1024 * 1024)
+
+# --- Geography (bookshops) ----------------------------------------------------
+#: "offline" (shipped GeoNames gazetteer, no network), "banfrance" or "nominatim".
+GEOCODER = env("GEOCODER", default="offline")
+GEOCODER_USER_AGENT = env("GEOCODER_USER_AGENT", default="librairies-en-reseau")
+GEOCODER_TIMEOUT = env.int("GEOCODER_TIMEOUT", default=5)
+GEOCODER_MIN_DELAY_SECONDS = env.float("GEOCODER_MIN_DELAY_SECONDS", default=1.0)
+#: Radius choices offered to readers, in km; None means "any distance".
+LOCATION_RADIUS_CHOICES = [10, 30, 50, 100]
+LOCATION_DEFAULT_RADIUS_KM = env.int("LOCATION_DEFAULT_RADIUS_KM", default=30)
+MAP_TILE_URL = env("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env(
+    "MAP_TILE_ATTRIBUTION",
+    default='&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d’OpenStreetMap</a>',
+)
 
 # --- Reservations ---------------------------------------------------------------
 #: Most copies one reservation may hold.

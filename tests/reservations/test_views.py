@@ -20,6 +20,11 @@ def form_data(client, line, **overrides):
     return data
 
 
+def quantity_choices(page):
+    select = re.search(r'<select name="quantity".*?</select>', page, re.S).group(0)
+    return re.findall(r'<option value="(\d+)"', select)
+
+
 def test_book_page_offers_to_reserve_where_possible(client):
     line = StockLineFactory(quantity=2)
     no_cc = StockLineFactory(book=line.book, shop=ShopFactory(offers_click_and_collect=False))
@@ -35,11 +40,11 @@ def test_form_asks_what_it_needs_and_says_how_data_is_used(client):
     page = client.get(reverse("reservations:new", args=[line.pk])).content.decode()
     for name in ("reader_name", "reader_email", "reader_phone", "quantity", "note", "form_token", "website"):
         assert f'name="{name}"' in page
-    assert re.findall(r'<option value="(\d+)"', page) == ["1", "2", "3", "4", "5"]
+    assert quantity_choices(page) == ["1", "2", "3", "4", "5"]
     assert "ne sont ni revendus" in page and "effacés 365 jours après" in page
     small = StockLineFactory(quantity=3, held=1)
     page = client.get(reverse("reservations:new", args=[small.pk])).content.decode()
-    assert re.findall(r'<option value="(\d+)"', page) == ["1", "2"]
+    assert quantity_choices(page) == ["1", "2"]
 
 
 def test_form_by_shop_and_isbn(client):

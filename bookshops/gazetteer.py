@@ -1,0 +1,147 @@
+"""Offline French gazetteer: postcodes and town names → coordinates.
+
+Reads ``data/fr_postcodes.csv.gz`` (GeoNames, CC BY 4.0) once per process,
+on first use. Town names are compared without accents, case, hyphens or
+apostrophes, and "Saint"/"St", "Sainte"/"Ste" are the same word.
+"""
+
+import csv
+import functools
+import gzip
+import io
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "fr_postcodes.csv.gz"
+
+_POSTCODE = re.compile(r"^\d{5}$")
+_POSTCODE_ANYWHERE = re.compile(r"(?<!\d)(\d{5})(?!\d)")
+_DEPARTMENT_SUFFIX = re.compile(r"^(?P<name>.+?)\s*\((?P<dept>\d{2,3}|2[ab])\)$", re.IGNORECASE)
+_WORD_ALIASES = {"saint": "st", "sainte": "ste", "saints": "sts", "saintes": "stes"}
+
+
+@dataclass(frozen=True)
+class Place:
+    """A town (or postcode area) with a point to measure distances from."""
+
+    name: str
+    postcode: str
+    department: str
+    region: str
+    latitude: float
+    longitude: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.postcode})" if self.postcode else self.name
+
+    @property
+    def choice(self) -> str:
+        """What to type (or send as ``near=``) to get exactly this place back."""
+        return f"{self.name} ({self.department})"
+
+
+def normalize_name(name: str) -> str:
+    """Comparison key of a town name: "Saint-Émilion" and "st emilion" → "st emilion"."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    ascii_name = decomposed.encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", " ", ascii_name).split()
+    return " ".join(_WORD_ALIASES.get(word, word) for word in words)
+
+
+def department_of(postcode: str) -> str:
+    """The département a postcode belongs to: "24100" → "24", "20200" → "2B", "97400" → "974"."""
+    if postcode.startswith("20"):
+        return "2A" if postcode < "20200" else "2B"
+    if postcode.startswith(("97", "98")):
+        return postcode[:3]
+    return postcode[:2]
+
+
+class Gazetteer:
+    """Lookups over the shipped postcode table."""
+
+    def __init__(self, rows):
+        self.by_postcode: dict[str, list[Place]] = defaultdict(list)
+        # (name key, department) → places: one commune may have several postcodes.
+        grouped: dict[tuple[str, str], list[Place]] = defaultdict(list)
+        for postcode, name, region, latitude, longitude in rows:
+            place = Place(name, postcode, department_of(postcode), region, float(latitude), float(longitude))
+            self.by_postcode[postcode].append(place)
+            grouped[(normalize_name(name), place.department)].append(place)
+        self.by_name: dict[str, list[Place]] = defaultdict(list)
+        for (key, _department), places in sorted(grouped.items(), key=lambda item: item[0]):
+            # The commune's main (lowest) postcode stands for it.
+            self.by_name[key].append(min(places, key=lambda p: p.postcode))
+
+    def __len__(self):
+        return sum(len(places) for places in self.by_postcode.values())
+
+    def postcode(self, code: str) -> Place | None:
+        """The main town of a postcode (the data lists it first)."""
+        places = self.by_postcode.get(code.strip())
+        return places[0] if places else None
+
+    def town(self, name: str, department: str | None = None) -> list[Place]:
+        """Every commune with that name (one when it is unambiguous), in département order.
+
+        A name that is no commune's whole name matches the communes it begins:
+        "Andernos" finds Andernos-les-Bains.
+        """
+        key = normalize_name(name)
+        places = self.by_name.get(key, [])
+        if not places and len(key) >= 3:
+            places = [p for k, ps in self.by_name.items() if k.startswith(key + " ") for p in ps]
+        if department:
+            places = [p for p in places if p.department.lower() == department.lower()]
+        return list(places)
+
+    def search(self, query: str) -> list[Place]:
+        """Places matching what a reader typed: "24100", "Bergerac", "Saint-Martin (54)", "33510 Andernos"."""
+        query = " ".join(query.split())
+        if not query:
+            return []
+        if _POSTCODE.match(query):
+            place = self.postcode(query)
+            return [place] if place else []
+        match = _DEPARTMENT_SUFFIX.match(query)
+        if match:
+            return self.town(match["name"], department=match["dept"])
+        code = _POSTCODE_ANYWHERE.search(query)
+        if code:
+            name = (query[: code.start()] + " " + query[code.end() :]).strip(" ,")
+            candidates = self.by_postcode.get(code[1], [])
+            named = [p for p in candidates if normalize_name(p.name) == normalize_name(name)] if name else []
+            if named:
+                return named[:1]
+            place = self.postcode(code[1])
+            return [place] if place else []
+        return self.town(query)
+
+    def geocode_address(self, address: str) -> Place | None:
+        """Best place for a postal address: its postcode (and town), else its last part as a town."""
+        code = _POSTCODE_ANYWHERE.search(address)
+        if code:
+            town = normalize_name(address[code.end() :])
+            for place in self.by_postcode.get(code[1], []):
+                if town and normalize_name(place.name) == town:
+                    return place
+            return self.postcode(code[1])
+        places = self.town(address.split(",")[-1])
+        return places[0] if len(places) == 1 else None
+
+
+def _read_rows(path: Path):
+    with gzip.open(path, "rb") as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8"))
+        next(reader)
+        yield from reader
+
+
+@functools.cache
+def get_gazetteer() -> Gazetteer:
+    """The process-wide gazetteer, loaded on first use."""
+    return Gazetteer(_read_rows(DATA_FILE))
