@@ -75,6 +75,10 @@ class ShopAdmin(admin.ModelAdmin):
             fields += ["slug", "is_active", "staff", "siret"]
         return fields
 
+    def get_prepopulated_fields(self, request, obj=None):
+        # The slug is read-only for staff: prepopulating it crashed their change page.
+        return self.prepopulated_fields if request.user.is_superuser else {}
+
     def has_add_permission(self, request):
         return request.user.is_superuser
 

@@ -192,6 +192,11 @@ class StockLine(models.Model):
     def available(self):
         return max(self.quantity - self.held, 0)
 
+    @available.setter
+    def available(self, value):
+        # annotate_available() computes the same figure in SQL; the property stays the source.
+        pass
+
 
 class StockImport(models.Model):
     """One stock snapshot sent by a shop, kept with its file and report."""

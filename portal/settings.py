@@ -182,3 +182,23 @@ MAP_TILE_ATTRIBUTION = env(
     "MAP_TILE_ATTRIBUTION",
     default='&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d’OpenStreetMap</a>',
 )
+
+# --- Reservations ---------------------------------------------------------------
+#: Most copies one reservation may hold.
+RESERVATIONS_MAX_COPIES = env.int("RESERVATIONS_MAX_COPIES", default=5)
+#: Active (requested or confirmed) reservations one e-mail address may have at once.
+RESERVATIONS_MAX_ACTIVE_PER_EMAIL = env.int("RESERVATIONS_MAX_ACTIVE_PER_EMAIL", default=3)
+#: Reservations one client (IP address) may send per window.
+RESERVATIONS_RATE_LIMIT = env.int("RESERVATIONS_RATE_LIMIT", default=10)
+RESERVATIONS_RATE_WINDOW_SECONDS = env.int("RESERVATIONS_RATE_WINDOW_SECONDS", default=3600)
+#: META key holding the client's address set by the reverse proxy ("HTTP_X_REAL_IP"); empty: REMOTE_ADDR.
+RESERVATIONS_CLIENT_IP_HEADER = env("RESERVATIONS_CLIENT_IP_HEADER", default="")
+#: Opening days a shop has to confirm a reservation before it expires, and when it is reminded.
+RESERVATIONS_CONFIRM_OPENING_DAYS = env.int("RESERVATIONS_CONFIRM_OPENING_DAYS", default=2)
+RESERVATIONS_REMIND_OPENING_DAYS = env.int("RESERVATIONS_REMIND_OPENING_DAYS", default=1)
+#: Days a closed reservation keeps the reader's personal data.
+RESERVATIONS_RETENTION_DAYS = env.int("RESERVATIONS_RETENTION_DAYS", default=365)
+#: Attempts before an e-mail is given up (and logged as an error).
+RESERVATIONS_EMAIL_MAX_ATTEMPTS = env.int("RESERVATIONS_EMAIL_MAX_ATTEMPTS", default=10)
+#: Scheme and host of the links in e-mails.
+RESERVATIONS_LINK_BASE_URL = env("RESERVATIONS_LINK_BASE_URL", default="http://localhost:8000")

@@ -1,0 +1,244 @@
+import secrets
+
+from django.conf import settings
+from django.core import signing
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+#: Upper-case letters and digits without the look-alikes 0/O, 1/I/L.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 8
+READER_LINK_SALT = "reservations.reader-link"
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+class ReservationQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=Reservation.ACTIVE_STATUSES)
+
+    def closed(self):
+        return self.exclude(status__in=Reservation.ACTIVE_STATUSES)
+
+    def for_user(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(shop__staff=user)
+
+    def for_email(self, email: str):
+        return self.filter(reader_email=email.strip().lower())
+
+    def awaiting_reminder(self, now):
+        return self.filter(status=Reservation.Status.REQUESTED, remind_at__lte=now, reminder_sent_at__isnull=True)
+
+    def unconfirmed_overdue(self, now):
+        """Requested too long ago; the shop was reminded before ``now``."""
+        return self.filter(
+            status=Reservation.Status.REQUESTED, confirm_by__lte=now, reminder_sent_at__lt=now
+        )
+
+    def uncollected_overdue(self, now):
+        return self.filter(status=Reservation.Status.CONFIRMED, pickup_deadline__lte=now)
+
+    def to_purge(self, before):
+        return self.closed().filter(closed_at__lt=before, anonymised_at__isnull=True)
+
+
+class Reservation(models.Model):
+    """A reader's request to collect copies of a book at one shop."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("demandée")
+        CONFIRMED = "confirmed", _("prête à retirer")
+        COLLECTED = "collected", _("retirée")
+        CANCELLED = "cancelled", _("annulée")
+        EXPIRED = "expired", _("expirée")
+        REDIRECTED = "redirected", _("transférée vers une autre librairie")
+
+    class Language(models.TextChoices):
+        FR = "fr", _("français")
+        EN = "en", _("anglais")
+
+    ACTIVE_STATUSES = (Status.REQUESTED, Status.CONFIRMED)
+    #: The only moves a reservation can make; every other one is refused.
+    TRANSITIONS = {
+        Status.REQUESTED: {Status.CONFIRMED, Status.COLLECTED, Status.CANCELLED, Status.EXPIRED, Status.REDIRECTED},
+        Status.CONFIRMED: {Status.COLLECTED, Status.CANCELLED, Status.EXPIRED, Status.REDIRECTED},
+        Status.COLLECTED: set(),
+        Status.CANCELLED: set(),
+        Status.EXPIRED: set(),
+        Status.REDIRECTED: set(),
+    }
+
+    reference = models.CharField(_("référence"), max_length=REFERENCE_LENGTH, unique=True, default=new_reference)
+    shop = models.ForeignKey(
+        "bookshops.Shop", verbose_name=_("librairie"), on_delete=models.PROTECT, related_name="reservations"
+    )
+    book = models.ForeignKey(
+        "catalogue.Book", verbose_name=_("livre"), on_delete=models.PROTECT, related_name="reservations"
+    )
+    quantity = models.PositiveSmallIntegerField(_("exemplaires"), default=1)
+    reader_name = models.CharField(_("nom du lecteur"), max_length=200)
+    reader_email = models.EmailField(_("e-mail du lecteur"), db_index=True)
+    reader_phone = models.CharField(_("téléphone du lecteur"), max_length=30, blank=True)
+    note = models.TextField(_("message du lecteur"), max_length=1000, blank=True)
+    language = models.CharField(_("langue du lecteur"), max_length=2, choices=Language.choices, default=Language.FR)
+    status = models.CharField(_("statut"), max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    created_at = models.DateTimeField(_("demandée le"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+    confirmed_at = models.DateTimeField(_("mise de côté le"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("close le"), null=True, blank=True)
+    #: The shop must confirm before this moment or the reservation expires.
+    confirm_by = models.DateTimeField(_("à confirmer avant"), null=True, blank=True)
+    #: When the shop is reminded of an unconfirmed reservation.
+    remind_at = models.DateTimeField(_("relance prévue le"), null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(_("relance envoyée le"), null=True, blank=True)
+    #: Set at confirmation: the reader collects before this moment.
+    pickup_deadline = models.DateTimeField(_("à retirer avant"), null=True, blank=True)
+    cancel_reason = models.CharField(_("motif d'annulation"), max_length=300, blank=True)
+    redirected_to = models.ForeignKey(
+        "self", verbose_name=_("transférée vers"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="redirected_from",
+    )
+    #: The shop whose bookseller sent the customer here, if any.
+    referred_by_shop = models.ForeignKey(
+        "bookshops.Shop", verbose_name=_("envoyé par la librairie"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="referred_reservations",
+    )
+    #: One-time token of the form that created it: a replayed form finds it again.
+    form_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    anonymised_at = models.DateTimeField(_("données personnelles effacées le"), null=True, blank=True)
+
+    objects = ReservationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("réservation")
+        verbose_name_plural = _("réservations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "confirmed", "collected", "cancelled", "expired", "redirected"]), name="reservation_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(language__in=["fr", "en"]), name="reservation_language_valid"),
+            models.CheckConstraint(
+                condition=~Q(status="confirmed") | Q(pickup_deadline__isnull=False),
+                name="reservation_confirmed_has_deadline",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "confirm_by"], name="reservation_status_confirm_by"),
+            models.Index(fields=["status", "pickup_deadline"], name="reservation_status_deadline"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def holds_stock(self) -> bool:
+        return self.is_active
+
+    def can_move_to(self, status) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+    @property
+    def can_be_cancelled_by_reader(self) -> bool:
+        return self.can_move_to(self.Status.CANCELLED)
+
+    def reader_token(self) -> str:
+        return signing.Signer(salt=READER_LINK_SALT).sign(self.reference)
+
+    @classmethod
+    def reference_from_token(cls, token: str) -> str:
+        """The reference a reader link was signed for; raises ``signing.BadSignature``."""
+        return signing.Signer(salt=READER_LINK_SALT).unsign(token)
+
+    def get_reader_url(self) -> str:
+        return reverse("reservations:detail", kwargs={"token": self.reader_token()})
+
+    def get_reader_absolute_url(self) -> str:
+        return settings.RESERVATIONS_LINK_BASE_URL.rstrip("/") + self.get_reader_url()
+
+
+class ReservationEvent(models.Model):
+    """One change of a reservation's status: who, when, why."""
+
+    class Actor(models.TextChoices):
+        STAFF = "staff", _("libraire")
+        READER = "reader", _("lecteur")
+        SYSTEM = "system", _("système")
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(_("de"), max_length=12, choices=Reservation.Status.choices, blank=True)
+    to_status = models.CharField(_("vers"), max_length=12, choices=Reservation.Status.choices)
+    actor = models.CharField(_("par"), max_length=10, choices=Actor.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("utilisateur"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reason = models.CharField(_("motif"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("étape")
+        verbose_name_plural = _("historique")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+    @property
+    def who(self) -> str:
+        if self.user_id:
+            return self.user.get_full_name() or self.user.get_username()
+        return self.get_actor_display()
+
+
+class OutgoingEmailQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(sent_at__isnull=True, gave_up_at__isnull=True)
+
+    def failed(self):
+        return self.pending().filter(attempts__gt=0)
+
+
+class OutgoingEmail(models.Model):
+    """An e-mail rendered in the same transaction as the change it tells about.
+
+    Sent after commit; a mail server failure leaves it pending, and
+    ``send_pending_emails`` (also run by ``expire_reservations``) retries.
+    """
+
+    reservation = models.ForeignKey(
+        Reservation, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    kind = models.CharField(_("type"), max_length=30)
+    to = models.EmailField(_("destinataire"))
+    subject = models.CharField(_("objet"), max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    failed_at = models.DateTimeField(_("dernier échec le"), null=True, blank=True)
+    gave_up_at = models.DateTimeField(_("abandonné le"), null=True, blank=True)
+
+    objects = OutgoingEmailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("e-mail")
+        verbose_name_plural = _("e-mails")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["sent_at", "gave_up_at"], name="outgoingemail_pending")]
+
+    def __str__(self):
+        return f"{self.kind} → {self.to}"

@@ -79,3 +79,26 @@ class StockLineFactory(factory.django.DjangoModelFactory):
     held = 0
     price = Decimal("22.00")
     changed_at = factory.LazyFunction(timezone.now)
+
+
+def staff_member(*shops, perms=("reservations.view_reservation", "reservations.change_reservation")):
+    """A bookseller: staff of ``shops`` with the given model permissions."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(is_staff=True)
+    user.save()  # UserFactory skips saving the password it sets
+    for shop in shops:
+        shop.staff.add(user)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user
+
+
+def reserve(line, **kwargs):
+    """A reservation made the way a reader makes it, through the service."""
+    from reservations.services import reservation_create
+
+    values = {"quantity": 1, "reader_name": "Jeanne Lecture", "reader_email": "jeanne@example.org"}
+    values.update(kwargs)
+    return reservation_create(stock_line=line, **values)

@@ -1,0 +1,88 @@
+from django.utils.translation import gettext_lazy as _
+
+
+class ReservationError(Exception):
+    """A reservation that cannot be made or changed; ``message`` is for the user."""
+
+    message = _("Réservation impossible.")
+
+    def __str__(self):
+        return str(self.message)
+
+
+class InsufficientStock(ReservationError):
+    message = _("Plus d'exemplaire disponible")
+
+    def __init__(self, *, stock_line_id: int, requested: int):
+        self.stock_line_id = stock_line_id
+        self.requested = requested
+        super().__init__(stock_line_id, requested)
+
+
+class ShopNotTakingReservations(ReservationError):
+    message = _("Cette librairie ne prend pas de réservation en ligne.")
+
+    def __init__(self, *, shop):
+        self.shop = shop
+        super().__init__(shop.pk)
+
+
+class InvalidQuantity(ReservationError):
+    def __init__(self, *, requested: int, maximum: int):
+        self.requested = requested
+        self.maximum = maximum
+        super().__init__(requested, maximum)
+
+    @property
+    def message(self):
+        return _("Vous pouvez réserver de 1 à %(maximum)s exemplaires.") % {"maximum": self.maximum}
+
+
+class TooManyActiveReservations(ReservationError):
+    def __init__(self, *, email: str, limit: int):
+        self.email = email
+        self.limit = limit
+        super().__init__(email, limit)
+
+    @property
+    def message(self):
+        return _(
+            "Vous avez déjà %(limit)s réservations en cours avec cette adresse e-mail : retirez-les ou "
+            "annulez-en une avant d'en faire une nouvelle."
+        ) % {"limit": self.limit}
+
+
+class RateLimited(ReservationError):
+    def __init__(self, *, client: str, retry_after: int):
+        self.client = client
+        self.retry_after = retry_after
+        super().__init__(client, retry_after)
+
+    @property
+    def message(self):
+        minutes = max(1, round(self.retry_after / 60))
+        return _(
+            "Trop de réservations envoyées depuis cette connexion. Réessayez dans %(minutes)s minutes."
+        ) % {"minutes": minutes}
+
+
+class InvalidTransition(ReservationError):
+    def __init__(self, *, reservation, to_status: str):
+        self.reservation = reservation
+        self.from_status = reservation.status
+        self.to_status = to_status
+        super().__init__(reservation.reference, self.from_status, to_status)
+
+    @property
+    def message(self):
+        from .models import Reservation
+
+        return _("La réservation %(reference)s est « %(status)s » : elle ne peut plus passer à « %(target)s ».") % {
+            "reference": self.reservation.reference,
+            "status": Reservation.Status(self.from_status).label,
+            "target": Reservation.Status(self.to_status).label,
+        }
+
+
+class ReasonRequired(ReservationError):
+    message = _("Indiquez le motif de l'annulation.")

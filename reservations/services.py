@@ -1,0 +1,334 @@
+"""Workflows of a reservation: hold copies, move through its life, tell people."""
+
+import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalogue.models import StockLine
+
+from .deadlines import ShopCalendar, opening_days_after
+from .emails import email_enqueue, email_queue, email_render
+from .exceptions import (
+    InsufficientStock,
+    InvalidQuantity,
+    InvalidTransition,
+    RateLimited,
+    ReasonRequired,
+    ReservationError,
+    ShopNotTakingReservations,
+    TooManyActiveReservations,
+)
+from .models import OutgoingEmail, Reservation, ReservationEvent
+
+Status = Reservation.Status
+Actor = ReservationEvent.Actor
+
+#: E-mail to the reader when a reservation reaches each status.
+READER_EMAIL_ON = {
+    Status.CONFIRMED: "ready",
+    Status.COLLECTED: "collected",
+    Status.CANCELLED: "cancelled",
+    Status.EXPIRED: "expired",
+    Status.REDIRECTED: "redirected",
+}
+
+
+def stock_hold(*, stock_line_id: int, quantity: int) -> None:
+    """Hold ``quantity`` copies of a line, or raise ``InsufficientStock``: one conditional UPDATE."""
+    updated = StockLine.objects.filter(pk=stock_line_id, quantity__gte=F("held") + quantity).update(
+        held=F("held") + quantity
+    )
+    if not updated:
+        raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
+
+
+def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool = False) -> None:
+    """Give held copies back; a collected copy also leaves the shelf until the next snapshot."""
+    changes = {"held": Greatest(F("held") - quantity, 0)}
+    if collected:
+        changes["quantity"] = Greatest(F("quantity") - quantity, 0)
+    StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes)
+
+
+def _rate_limit(client: str) -> None:
+    limit, window = settings.RESERVATIONS_RATE_LIMIT, settings.RESERVATIONS_RATE_WINDOW_SECONDS
+    key = f"reservations:rate:{client}"
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        count = 1
+    if count > limit:
+        raise RateLimited(client=client, retry_after=window)
+
+
+def reservation_create(
+    *,
+    stock_line: StockLine,
+    quantity: int,
+    reader_name: str,
+    reader_email: str,
+    reader_phone: str = "",
+    note: str = "",
+    language: str = Reservation.Language.FR,
+    form_token: str | None = None,
+    client: str | None = None,
+    referred_by_shop=None,
+    user=None,
+    now: datetime.datetime | None = None,
+) -> Reservation:
+    """Hold copies at a shop for a reader; a replayed ``form_token`` returns the first reservation."""
+    reader_email = normalize_email(reader_email)
+    try:
+        maximum = settings.RESERVATIONS_MAX_COPIES
+        if not 1 <= quantity <= maximum:
+            raise InvalidQuantity(requested=quantity, maximum=maximum)
+        if client:
+            _rate_limit(client)
+        cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
+        if Reservation.objects.active().filter(reader_email=reader_email).count() >= cap:
+            raise TooManyActiveReservations(email=reader_email, limit=cap)
+        return _reservation_insert(
+            stock_line=stock_line, quantity=quantity, reader_name=reader_name, reader_email=reader_email,
+            reader_phone=reader_phone, note=note, language=language, form_token=form_token,
+            referred_by_shop=referred_by_shop, user=user, now=now,
+        )
+    except (ReservationError, IntegrityError):
+        # A replayed form (double click, back button, or both submissions at
+        # once) is not an error: it finds the reservation the first one made.
+        # Looked up only on failure, so the common path costs no query.
+        if form_token:
+            existing = Reservation.objects.filter(form_token=form_token).first()
+            if existing is not None:
+                return existing
+        raise
+
+
+def normalize_email(email: str) -> str:
+    """One spelling per mailbox, so the per-address cap cannot be dodged with capitals."""
+    return email.strip().lower()
+
+
+def _reservation_insert(
+    *, stock_line, quantity, reader_name, reader_email, reader_phone="", note="", language="fr",
+    form_token=None, referred_by_shop=None, user=None, now=None,
+) -> Reservation:
+    shop = stock_line.shop
+    if not (shop.offers_click_and_collect and shop.is_active):
+        raise ShopNotTakingReservations(shop=shop)
+    if stock_line.available < quantity:
+        # The line was read in this request: no need to render e-mails for copies already gone.
+        raise InsufficientStock(stock_line_id=stock_line.pk, requested=quantity)
+    now = now or timezone.now()
+    calendar = ShopCalendar(shop)
+    reservation = Reservation(
+        shop=shop,
+        book=stock_line.book,
+        quantity=quantity,
+        reader_name=reader_name.strip(),
+        reader_email=normalize_email(reader_email),
+        reader_phone=reader_phone.strip(),
+        note=note.strip(),
+        language=language if language in Reservation.Language.values else Reservation.Language.FR,
+        created_at=now,
+        confirm_by=calendar.after(now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
+        remind_at=calendar.after(now, settings.RESERVATIONS_REMIND_OPENING_DAYS),
+        form_token=form_token or None,
+        referred_by_shop=referred_by_shop,
+    )
+    emails = email_render(reservation=reservation, kinds=["received", "shop_new"])
+    with transaction.atomic():
+        reservation.save(force_insert=True)
+        ReservationEvent.objects.create(
+            reservation=reservation,
+            to_status=Status.REQUESTED,
+            actor=Actor.STAFF if user is not None else Actor.READER,
+            user=user,
+            created_at=now,
+        )
+        email_enqueue(emails=emails)
+        # The allocation comes last: the line's row stays locked only from
+        # here to COMMIT, so readers of a popular book queue for a moment, not
+        # for the whole reservation. Failing it rolls back the rows above.
+        stock_hold(stock_line_id=stock_line.pk, quantity=quantity)
+    return reservation
+
+
+def reservation_transition(
+    *,
+    reservation: Reservation,
+    to_status: str,
+    user=None,
+    actor: str | None = None,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+    check=None,
+    email_extra: dict | None = None,
+) -> Reservation:
+    """Move a locked reservation to ``to_status``, release or consume its copies, record and e-mail.
+
+    ``check(locked)`` may refuse the move (raise) once the row is locked.
+    """
+    now = now or timezone.now()
+    actor = actor or (Actor.STAFF if user is not None else Actor.SYSTEM)
+    with transaction.atomic():
+        locked = Reservation.objects.select_for_update(of=("self",)).select_related("shop", "book").get(
+            pk=reservation.pk
+        )
+        if not locked.can_move_to(to_status):
+            raise InvalidTransition(reservation=locked, to_status=to_status)
+        if check is not None:
+            check(locked)
+        from_status = locked.status
+        locked.status = to_status
+        fields = ["status", "updated_at"]
+        if to_status == Status.CONFIRMED:
+            locked.confirmed_at = now
+            locked.pickup_deadline = opening_days_after(locked.shop, now, locked.shop.hold_days)
+            fields += ["confirmed_at", "pickup_deadline"]
+        else:
+            locked.closed_at = now
+            fields.append("closed_at")
+            stock_release(
+                shop_id=locked.shop_id,
+                book_id=locked.book_id,
+                quantity=locked.quantity,
+                collected=to_status == Status.COLLECTED,
+            )
+        if to_status == Status.CANCELLED:
+            locked.cancel_reason = reason[:300]
+            fields.append("cancel_reason")
+        locked.save(update_fields=fields)
+        ReservationEvent.objects.create(
+            reservation=locked, from_status=from_status, to_status=to_status, actor=actor, user=user,
+            reason=reason[:300], created_at=now,
+        )
+        kinds = [READER_EMAIL_ON[to_status]]
+        if to_status == Status.CANCELLED and actor == Actor.READER:
+            kinds.append("shop_cancelled")
+        email_queue(reservation=locked, kinds=kinds, extra=email_extra)
+    reservation.__dict__.update({k: v for k, v in locked.__dict__.items() if k != "_state"})
+    return reservation
+
+
+def reservation_confirm(*, reservation: Reservation, user=None, now=None) -> Reservation:
+    """The shop has set the copies aside: the pickup deadline starts now."""
+    return reservation_transition(reservation=reservation, to_status=Status.CONFIRMED, user=user, now=now)
+
+
+def reservation_collect(*, reservation: Reservation, user=None, now=None) -> Reservation:
+    """The reader took the copies: they leave the shop's stock until its next snapshot."""
+    return reservation_transition(reservation=reservation, to_status=Status.COLLECTED, user=user, now=now)
+
+
+def reservation_cancel(
+    *, reservation: Reservation, reason: str, user=None, by_reader: bool = False, now=None
+) -> Reservation:
+    """Cancel by the shop (a reason is required) or by the reader; the copies are freed."""
+    reason = (reason or "").strip()
+    if not by_reader and not reason:
+        raise ReasonRequired()
+    return reservation_transition(
+        reservation=reservation,
+        to_status=Status.CANCELLED,
+        user=user,
+        actor=Actor.READER if by_reader else None,
+        reason=reason,
+        now=now,
+    )
+
+
+def reservation_expire(*, reservation: Reservation, now=None) -> Reservation:
+    """Expire a reservation that is past its deadline (checked again under lock)."""
+    now = now or timezone.now()
+
+    def is_due(locked):
+        due = (
+            locked.status == Status.REQUESTED and locked.confirm_by and locked.confirm_by <= now
+        ) or (locked.status == Status.CONFIRMED and locked.pickup_deadline and locked.pickup_deadline <= now)
+        if not due:
+            raise InvalidTransition(reservation=locked, to_status=Status.EXPIRED)
+
+    was_confirmed = reservation.status == Status.CONFIRMED
+    return reservation_transition(
+        reservation=reservation,
+        to_status=Status.EXPIRED,
+        actor=Actor.SYSTEM,
+        reason=_("pas retirée avant la date limite") if was_confirmed else _("pas confirmée à temps par la librairie"),
+        now=now,
+        check=is_due,
+        email_extra={"was_confirmed": was_confirmed},
+    )
+
+
+def reservation_redirect(
+    *, reservation: Reservation, stock_line: StockLine, user=None, reason: str = "", now=None
+) -> Reservation:
+    """Move a reservation to another shop's line: a new reservation there, this one redirected."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Staff act for the reader here: no abuse limits, but the copies must be there.
+        new = _reservation_insert(
+            stock_line=stock_line, quantity=reservation.quantity, reader_name=reservation.reader_name,
+            reader_email=reservation.reader_email, reader_phone=reservation.reader_phone, note=reservation.note,
+            language=reservation.language, referred_by_shop=reservation.shop, user=user, now=now,
+        )
+        Reservation.objects.filter(pk=reservation.pk).update(redirected_to=new)
+        reservation_transition(
+            reservation=reservation, to_status=Status.REDIRECTED, user=user, reason=reason, now=now,
+            email_extra={"new_reservation": new},
+        )
+    return new
+
+
+def reservation_remind(*, reservation: Reservation, now=None) -> bool:
+    """Remind the shop of an unconfirmed reservation, once; False if already reminded."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = Reservation.objects.filter(
+            pk=reservation.pk, status=Status.REQUESTED, reminder_sent_at__isnull=True
+        ).update(reminder_sent_at=now)
+        if claimed:
+            reservation.reminder_sent_at = now
+            email_queue(reservation=reservation, kinds=["shop_reminder"])
+    return bool(claimed)
+
+
+def reservations_expire_due(*, now: datetime.datetime | None = None) -> dict:
+    """Remind shops, expire what is past its deadline; safe to run twice at once."""
+    now = now or timezone.now()
+    report = {"reminded": 0, "expired_unconfirmed": 0, "expired_uncollected": 0}
+    for reservation in Reservation.objects.awaiting_reminder(now).select_related("shop", "book"):
+        report["reminded"] += reservation_remind(reservation=reservation, now=now)
+    for key, queryset in (
+        ("expired_unconfirmed", Reservation.objects.unconfirmed_overdue(now)),
+        ("expired_uncollected", Reservation.objects.uncollected_overdue(now)),
+    ):
+        for reservation in queryset.order_by("pk"):
+            try:
+                reservation_expire(reservation=reservation, now=now)
+            except InvalidTransition:
+                continue  # another run, or a bookseller, got there first
+            report[key] += 1
+    return report
+
+
+def reservations_purge_personal_data(*, now: datetime.datetime | None = None, days: int | None = None) -> int:
+    """Anonymise reservations closed for longer than the retention period; returns how many."""
+    now = now or timezone.now()
+    days = settings.RESERVATIONS_RETENTION_DAYS if days is None else days
+    before = now - datetime.timedelta(days=days)
+    ids = list(Reservation.objects.to_purge(before).values_list("pk", flat=True))
+    with transaction.atomic():
+        count = Reservation.objects.filter(pk__in=ids).update(
+            reader_name="", reader_email="", reader_phone="", note="", anonymised_at=now
+        )
+        OutgoingEmail.objects.filter(reservation_id__in=ids).delete()
+    return count

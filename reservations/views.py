@@ -1,0 +1,110 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from catalogue.models import StockLine
+
+from . import services
+from .exceptions import ReservationError
+from .forms import ReservationForm
+from .models import Reservation
+
+
+def _client(request) -> str:
+    # Behind a reverse proxy REMOTE_ADDR is the proxy, which passes the reader's
+    # address in a header; that header is trusted only when the settings name it,
+    # or anyone could dodge the rate limit by sending a new one each time.
+    header = settings.RESERVATIONS_CLIENT_IP_HEADER
+    if header:
+        forwarded = request.META.get(header, "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _reader_language() -> str:
+    language = (get_language() or "fr")[:2]
+    return language if language in Reservation.Language.values else Reservation.Language.FR
+
+
+def _reserve(request, line: StockLine):
+    if not (line.shop.offers_click_and_collect and line.shop.is_active):
+        raise Http404("shop does not take reservations")
+    form = ReservationForm(request.POST or None, available=line.available)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            reservation = services.reservation_create(
+                stock_line=line,
+                quantity=data["quantity"],
+                reader_name=data["reader_name"],
+                reader_email=data["reader_email"],
+                reader_phone=data["reader_phone"],
+                note=data["note"],
+                language=_reader_language(),
+                form_token=data["form_token"],
+                client=_client(request),
+            )
+        except ReservationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                _("Réservation %(reference)s enregistrée. Un e-mail de confirmation vous a été envoyé.")
+                % {"reference": reservation.reference},
+            )
+            return redirect(reservation.get_reader_url())
+    status = 400 if form.is_bound else 200
+    context = {"form": form, "line": line, "retention_days": settings.RESERVATIONS_RETENTION_DAYS}
+    return render(request, "reservations/reservation_form.html", context, status=status)
+
+
+def _lines():
+    return StockLine.objects.select_related("shop", "book")
+
+
+def reservation_new(request, line_id):
+    line = get_object_or_404(_lines(), pk=line_id, shop__is_active=True)
+    return _reserve(request, line)
+
+
+def reservation_new_for_book(request, shop_slug, isbn):
+    line = get_object_or_404(_lines(), shop__slug=shop_slug, book__isbn=isbn, shop__is_active=True)
+    return _reserve(request, line)
+
+
+def _from_token(token) -> Reservation:
+    try:
+        reference = Reservation.reference_from_token(token)
+    except signing.BadSignature:
+        raise Http404("bad reservation link") from None
+    return get_object_or_404(
+        Reservation.objects.select_related("shop", "book", "redirected_to__shop").prefetch_related(
+            "events__user", "shop__opening_hours"
+        ),
+        reference=reference,
+    )
+
+
+def reservation_detail(request, token):
+    reservation = _from_token(token)
+    return render(request, "reservations/reservation_detail.html", {"reservation": reservation, "token": token})
+
+
+@require_POST
+def reservation_cancel(request, token):
+    reservation = _from_token(token)
+    try:
+        services.reservation_cancel(
+            reservation=reservation, reason=_("annulée par le lecteur"), by_reader=True
+        )
+    except ReservationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Votre réservation est annulée."))
+    return redirect(reservation.get_reader_url())
