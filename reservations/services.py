@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db.models.functions import Greatest, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,7 +42,7 @@ READER_EMAIL_ON = {
 def stock_hold(*, stock_line_id: int, quantity: int) -> None:
     """Hold ``quantity`` copies of a line, or raise ``InsufficientStock``: one conditional UPDATE."""
     updated = StockLine.objects.filter(pk=stock_line_id, quantity__gte=F("held") + quantity).update(
-        held=F("held") + quantity
+        held=F("held") + quantity, changed_at=Now()
     )
     if not updated:
         raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
@@ -50,7 +50,7 @@ def stock_hold(*, stock_line_id: int, quantity: int) -> None:
 
 def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool = False) -> None:
     """Give held copies back; a collected copy also leaves the shelf until the next snapshot."""
-    changes = {"held": Greatest(F("held") - quantity, 0)}
+    changes = {"held": Greatest(F("held") - quantity, 0), "changed_at": Now()}
     if collected:
         changes["quantity"] = Greatest(F("quantity") - quantity, 0)
     StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes)
