@@ -96,6 +96,12 @@ else:
     _db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ------------------------------------------------------------------
+# Per-process memory by default; production with several gunicorn workers
+# shares one (e.g. CACHE_URL=rediscache://127.0.0.1:6379/1 or dbcache://portal_cache)
+# so that the reservation rate limits count across workers.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
