@@ -163,20 +163,24 @@ LAST_NAMES = (
     "Dupouy Ducasse Lalanne Baudry Mauriac Delmas Ribeyrolles Lascaux Peyrot Marsan Sarrat Haristoy Bordenave "
     "Capdevielle Puyo Laborde Sallenave Cazenave Lartigue Arrieta Goyhenetche"
 ).split()
-NOUNS = (
-    "silence mer maison jardin hiver été nuit rivière forêt mémoire voyage lettre orage lumière fille garçon "
-    "île dune estuaire vigne port phare chemin colline frontière marée oubli promesse secret retour"
-).split()
+#: Noun → grammatical gender, so generated titles read as French.
+NOUNS = {
+    "silence": "m", "mer": "f", "maison": "f", "jardin": "m", "hiver": "m", "été": "m", "nuit": "f",
+    "rivière": "f", "forêt": "f", "mémoire": "f", "voyage": "m", "lettre": "f", "orage": "m", "lumière": "f",
+    "fille": "f", "garçon": "m", "île": "f", "dune": "f", "estuaire": "m", "vigne": "f", "port": "m",
+    "phare": "m", "chemin": "m", "colline": "f", "frontière": "f", "marée": "f", "oubli": "m",
+    "promesse": "f", "secret": "m", "retour": "m",
+}
 TITLE_PATTERNS = [
-    "Le {noun} des {plural}", "La dernière {noun}", "Les {plural} de {place}", "Un {noun} à {place}",
-    "L'hiver à {place}", "Ce que disait la {noun}", "Nos années {place}", "La {noun} et le {noun2}",
-    "Retour à {place}", "Les enfants de la {noun}", "Petite histoire de {place}", "Avant la {noun}",
-    "Le Goût du {noun}", "Chroniques de {place}", "Une saison à {place}", "Mémoires d'un {noun}",
+    "{the} {of_place}", "{last} {noun}", "{a} à {place}", "L'hiver à {place}", "Ce que disait {the}",
+    "{the} et {the2}", "Retour à {place}", "Les enfants {of}", "Petite histoire {of_place}",
+    "Avant {the}", "Le goût {of}", "Chroniques {of_place}", "Une saison à {place}", "Mémoires {of}",
 ]
-PLACES = (
-    "Bordeaux Biarritz Sarlat Arcachon Bayonne Pau Dax Agen Nérac Périgueux Bergerac Lacanau Hendaye "
-    "Soulac Brantôme Mimizan Oloron Libourne Marmande Cadillac Uzeste Capbreton l'Adour la Garonne la Dordogne"
-).split()
+PLACES = [
+    "Bordeaux", "Biarritz", "Sarlat", "Arcachon", "Bayonne", "Pau", "Dax", "Agen", "Nérac", "Périgueux",
+    "Bergerac", "Lacanau", "Hendaye", "Soulac", "Brantôme", "Mimizan", "Oloron", "Libourne", "Marmande",
+    "Cadillac", "Uzeste", "Capbreton", "l'Adour", "la Garonne", "la Dordogne",
+]
 PUBLISHERS = {
     "Éditions de la Garonne": ["Rive gauche", "Rive droite", "Poche Garonne"],
     "Éditions du Solstice": ["Romans", "Essais", "Solstice Jeunesse"],
@@ -198,10 +202,32 @@ def _demo_isbn(n: int) -> str:
     return body + ean.calc_check_digit(body)
 
 
+def _the(noun: str) -> str:
+    if noun[0] in "aeéèêiîouh":
+        return f"l'{noun}"
+    return ("le " if NOUNS[noun] == "m" else "la ") + noun
+
+
+def _of(noun: str) -> str:
+    the = _the(noun)
+    return "du " + noun if the.startswith("le ") else "de " + the
+
+
 def _title(rng) -> str:
     pattern = rng.choice(TITLE_PATTERNS)
-    noun, noun2 = rng.sample(NOUNS, 2)
-    return pattern.format(noun=noun, noun2=noun2, plural=noun + "s", place=rng.choice(PLACES)).capitalize()
+    noun, noun2 = rng.sample(sorted(NOUNS), 2)
+    place = rng.choice(PLACES)
+    title = pattern.format(
+        noun=noun,
+        the=_the(noun),
+        the2=_the(noun2),
+        of=_of(noun),
+        a=("un " if NOUNS[noun] == "m" else "une ") + noun,
+        last="Le dernier" if NOUNS[noun] == "m" else "La dernière",
+        place=place,
+        of_place=("d'" + place) if place[0] in "AEÉIOUaeéiou" and not place.startswith("l'") else "de " + place,
+    )
+    return title[0].upper() + title[1:]
 
 
 def _create_books(rng, count: int) -> list[tuple[str, str, str, str, bool]]:
