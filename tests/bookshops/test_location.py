@@ -117,7 +117,7 @@ def test_book_page_lists_nearest_shop_first_with_distance(client):
     html = client.get(book.get_absolute_url() + "?near=24100&radius=50").content.decode()
     assert html.index("Montaigne") < html.index("Le Passeur")
     assert "La Mouette" not in html
-    assert "41,5 km" in html  # Bergerac → Périgueux, French decimal comma
+    assert "42 km" in html  # Bergerac → Périgueux (41.5 km), whole km past 10 km
     assert "Une autre librairie du réseau l'a, plus loin." in html
 
     html = client.get(book.get_absolute_url() + "?radius=10&near=Pau").content.decode()
