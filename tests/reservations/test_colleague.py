@@ -375,3 +375,74 @@ def test_superuser_can_move_any_reservation(client, network, stuck):
     assert response.status_code == 302
     stuck.refresh_from_db()
     assert stuck.redirected_to.shop == network["shops"]["bordeaux"]
+
+
+# --- Real concurrency (PostgreSQL) -------------------------------------------------------------
+
+
+def _run_together(*calls):
+    """Run each call in its own thread and connection, all released at once; returns their outcomes."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait()
+            try:
+                outcomes[i] = call()
+            except Exception as error:  # noqa: BLE001 - the outcome is what the test reads
+                outcomes[i] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_move_and_readers_race_for_the_colleagues_last_copy():
+    book = BookFactory()
+    here, there = shop_in("bergerac"), shop_in("perigueux")
+    here_line = StockLineFactory(shop=here, book=book, quantity=1)
+    there_line = StockLineFactory(shop=there, book=book, quantity=1)
+    stuck = reserve(here_line, reader_email="jeanne@example.org")
+    readers = [
+        (lambda i=i: reserve(there_line, reader_email=f"r{i}@example.org", form_token=f"race-{i}")) for i in range(6)
+    ]
+    outcomes = _run_together(lambda: reservation_move_to_shop(reservation=stuck, shop=there), *readers)
+    winners = [o for o in outcomes if isinstance(o, Reservation)]
+    assert len(winners) == 1
+    assert all(isinstance(o, InsufficientStock) for o in outcomes if not isinstance(o, Reservation))
+    assert held(there_line) == (1, 1)
+    stuck.refresh_from_db()
+    if isinstance(outcomes[0], Reservation):  # the move won: Bergerac's copy is free again
+        assert stuck.status == S.REDIRECTED and held(here_line) == (1, 0)
+    else:  # the move lost: nothing changed at Bergerac
+        assert stuck.status == S.REQUESTED and stuck.redirected_to is None and held(here_line) == (1, 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_crossed_moves_between_two_shops_do_not_deadlock():
+    book = BookFactory()
+    a, b = shop_in("bergerac"), shop_in("pau")
+    a_line = StockLineFactory(shop=a, book=book, quantity=2)
+    b_line = StockLineFactory(shop=b, book=book, quantity=2)
+    at_a = reserve(a_line, reader_email="a@example.org")
+    at_b = reserve(b_line, reader_email="b@example.org")
+    outcomes = _run_together(
+        lambda: reservation_move_to_shop(reservation=at_a, shop=b),
+        lambda: reservation_move_to_shop(reservation=at_b, shop=a),
+    )
+    assert all(isinstance(o, Reservation) for o in outcomes), outcomes
+    assert held(a_line) == (2, 1) and held(b_line) == (2, 1)
+    assert Reservation.objects.filter(status=S.REDIRECTED).count() == 2
