@@ -72,6 +72,24 @@ def test_the_order_follows_the_chosen_shop(network):
     assert [line.shop.slug for line in holdings.lines] == ["bordeaux", "bergerac", "perigueux"]
 
 
+def test_open_now_follows_each_shops_hours(network):
+    import datetime
+
+    from bookshops.models import Closure
+    from django.utils import timezone
+
+    tuesday_noon = timezone.make_aware(datetime.datetime(2026, 3, 10, 12))
+    Closure.objects.create(shop=network["shops"]["pau"], start_date=datetime.date(2026, 3, 9),
+                           end_date=datetime.date(2026, 3, 14))
+    holdings = colleague_holdings(book=network["book"], origin=network["shops"]["bergerac"], moment=tuesday_noon)
+    assert {line.shop.slug: line.shop_is_open for line in holdings.lines} == {
+        "perigueux": True, "bordeaux": True, "pau": False,
+    }
+    sunday = timezone.make_aware(datetime.datetime(2026, 3, 8, 12))
+    holdings = colleague_holdings(book=network["book"], origin=network["shops"]["bergerac"], moment=sunday)
+    assert not any(line.shop_is_open for line in holdings.lines)
+
+
 def test_sold_out_inactive_and_unlocated_shops(network):
     StockLine.objects.filter(pk=network["lines"]["perigueux"].pk).update(held=2)
     network["shops"]["bordeaux"].is_active = False
@@ -446,3 +464,21 @@ def test_crossed_moves_between_two_shops_do_not_deadlock():
     assert all(isinstance(o, Reservation) for o in outcomes), outcomes
     assert held(a_line) == (2, 1) and held(b_line) == (2, 1)
     assert Reservation.objects.filter(status=S.REDIRECTED).count() == 2
+
+
+def test_shops_without_online_reservation_are_shown_to_call_not_to_reserve(client, network, stuck):
+    pau = network["shops"]["pau"]
+    pau.offers_click_and_collect = False
+    pau.save()
+    client.force_login(network["user"])
+    page = client.get(reverse(LOOKUP), {"q": network["book"].isbn}).content.decode()
+    assert 'data-shop="pau"' in page and "appelez la librairie" in page
+    assert reserve_url(network["lines"]["pau"], network["shops"]["bergerac"]) not in page
+    assert client.get(reserve_url(network["lines"]["pau"], network["shops"]["bergerac"])).status_code == 404
+    StockLine.objects.filter(pk=network["lines"]["bordeaux"].pk).update(quantity=1)
+    stuck_two = reserve(network["lines"]["bergerac"], quantity=1, reader_email="deux@example.org")
+    Reservation.objects.filter(pk=stuck_two.pk).update(quantity=2)
+    page = client.get(move_url(stuck_two)).content.decode()
+    assert f'name="shop" value="{network["shops"]["perigueux"].pk}"' in page
+    assert f'name="shop" value="{network["shops"]["bordeaux"].pk}"' not in page and "pas assez d'exemplaires" in page
+    assert f'name="shop" value="{pau.pk}"' not in page
