@@ -1,13 +1,21 @@
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from bookshops.models import Shop
 from catalogue.admin import ShopScopedAdmin
+from catalogue.models import StockLine
 
 from . import services
+from .colleague import colleague_book_lookup, colleague_holdings
 from .exceptions import ReservationError
-from .forms import ReasonForm
+from .forms import ColleagueSearchForm, MoveToShopForm, OnBehalfReservationForm, ReasonForm
 from .models import OutgoingEmail, Reservation, ReservationEvent
 
 
@@ -34,7 +42,7 @@ class ReservationAdmin(ShopScopedAdmin):
     search_fields = ["=reference", "reader_name", "reader_email", "=book__isbn", "book__title"]
     list_select_related = ["shop", "book"]
     inlines = [ReservationEventInline]
-    actions = ["confirm", "collect", "cancel_with_reason"]
+    actions = ["confirm", "collect", "cancel_with_reason", "send_to_colleague"]
     fields = [
         "reference", "status", "shop", "book", "quantity", "reader_name", "reader_email", "reader_phone", "note",
         "language", "created_at", "confirm_by", "reminder_sent_at", "confirmed_at", "pickup_deadline", "closed_at",
@@ -91,6 +99,134 @@ class ReservationAdmin(ShopScopedAdmin):
         }
         return TemplateResponse(request, "reservations/admin/cancel_reason.html", context)
 
+
+    # --- Sending a customer to a colleague -------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("colleague/", wrap(self.colleague_view), name="reservations_colleague"),
+            path("colleague/reserve/<int:line_id>/", wrap(self.colleague_reserve_view),
+                 name="reservations_colleague_reserve"),
+            path("<int:pk>/colleague/", wrap(self.move_view), name="reservations_reservation_move"),
+            *super().get_urls(),
+        ]
+
+    def _bookseller_shops(self, request, *, change=False):
+        """The active shops the user acts for; refused to staff of no shop or without the permission."""
+        allowed = self.has_change_permission(request) if change else self.has_view_permission(request)
+        shops = Shop.objects.for_user(request.user).active().order_by("name")
+        if not allowed or not shops.exists():
+            raise PermissionDenied
+        return shops
+
+    def _context(self, request, title, **extra):
+        return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta, **extra}
+
+    def colleague_view(self, request):
+        """Find which member shops hold a book, nearest to the bookseller's shop first."""
+        shops = self._bookseller_shops(request)
+        data = request.GET.copy()
+        if "q" in data and not data.get("shop"):
+            data["shop"] = shops.first().pk
+        form = ColleagueSearchForm(data if "q" in data else None, shops=shops)
+        lookup = holdings = None
+        if form.is_bound and form.is_valid():
+            lookup = colleague_book_lookup(query=form.cleaned_data["q"])
+            if lookup.book is not None:
+                holdings = colleague_holdings(book=lookup.book, origin=form.cleaned_data["shop"])
+        context = self._context(
+            request, _("Trouver chez un confrère"), form=form, lookup=lookup, holdings=holdings,
+            max_copies=settings.RESERVATIONS_MAX_COPIES,
+        )
+        return TemplateResponse(request, "admin/reservations/colleague_lookup.html", context)
+
+    def colleague_reserve_view(self, request, line_id):
+        """Reserve a copy at a colleague's shop for a customer at the counter."""
+        shops = self._bookseller_shops(request, change=True)
+        origin = get_object_or_404(shops, pk=request.POST.get("origin") or request.GET.get("origin") or shops.first().pk)
+        line = get_object_or_404(
+            StockLine.objects.select_related("shop", "book"), pk=line_id, shop__is_active=True,
+            shop__offers_click_and_collect=True,
+        )
+        back = reverse("admin:reservations_colleague") + "?" + urlencode({"q": line.book.isbn, "shop": origin.pk})
+        if line.shop_id == origin.pk:
+            self.message_user(request, _("Ce livre est chez vous : réservez-le dans votre propre stock."), messages.ERROR)
+            return redirect(back)
+        form = OnBehalfReservationForm(request.POST or None, available=line.available)
+        # A replayed form (double click) finds the reservation it made, even though its copies are now held.
+        token = request.POST.get("form_token")
+        reservation = Reservation.objects.filter(form_token=token, shop=line.shop, book=line.book).first() if token else None
+        if reservation is None and request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                reservation = services.reservation_create(
+                    stock_line=line, quantity=data["quantity"], reader_name=data["reader_name"],
+                    reader_email=data["reader_email"], reader_phone=data["reader_phone"],
+                    form_token=data["form_token"], referred_by_shop=origin, user=request.user,
+                )
+            except ReservationError as error:
+                form.add_error(None, error.message)
+        if reservation is not None:
+            self.message_user(request, _(
+                "Réservation %(reference)s faite chez %(shop)s pour %(name)s : la librairie est prévenue et "
+                "le client a reçu un e-mail."
+            ) % {"reference": reservation.reference, "shop": line.shop.name, "name": reservation.reader_name},
+                messages.SUCCESS)
+            return redirect(back)
+        context = self._context(
+            request, _("Réserver pour le client chez %(shop)s") % {"shop": line.shop.name},
+            form=form, line=line, origin=origin, back=back,
+        )
+        return TemplateResponse(
+            request, "admin/reservations/colleague_reserve.html", context, status=400 if form.is_bound else 200
+        )
+
+    def move_view(self, request, pk):
+        """Send a reservation this shop cannot serve to a colleague's shop that holds the book."""
+        reservation = get_object_or_404(self.get_queryset(request).select_related("shop", "book"), pk=pk)
+        if not self.has_change_permission(request, reservation):
+            raise PermissionDenied
+        change_url = reverse("admin:reservations_reservation_change", args=[reservation.pk])
+        if not reservation.is_active:
+            self.message_user(request, _("La réservation %(reference)s est « %(status)s » : elle ne peut plus être "
+                                         "transférée.") % {"reference": reservation.reference,
+                                                           "status": reservation.get_status_display()},
+                              messages.WARNING)
+            return redirect(change_url)
+        form = MoveToShopForm(
+            request.POST or None, shops=Shop.objects.active().exclude(pk=reservation.shop_id)
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                new = services.reservation_move_to_shop(
+                    reservation=reservation, shop=form.cleaned_data["shop"], user=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ReservationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, _(
+                    "Réservation transférée chez %(shop)s sous la référence %(reference)s : le lecteur est prévenu "
+                    "par e-mail."
+                ) % {"shop": new.shop.name, "reference": new.reference}, messages.SUCCESS)
+                return redirect(change_url)
+        holdings = colleague_holdings(book=reservation.book, origin=reservation.shop)
+        context = self._context(
+            request, _("Envoyer la réservation %(reference)s chez un confrère") % {"reference": reservation.reference},
+            reservation=reservation, holdings=holdings, form=form, change_url=change_url,
+        )
+        return TemplateResponse(
+            request, "admin/reservations/move_to_shop.html", context, status=400 if form.is_bound else 200
+        )
+
+    @admin.action(description=_("Envoyer chez un confrère"), permissions=["change"])
+    def send_to_colleague(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choisissez une seule réservation à envoyer chez un confrère."),
+                              messages.ERROR)
+            return None
+        return redirect("admin:reservations_reservation_move", pk=queryset.get().pk)
 
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(admin.ModelAdmin):

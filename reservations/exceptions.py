@@ -86,3 +86,12 @@ class InvalidTransition(ReservationError):
 
 class ReasonRequired(ReservationError):
     message = _("Indiquez le motif de l'annulation.")
+
+
+class AlreadyAtShop(ReservationError):
+    message = _("La réservation est déjà dans cette librairie : choisissez une autre librairie.")
+
+    def __init__(self, *, reservation, shop):
+        self.reservation = reservation
+        self.shop = shop
+        super().__init__(reservation.reference, shop.pk)

@@ -39,3 +39,56 @@ class ReservationForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Motif d'annulation"), max_length=300)
+
+
+class ColleagueSearchForm(forms.Form):
+    """A bookseller's lookup: the book, and which of their shops distances are measured from."""
+
+    q = forms.CharField(
+        label=_("ISBN ou titre"), max_length=200, required=False,
+        widget=forms.TextInput(attrs={"autofocus": True, "size": 40}),
+    )
+    shop = forms.ModelChoiceField(label=_("Votre librairie"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, shops, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["shop"].queryset = shops
+        first = shops.first()
+        if first is not None:
+            self.fields["shop"].initial = first.pk
+        if shops.count() < 2:
+            self.fields["shop"].widget = forms.HiddenInput()
+
+
+class OnBehalfReservationForm(forms.Form):
+    """A bookseller reserves a copy at a colleague's shop for a customer at the counter."""
+
+    reader_name = forms.CharField(label=_("Nom du client"), max_length=200)
+    reader_email = forms.EmailField(
+        label=_("E-mail du client"), help_text=_("Le client y reçoit la confirmation puis l'avis de mise de côté.")
+    )
+    reader_phone = forms.CharField(label=_("Téléphone du client (facultatif)"), max_length=30, required=False)
+    quantity = forms.TypedChoiceField(label=_("Exemplaires"), coerce=int, initial=1)
+    #: One-time token: the same form sent twice makes one reservation.
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, available: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        top = max(1, min(available, settings.RESERVATIONS_MAX_COPIES))
+        self.fields["quantity"].choices = [(n, str(n)) for n in range(1, top + 1)]
+        if not self.is_bound:
+            self.initial.setdefault("form_token", secrets.token_urlsafe(24))
+
+
+class MoveToShopForm(forms.Form):
+    """Which colleague's shop a reservation goes to."""
+
+    shop = forms.ModelChoiceField(label=_("Librairie"), queryset=None, widget=forms.RadioSelect, empty_label=None)
+    reason = forms.CharField(
+        label=_("Motif (facultatif)"), max_length=300, required=False,
+        help_text=_("Gardé dans l'historique de la réservation."),
+    )
+
+    def __init__(self, *args, shops, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["shop"].queryset = shops

@@ -332,3 +332,63 @@ def reservations_purge_personal_data(*, now: datetime.datetime | None = None, da
         )
         OutgoingEmail.objects.filter(reservation_id__in=ids).delete()
     return count
+
+
+def reservation_move_to_shop(*, reservation: Reservation, shop, user=None, reason: str = "", now=None) -> Reservation:
+    """Send a reservation to a colleague's shop in one transaction: copies held there, this one redirected.
+
+    The reader gets one e-mail (the new shop's address and hours) and the colleague's shop the usual
+    notice; ``InsufficientStock`` or any refusal leaves everything as it was.
+    """
+    from .exceptions import AlreadyAtShop
+
+    now = now or timezone.now()
+    if shop.pk == reservation.shop_id:
+        raise AlreadyAtShop(reservation=reservation, shop=shop)
+    if not (shop.offers_click_and_collect and shop.is_active):
+        raise ShopNotTakingReservations(shop=shop)
+    with transaction.atomic():
+        # The reservation first, then the lines: the order reservation_transition locks them in.
+        old = Reservation.objects.select_for_update(of=("self",)).select_related("shop", "book").get(pk=reservation.pk)
+        if not old.can_move_to(Status.REDIRECTED):
+            raise InvalidTransition(reservation=old, to_status=Status.REDIRECTED)
+        lines = {
+            line.shop_id: line
+            for line in StockLine.objects.select_for_update(of=("self",)).select_related("shop", "book")
+            .filter(book_id=old.book_id, shop_id__in=[old.shop_id, shop.pk]).order_by("pk")
+        }
+        line = lines.get(shop.pk)
+        if line is None:
+            raise InsufficientStock(stock_line_id=None, requested=old.quantity)
+        # The hold is the first write: without the copies nothing has changed.
+        stock_hold(stock_line_id=line.pk, quantity=old.quantity)
+        calendar = ShopCalendar(line.shop)
+        new = Reservation.objects.create(
+            shop=line.shop, book=old.book, quantity=old.quantity, reader_name=old.reader_name,
+            reader_email=old.reader_email, reader_phone=old.reader_phone, note=old.note, language=old.language,
+            created_at=now, confirm_by=calendar.after(now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
+            remind_at=calendar.after(now, settings.RESERVATIONS_REMIND_OPENING_DAYS), referred_by_shop=old.shop,
+        )
+        from_status = old.status
+        old.status, old.closed_at, old.redirected_to = Status.REDIRECTED, now, new
+        old.save(update_fields=["status", "closed_at", "redirected_to", "updated_at"])
+        stock_release(shop_id=old.shop_id, book_id=old.book_id, quantity=old.quantity)
+        reason = (reason or "").strip()
+        ReservationEvent.objects.bulk_create([
+            ReservationEvent(
+                reservation=old, from_status=from_status, to_status=Status.REDIRECTED, actor=Actor.STAFF, user=user,
+                reason=(reason or _("transférée à %(shop)s (%(reference)s)") % {
+                    "shop": line.shop, "reference": new.reference})[:300],
+                created_at=now,
+            ),
+            ReservationEvent(
+                reservation=new, to_status=Status.REQUESTED, actor=Actor.STAFF, user=user,
+                reason=(_("transférée depuis %(shop)s (%(reference)s)") % {
+                    "shop": old.shop, "reference": old.reference})[:300],
+                created_at=now,
+            ),
+        ])
+        email_queue(reservation=old, kinds=["redirected"], extra={"new_reservation": new})
+        email_queue(reservation=new, kinds=["shop_new"])
+    reservation.__dict__.update({k: v for k, v in old.__dict__.items() if k != "_state"})
+    return new
