@@ -15,6 +15,7 @@ from catalogue.models import StockLine
 from .deadlines import ShopCalendar, opening_days_after
 from .emails import email_enqueue, email_queue, email_render
 from .exceptions import (
+    AlreadyAtShop,
     InsufficientStock,
     InvalidQuantity,
     InvalidTransition,
@@ -268,26 +269,6 @@ def reservation_expire(*, reservation: Reservation, now=None) -> Reservation:
     )
 
 
-def reservation_redirect(
-    *, reservation: Reservation, stock_line: StockLine, user=None, reason: str = "", now=None
-) -> Reservation:
-    """Move a reservation to another shop's line: a new reservation there, this one redirected."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        # Staff act for the reader here: no abuse limits, but the copies must be there.
-        new = _reservation_insert(
-            stock_line=stock_line, quantity=reservation.quantity, reader_name=reservation.reader_name,
-            reader_email=reservation.reader_email, reader_phone=reservation.reader_phone, note=reservation.note,
-            language=reservation.language, referred_by_shop=reservation.shop, user=user, now=now,
-        )
-        Reservation.objects.filter(pk=reservation.pk).update(redirected_to=new)
-        reservation_transition(
-            reservation=reservation, to_status=Status.REDIRECTED, user=user, reason=reason, now=now,
-            email_extra={"new_reservation": new},
-        )
-    return new
-
-
 def reservation_remind(*, reservation: Reservation, now=None) -> bool:
     """Remind the shop of an unconfirmed reservation, once; False if already reminded."""
     now = now or timezone.now()
@@ -340,8 +321,6 @@ def reservation_move_to_shop(*, reservation: Reservation, shop, user=None, reaso
     The reader gets one e-mail (the new shop's address and hours) and the colleague's shop the usual
     notice; ``InsufficientStock`` or any refusal leaves everything as it was.
     """
-    from .exceptions import AlreadyAtShop
-
     now = now or timezone.now()
     if shop.pk == reservation.shop_id:
         raise AlreadyAtShop(reservation=reservation, shop=shop)
