@@ -82,6 +82,50 @@ class ShopAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
 
+# --- Shops' picks ("coups de cœur") ---------------------------------------------
+from catalogue.admin import ShopScopedAdmin  # noqa: E402
+
+from .models import StaffPick  # noqa: E402
+
+
+@admin.register(StaffPick)
+class StaffPickAdmin(ShopScopedAdmin):
+    """A bookseller's recommendation of a book, for one of their own shops."""
+
+    list_display = ["book", "shop", "signature", "is_published", "created_at"]
+    list_filter = ["is_published", ("shop", admin.RelatedOnlyFieldListFilter), "created_at"]
+    search_fields = ["=book__isbn", "book__title", "shop__name", "text", "signature"]
+    list_select_related = ["book", "shop"]
+    autocomplete_fields = ["book"]
+    fields = ["shop", "book", "text", "signature", "is_published", "author", "created_at"]
+    readonly_fields = ["author", "created_at"]
+    date_hierarchy = "created_at"
+    actions = ["publish", "unpublish"]
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        shops = list(Shop.objects.for_user(request.user).values_list("pk", flat=True)[:2])
+        if len(shops) == 1:
+            initial.setdefault("shop", shops[0])
+        initial.setdefault("signature", request.user.get_full_name())
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.author = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Publier les coups de cœur sélectionnés"), permissions=["change"])
+    def publish(self, request, queryset):
+        count = queryset.filter(is_published=False).update(is_published=True)
+        self.message_user(request, _("%(count)s coup(s) de cœur publié(s).") % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Retirer de la publication"), permissions=["change"])
+    def unpublish(self, request, queryset):
+        count = queryset.filter(is_published=True).update(is_published=False)
+        self.message_user(request, _("%(count)s coup(s) de cœur retiré(s).") % {"count": count}, messages.SUCCESS)
+
+
 # --- API tokens ----------------------------------------------------------------
 from django.contrib import messages  # noqa: E402
 from django.utils.translation import gettext_lazy as _  # noqa: E402

@@ -214,3 +214,61 @@ def nearest_holdings(book_ids, location) -> dict[int, NearbyHolding]:
         nearest = shops[min(shop_ids, key=rank.__getitem__)]
         result[book_id] = NearbyHolding(nearest, nearest.distance_km, len(shop_ids))
     return result
+
+
+# --- Shops' picks ("coups de cœur") -----------------------------------------------
+
+
+def visible_picks():
+    """Picks a reader may see: published, of an active shop."""
+    from .models import StaffPick
+
+    return StaffPick.objects.filter(is_published=True, shop__is_active=True)
+
+
+def picks_for_shop(shop) -> list:
+    """The visible picks of one shop, most recent first, with their books and authors."""
+    return list(
+        visible_picks().filter(shop=shop).select_related("book").prefetch_related("book__contributors")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def picks_for_book(book) -> list:
+    """The visible picks of one book, one per shop, most recent first, with their shops."""
+    return list(visible_picks().filter(book=book).select_related("shop").order_by("-created_at", "-pk"))
+
+
+def picks_for_home(location, limit: int) -> list:
+    """At most ``limit`` visible picks, one per book: nearest shops first when ``location`` is known,
+    most recent first otherwise; each carries ``distance_km`` (None without location or coordinates).
+
+    At most four queries, whatever the number of picks shown: the shops by
+    distance, the picks' ids, the chosen picks with shop and book, their contributors.
+    """
+    picks = visible_picks()
+    rows = picks.order_by("-created_at", "-pk").values_list("pk", "shop_id", "book_id")
+    distances = {}
+    if location is None:
+        ordered = rows.iterator(chunk_size=max(limit * 4, 100))
+    else:
+        shops = shops_near(
+            location.lat, location.lon, None,
+            queryset=Shop.objects.active().filter(picks__is_published=True).distinct(),
+        )
+        rank = {shop.pk: position for position, shop in enumerate(shops)}
+        distances = {shop.pk: shop.distance_km for shop in shops}
+        # sorted() is stable: within one shop, the most recent pick comes first.
+        ordered = sorted(rows.filter(shop_id__in=list(rank)), key=lambda row: rank[row[1]])
+    chosen, books = [], set()
+    for pk, _shop_id, book_id in ordered:
+        if len(chosen) >= limit:
+            break
+        if book_id not in books:
+            books.add(book_id)
+            chosen.append(pk)
+    by_pk = picks.select_related("shop", "book").prefetch_related("book__contributors").in_bulk(chosen)
+    result = [by_pk[pk] for pk in chosen if pk in by_pk]
+    for pick in result:
+        pick.distance_km = distances.get(pick.shop_id)
+    return result

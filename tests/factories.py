@@ -79,3 +79,13 @@ class StockLineFactory(factory.django.DjangoModelFactory):
     held = 0
     price = Decimal("22.00")
     changed_at = factory.LazyFunction(timezone.now)
+
+
+class StaffPickFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "bookshops.StaffPick"
+
+    shop = factory.SubFactory(ShopFactory)
+    book = factory.SubFactory(BookFactory)
+    text = factory.Sequence(lambda n: f"Un livre qu'on adore, recommandation numéro {n}.")
+    signature = "Camille"
