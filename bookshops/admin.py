@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .exceptions import GeocodingFailed
-from .models import Closure, CoordinatesSource, OpeningHours, Shop
+from .models import Closure, CoordinatesSource, OpeningHours, Shop, StaffPick
 from .services import shop_geocode
 
 
@@ -17,6 +17,25 @@ class ClosureInline(admin.TabularInline):
     extra = 0
 
 
+class StaffPickInline(admin.StackedInline):
+    """The shop's "coups de cœur", written from the shop's own page; the writer is recorded as author."""
+
+    model = StaffPick
+    extra = 0
+    fields = ["book", "text", "signature", "is_published"]
+    autocomplete_fields = ["book"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class AuthoredFormSet(formset):
+            def save_new(self, form, commit=True):
+                form.instance.author = request.user
+                return super().save_new(form, commit=commit)
+
+        return AuthoredFormSet
+
+
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
     list_display = ["name", "town", "department", "is_active", "stock_reported_at", "has_coordinates"]
@@ -24,7 +43,7 @@ class ShopAdmin(admin.ModelAdmin):
     search_fields = ["name", "town", "postcode", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["staff"]
-    inlines = [OpeningHoursInline, ClosureInline]
+    inlines = [OpeningHoursInline, ClosureInline, StaffPickInline]
     readonly_fields = ["stock_reported_at", "created_at", "coordinates_source"]
     actions = ["geocode_selected"]
 
@@ -84,8 +103,6 @@ class ShopAdmin(admin.ModelAdmin):
 
 # --- Shops' picks ("coups de cœur") ---------------------------------------------
 from catalogue.admin import ShopScopedAdmin  # noqa: E402
-
-from .models import StaffPick  # noqa: E402
 
 
 @admin.register(StaffPick)

@@ -253,3 +253,64 @@ def test_demo_creates_picks_on_books_each_shop_holds(client):
     assert "Les coups de cœur des libraires" in html and " km</span>" in html
     staff = picks[0].author
     assert staff.has_perm("bookshops.add_staffpick") and staff.has_perm("catalogue.view_book")
+
+
+def shop_form_data(response) -> dict:
+    """The POST data of an admin change form as rendered (main form and every inline formset)."""
+    data = {}
+
+    def add(form, prefix=None):
+        for name, field in form.fields.items():
+            key = f"{prefix}-{name}" if prefix else name
+            value = form[name].value()
+            if value is None or value is False:
+                continue
+            if isinstance(value, (list, tuple)):
+                data[key] = [str(v) for v in value]
+            else:
+                data[key] = "on" if value is True else str(value)
+
+    add(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[f"{formset.prefix}-{name}"] = str(management[name].value())
+        for index, form in enumerate(formset.initial_forms):
+            add(form, f"{formset.prefix}-{index}")
+    return data
+
+
+@pytest.fixture
+def shop_keeper(client, bookseller):
+    bookseller.user.user_permissions.add(*Permission.objects.filter(codename__in=["view_shop", "change_shop"]))
+    return bookseller
+
+
+def test_bookseller_adds_a_pick_from_their_shop_page(client, shop_keeper):
+    url = reverse("admin:bookshops_shop_change", args=[shop_keeper.pk])
+    data = shop_form_data(client.get(url))
+    book = BookFactory()
+    data.update({"picks-TOTAL_FORMS": "1", "picks-0-book": str(book.pk), "picks-0-text": "Depuis la fiche",
+                 "picks-0-signature": "Maïa", "picks-0-is_published": "on"})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    pick = StaffPick.objects.get()
+    assert (pick.shop, pick.book, pick.author, pick.text) == (shop_keeper, book, shop_keeper.user, "Depuis la fiche")
+
+
+def test_a_forged_inline_id_cannot_touch_another_shops_pick(client, shop_keeper):
+    foreign = StaffPickFactory(text="Celui du voisin")
+    url = reverse("admin:bookshops_shop_change", args=[shop_keeper.pk])
+    data = shop_form_data(client.get(url))
+    data.update({"picks-TOTAL_FORMS": "1", "picks-INITIAL_FORMS": "1", "picks-0-id": str(foreign.pk),
+                 "picks-0-shop": str(shop_keeper.pk), "picks-0-book": str(foreign.book_id),
+                 "picks-0-text": "Volé", "picks-0-DELETE": "on"})
+    client.post(url, data)  # the unknown id is skipped (Django's formset only looks in this shop's picks)
+    foreign.refresh_from_db()  # neither deleted nor changed
+    assert foreign.text == "Celui du voisin" and foreign.shop_id != shop_keeper.pk
+    assert not StaffPick.objects.filter(shop=shop_keeper).exists()
+    del data["picks-0-DELETE"]
+    client.post(url, data)
+    foreign.refresh_from_db()
+    assert foreign.text == "Celui du voisin" and foreign.shop_id != shop_keeper.pk
