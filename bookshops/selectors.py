@@ -240,8 +240,10 @@ def picks_for_book(book) -> list:
 
 
 def picks_for_home(location, limit: int) -> list:
-    """At most ``limit`` visible picks, one per book: nearest shops first when ``location`` is known,
-    most recent first otherwise; each carries ``distance_km`` (None without location or coordinates).
+    """At most ``limit`` visible picks, one per book: when ``location`` is known, the nearest shops
+    first (one pick each, the most recent, then a second round…); otherwise the most recent first.
+
+    Each pick carries ``distance_km`` (None without location or coordinates).
 
     At most four queries, whatever the number of picks shown: the shops by
     distance, the picks' ids, the chosen picks with shop and book, their contributors.
@@ -258,8 +260,14 @@ def picks_for_home(location, limit: int) -> list:
         )
         rank = {shop.pk: position for position, shop in enumerate(shops)}
         distances = {shop.pk: shop.distance_km for shop in shops}
-        # sorted() is stable: within one shop, the most recent pick comes first.
-        ordered = sorted(rows.filter(shop_id__in=list(rank)), key=lambda row: rank[row[1]])
+        # Round after round, each shop's next most recent pick, nearest shop first: the
+        # nearest shops lead, and one prolific shop does not fill the whole selection.
+        turn = defaultdict(int)
+        keyed = []
+        for row in rows.filter(shop_id__in=list(rank)):
+            keyed.append(((turn[row[1]], rank[row[1]]), row))
+            turn[row[1]] += 1
+        ordered = [row for _key, row in sorted(keyed, key=lambda item: item[0])]
     chosen, books = [], set()
     for pk, _shop_id, book_id in ordered:
         if len(chosen) >= limit:

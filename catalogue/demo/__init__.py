@@ -356,7 +356,7 @@ def _create_picks(shops) -> int:
                     book_id=book_id,
                     text=rng.choice(PICK_TEXTS),
                     author_id=staff.get(shop.slug[:150]),
-                    signature=f"{rng.choice(FIRST_NAMES)}, {shop.name}",
+                    signature=rng.choice(FIRST_NAMES),
                     created_at=now - datetime.timedelta(hours=rng.randrange(24 * 60)),
                 )
             )
