@@ -119,6 +119,14 @@ class StaffPickAdmin(ShopScopedAdmin):
     date_hierarchy = "created_at"
     actions = ["publish", "unpublish"]
 
+    #: The model's foreign keys have no French verbose_name (a migration the lead may add).
+    labels = {"shop": _("Librairie"), "book": _("Livre")}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.labels:
+            kwargs.setdefault("label", self.labels[db_field.name])
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         shops = list(Shop.objects.for_user(request.user).values_list("pk", flat=True)[:2])

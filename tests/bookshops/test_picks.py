@@ -155,6 +155,7 @@ def test_bookseller_writes_a_pick_for_their_shop(client, bookseller):
     book = BookFactory()
     form = client.get(reverse("admin:bookshops_staffpick_add")).content.decode()
     assert "Maïa Etcheverry" in form  # signature suggested
+    assert 'for="id_shop">Librairie' in form and 'for="id_book">Livre' in form
     assert f'<option value="{bookseller.pk}" selected>' in form  # their only shop preselected
     response = client.post(
         reverse("admin:bookshops_staffpick_add"),
