@@ -9,7 +9,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import ExpressionWrapper, F, FloatField
+from django.db.models import ExpressionWrapper, F, FloatField, Q
 from django.utils import timezone
 from geopy.distance import geodesic
 
@@ -245,8 +245,10 @@ def picks_for_home(location, limit: int) -> list:
 
     Each pick carries ``distance_km`` (None without location or coordinates).
 
-    At most four queries, whatever the number of picks shown: the shops by
-    distance, the picks' ids, the chosen picks with shop and book, their contributors.
+    A handful of queries, whatever the number of shops and picks: the nearest shops
+    with picks, the picks' ids, the chosen picks with shop and book, their contributors.
+    One pick per book may, in a network where every near shop picked the same books,
+    leave the selection shorter than ``limit``.
     """
     picks = visible_picks()
     rows = picks.order_by("-created_at", "-pk").values_list("pk", "shop_id", "book_id")
@@ -254,10 +256,15 @@ def picks_for_home(location, limit: int) -> list:
     if location is None:
         ordered = rows.iterator(chunk_size=max(limit * 4, 100))
     else:
-        shops = shops_near(
-            location.lat, location.lon, None,
-            queryset=Shop.objects.active().filter(picks__is_published=True).distinct(),
-        )
+        with_picks = Shop.objects.active().filter(picks__is_published=True).distinct()
+        # Only the nearest shops can fill the selection: no need to measure the whole network.
+        reach = max(limit * 3, 10)
+        shops = nearest_first(with_picks, location.lat, location.lon, reach)
+        if len(shops) < reach:  # every located shop is in: the unlocated ones come last
+            unlocated = list(with_picks.filter(Q(latitude__isnull=True) | Q(longitude__isnull=True)))
+            for shop in unlocated:
+                shop.distance_km = None
+            shops += unlocated
         rank = {shop.pk: position for position, shop in enumerate(shops)}
         distances = {shop.pk: shop.distance_km for shop in shops}
         # Round after round, each shop's next most recent pick, nearest shop first: the

@@ -131,7 +131,7 @@ def test_home_page_with_location_shows_distances_in_few_queries(client, three_sh
     with django_assert_max_num_queries(14) as captured:
         html = client.get(HOME + "?lat=43.30&lon=-0.37").content.decode()
     pick_queries = [q for q in captured.captured_queries if "staffpick" in q["sql"].lower()]
-    assert len(pick_queries) <= 3
+    assert len(pick_queries) <= 4  # nearest shops, unlocated shops, pick ids, picks
     position = {town: html.find(f"Librairie de {town}</a>") for town in three_shops}
     assert -1 < position["Pau"] < position["Bayonne"] < position["Bordeaux"]
     assert " km</span>" in html
@@ -338,3 +338,13 @@ def test_shop_and_book_pages_read_picks_in_a_constant_number_of_queries(client):
     assert many == few
     html = client.get(book.get_absolute_url()).content.decode()
     assert html.count("Le coup de cœur de la librairie") == 6
+
+
+def test_home_picks_in_a_large_network_come_from_the_nearest_shops():
+    shops = [ShopFactory(latitude=43.3 + 0.1 * i, longitude=-0.37) for i in range(12)]
+    for days, shop in enumerate(reversed(shops)):  # the farthest shops wrote the most recent picks
+        aged(StaffPickFactory(shop=shop), days)
+    StaffPickFactory(shop=ShopFactory(latitude=None, longitude=None))
+    picks = picks_for_home(ReaderLocation(43.3, -0.37, "Pau", 30), 3)
+    assert [p.shop for p in picks] == shops[:3]
+    assert [round(p.distance_km) for p in picks] == [0, 11, 22]
