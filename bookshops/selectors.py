@@ -258,7 +258,7 @@ def picks_for_home(location, limit: int) -> list:
     else:
         with_picks = Shop.objects.active().filter(picks__is_published=True).distinct()
         # Only the nearest shops can fill the selection: no need to measure the whole network.
-        reach = max(limit * 3, 10)
+        reach = max(limit * 2, 6)
         shops = nearest_first(with_picks, location.lat, location.lon, reach)
         if len(shops) < reach:  # every located shop is in: the unlocated ones come last
             unlocated = list(with_picks.filter(Q(latitude__isnull=True) | Q(longitude__isnull=True)))
