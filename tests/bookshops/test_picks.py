@@ -59,8 +59,9 @@ def test_book_page_shows_picks_of_active_shops_with_a_link_to_the_shop(client, p
     shown = picks["shown"]
     other = StaffPickFactory(book=shown.book, shop=ShopFactory(name="La Machine à lire"), text="Bouleversant.")
     html = client.get(shown.book.get_absolute_url()).content.decode()
-    assert "Le coup de cœur de la librairie <a href=\"%s\">Mollat</a>" % shown.shop.get_absolute_url() in html
-    assert "Le coup de cœur de la librairie <a href=\"%s\">La Machine à lire</a>" % other.shop.get_absolute_url() in html
+    heading = 'Le coup de cœur de la librairie <a href="{}">{}</a>'
+    assert heading.format(shown.shop.get_absolute_url(), "Mollat") in html
+    assert heading.format(other.shop.get_absolute_url(), "La Machine à lire") in html
     assert shown.text in html and other.text in html
     assert picks["inactive"].text not in html
     draft_page = client.get(picks["draft"].book.get_absolute_url()).content.decode()
