@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .exceptions import GeocodingFailed
-from .models import Closure, CoordinatesSource, OpeningHours, Shop
+from .models import Closure, CoordinatesSource, OpeningHours, Shop, StaffPick
 from .services import shop_geocode
 
 
@@ -17,6 +17,25 @@ class ClosureInline(admin.TabularInline):
     extra = 0
 
 
+class StaffPickInline(admin.StackedInline):
+    """The shop's "coups de cœur", written from the shop's own page; the writer is recorded as author."""
+
+    model = StaffPick
+    extra = 0
+    fields = ["book", "text", "signature", "is_published"]
+    autocomplete_fields = ["book"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class AuthoredFormSet(formset):
+            def save_new(self, form, commit=True):
+                form.instance.author = request.user
+                return super().save_new(form, commit=commit)
+
+        return AuthoredFormSet
+
+
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
     list_display = ["name", "town", "department", "is_active", "stock_reported_at", "has_coordinates"]
@@ -24,7 +43,7 @@ class ShopAdmin(admin.ModelAdmin):
     search_fields = ["name", "town", "postcode", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["staff"]
-    inlines = [OpeningHoursInline, ClosureInline]
+    inlines = [OpeningHoursInline, ClosureInline, StaffPickInline]
     readonly_fields = ["stock_reported_at", "created_at", "coordinates_source"]
     actions = ["geocode_selected"]
 
@@ -84,6 +103,56 @@ class ShopAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+# --- Shops' picks ("coups de cœur") ---------------------------------------------
+from catalogue.admin import ShopScopedAdmin  # noqa: E402
+
+
+@admin.register(StaffPick)
+class StaffPickAdmin(ShopScopedAdmin):
+    """A bookseller's recommendation of a book, for one of their own shops."""
+
+    list_display = ["book", "shop", "signature", "is_published", "created_at"]
+    list_filter = ["is_published", ("shop", admin.RelatedOnlyFieldListFilter), "created_at"]
+    search_fields = ["=book__isbn", "book__title", "shop__name", "text", "signature"]
+    list_select_related = ["book", "shop"]
+    autocomplete_fields = ["book"]
+    fields = ["shop", "book", "text", "signature", "is_published", "author", "created_at"]
+    readonly_fields = ["author", "created_at"]
+    date_hierarchy = "created_at"
+    actions = ["publish", "unpublish"]
+
+    #: The model's foreign keys have no French verbose_name (a migration the lead may add).
+    labels = {"shop": _("Librairie"), "book": _("Livre")}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.labels:
+            kwargs.setdefault("label", self.labels[db_field.name])
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        shops = list(Shop.objects.for_user(request.user).values_list("pk", flat=True)[:2])
+        if len(shops) == 1:
+            initial.setdefault("shop", shops[0])
+        initial.setdefault("signature", request.user.get_full_name())
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.author = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Publier les coups de cœur sélectionnés"), permissions=["change"])
+    def publish(self, request, queryset):
+        count = queryset.filter(is_published=False).update(is_published=True)
+        self.message_user(request, _("%(count)s coup(s) de cœur publié(s).") % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Retirer de la publication"), permissions=["change"])
+    def unpublish(self, request, queryset):
+        count = queryset.filter(is_published=True).update(is_published=False)
+        self.message_user(request, _("%(count)s coup(s) de cœur retiré(s).") % {"count": count}, messages.SUCCESS)
 
 
 # --- API tokens ----------------------------------------------------------------

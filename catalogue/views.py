@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 
 from bookshops.location import get_location
 from bookshops.models import Shop
-from bookshops.selectors import nearest_holdings, shop_ids_near, stock_lines_for_book
+from bookshops.selectors import nearest_holdings, picks_for_home, shop_ids_near, stock_lines_for_book
 
 from .exceptions import InvalidISBN
 from .isbn import normalize_isbn
@@ -14,6 +14,8 @@ from .search.forms import SearchForm
 
 #: Books shown on the home page.
 HOME_BOOKS = 6
+#: Shops' picks shown on the home page.
+HOME_PICKS = 4
 
 
 def home(request):
@@ -31,9 +33,14 @@ def home(request):
         .values_list("book_id", flat=True)[: HOME_BOOKS * 5]
     )
     book_ids = list(dict.fromkeys(recent))[:HOME_BOOKS]
-    return render(
-        request, "catalogue/home.html", {"network": network, "books": books_with_availability(book_ids)}
-    )
+    location = get_location(request)
+    context = {
+        "network": network,
+        "books": books_with_availability(book_ids),
+        "picks": picks_for_home(location, HOME_PICKS),
+        "location": location,
+    }
+    return render(request, "catalogue/home.html", context)
 
 
 def book_detail(request, isbn):

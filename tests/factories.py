@@ -86,7 +86,6 @@ def staff_member(*shops, perms=("reservations.view_reservation", "reservations.c
     from django.contrib.auth.models import Permission
 
     user = UserFactory(is_staff=True)
-    user.save()  # UserFactory skips saving the password it sets
     for shop in shops:
         shop.staff.add(user)
     for perm in perms:
@@ -102,3 +101,13 @@ def reserve(line, **kwargs):
     values = {"quantity": 1, "reader_name": "Jeanne Lecture", "reader_email": "jeanne@example.org"}
     values.update(kwargs)
     return reservation_create(stock_line=line, **values)
+
+
+class StaffPickFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "bookshops.StaffPick"
+
+    shop = factory.SubFactory(ShopFactory)
+    book = factory.SubFactory(BookFactory)
+    text = factory.Sequence(lambda n: f"Un livre qu'on adore, recommandation numéro {n}.")
+    signature = "Camille"

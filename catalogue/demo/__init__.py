@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils.text import slugify
 from stdnum import ean
 
-from bookshops.models import OpeningHours, Shop
-from catalogue.models import Book, Contributor, Subject
+from bookshops.models import OpeningHours, Shop, StaffPick
+from catalogue.models import Book, Contributor, StockLine, Subject
 from catalogue.services import books_import_onix, chunked, stock_import
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -40,6 +40,8 @@ STAFF_PERMISSIONS = [
     ("bookshops", "openinghours", ("view", "add", "change", "delete")),
     ("bookshops", "closure", ("view", "add", "change", "delete")),
     ("bookshops", "staffpick", ("view", "add", "change", "delete")),
+    # The picks' book field is an autocomplete, which needs to see the books.
+    ("catalogue", "book", ("view",)),
 ]
 
 
@@ -49,6 +51,7 @@ class DemoReport:
     onix_books: int = 0
     generated_books: int = 0
     stock_lines: int = 0
+    picks: int = 0
     users: list[tuple[str, str]] = field(default_factory=list)
     skipped: bool = False
 
@@ -105,6 +108,8 @@ def demo_load(*, if_empty: bool = False, books: int = GENERATED_BOOKS, log=None)
     report.stock_lines = _stock_shops(rng, shops, sorted(set(onix_isbns)), generated)
     log(f"{report.stock_lines} lignes de stock")
     report.users = _create_users(shops)
+    report.picks = _create_picks(shops)
+    log(f"{report.picks} coups de cœur")
     return report
 
 
@@ -335,3 +340,58 @@ def _create_users(shops) -> list[tuple[str, str]]:
         user.groups.add(group)
         shop.staff.add(user)
     return accounts
+
+
+PICKS_PER_SHOP = 3
+PICK_TEXTS = [
+    "On l'a lu d'une traite, un dimanche de pluie : une écriture limpide et des personnages qu'on n'oublie pas.",
+    "Le livre que nous glissons dans les mains de tous ceux qui nous demandent « un bon roman ». Jamais déçus.",
+    "Drôle, tendre et d'une justesse rare. Notre libraire jeunesse le relit chaque année.",
+    "Une enquête qui vous tient jusqu'à la dernière page, et une région décrite comme on l'aime.",
+    "Un petit éditeur, un grand livre : à découvrir avant que tout le monde en parle.",
+    "Idéal à offrir, et encore mieux à garder pour soi. Coup de cœur de toute l'équipe !",
+    "Quelques pages suffisent pour être embarqué. On en sort un peu changé.",
+    "Un texte court et lumineux, parfait pour reprendre goût à la lecture.",
+    "Pour ceux qui aiment les histoires de famille, les secrets et les paysages de l'Atlantique.",
+    "Un classique que l'on redécouvre avec bonheur : la traduction est superbe.",
+]
+
+
+def _create_picks(shops) -> int:
+    """A few "coups de cœur" per shop, on books it holds, signed by a bookseller; spread over the last weeks."""
+    rng = random.Random(SEED + 1)  # its own sequence: adding picks changes nothing else in the demo
+    held = {shop.pk: [] for shop in shops}
+    lines = StockLine.objects.filter(shop__in=shops, quantity__gt=0).order_by("shop_id", "book_id")
+    for shop_id, book_id in lines.values_list("shop_id", "book_id"):
+        held[shop_id].append(book_id)
+    staff = dict(
+        get_user_model().objects.filter(shops__in=shops, username__in=[s.slug[:150] for s in shops])
+        .values_list("username", "pk")
+    )
+    existing = set(StaffPick.objects.filter(shop__in=shops).values_list("shop_id", "book_id"))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    picks = []
+    for shop in shops:
+        books = held[shop.pk]
+        for book_id in rng.sample(books, min(PICKS_PER_SHOP, len(books))):
+            if (shop.pk, book_id) in existing:
+                continue
+            picks.append(
+                StaffPick(
+                    shop=shop,
+                    book_id=book_id,
+                    text=rng.choice(PICK_TEXTS),
+                    author_id=staff.get(shop.slug[:150]),
+                    signature=rng.choice(FIRST_NAMES),
+                    created_at=now - datetime.timedelta(hours=rng.randrange(24 * 60)),
+                )
+            )
+    # created_at is auto_now_add, which bulk_create overwrites: set the spread dates afterwards.
+    dates = {(p.shop_id, p.book_id): p.created_at for p in picks}
+    StaffPick.objects.bulk_create(picks)
+    saved = list(StaffPick.objects.filter(shop__in=shops, book_id__in={p.book_id for p in picks}))
+    saved = [p for p in saved if (p.shop_id, p.book_id) in dates]
+    for pick in saved:
+        pick.created_at = dates[(pick.shop_id, pick.book_id)]
+    StaffPick.objects.bulk_update(saved, ["created_at"])
+    return len(picks)
