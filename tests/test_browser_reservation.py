@@ -11,7 +11,7 @@ from tests.factories import StockLineFactory, staff_member
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_reserve_confirm_in_admin_and_see_it_ready(page, live_server):
+def test_reserve_confirm_in_admin_and_see_it_ready(page, live_server, browser_context_args):
     cache.clear()
     line = StockLineFactory(quantity=2, book__title="Le Lièvre de Vatanen", shop__name="Librairie Mollat")
     bookseller = staff_member(line.shop)
@@ -38,7 +38,7 @@ def test_reserve_confirm_in_admin_and_see_it_ready(page, live_server):
     assert "Demandée" in reader_page.locator(".status").inner_text()
 
     # The bookseller logs into the admin and confirms: the copy is set aside.
-    admin = page.context.browser.new_context().new_page()
+    admin = page.context.browser.new_context(**browser_context_args).new_page()  # a French bookseller too
     admin.goto(live_server.url + reverse("admin:login"))
     admin.fill("#id_username", bookseller.username)
     admin.fill("#id_password", "libraire-secret-42")
