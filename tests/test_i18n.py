@@ -82,12 +82,17 @@ def test_home_is_french_by_default(client, home_with_stock):
         assert text not in html, text
 
 
-def test_home_is_english_for_an_english_browser(client, home_with_stock):
-    assert_english(page_text(client.get(reverse("catalogue:home"), HTTP_ACCEPT_LANGUAGE="en")))
+@pytest.mark.parametrize("accept_language", ["en", "en-GB,en;q=0.8"])
+def test_home_stays_french_for_an_english_browser(client, home_with_stock, accept_language):
+    """French first: only the language switch selects English, not the browser's preference."""
+    html = page_text(client.get(reverse("catalogue:home"), HTTP_ACCEPT_LANGUAGE=accept_language))
+    assert '<html lang="fr">' in html
+    assert FRENCH[0] in html
 
 
-def test_home_follows_british_english_browser(client, home_with_stock):
-    assert_english(page_text(client.get(reverse("catalogue:home"), HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8")))
+def test_an_unknown_language_cookie_falls_back_to_french(client, home_with_stock, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "xx"
+    assert '<html lang="fr">' in page_text(client.get(reverse("catalogue:home")))
 
 
 def test_language_switcher_sets_english_then_back_to_french(client, home_with_stock):
@@ -102,7 +107,8 @@ def test_language_switcher_sets_english_then_back_to_french(client, home_with_st
 
 
 def test_english_search_page_uses_translated_location_widget(client, home_with_stock):
-    html = page_text(client.get(reverse("catalogue:search"), {"q": "zzzqqq"}, HTTP_ACCEPT_LANGUAGE="en"))
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = page_text(client.get(reverse("catalogue:search"), {"q": "zzzqqq"}))
     assert "Where are you?" in html
     assert "Use my location" in html
     assert "Où êtes-vous ?" not in html
