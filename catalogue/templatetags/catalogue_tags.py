@@ -1,5 +1,6 @@
 from django import template
-from django.utils.translation import gettext_lazy as _
+from django.template.defaultfilters import floatformat
+from django.utils.translation import gettext, gettext_lazy as _
 
 register = template.Library()
 
@@ -46,3 +47,11 @@ def page_url(context, number):
     params = context["request"].GET.copy()
     params["page"] = number
     return "?" + params.urlencode()
+
+
+@register.filter
+def euros(amount):
+    """A price as the reader's language writes it: "8,30 €" in French, "€8.30" in English."""
+    if amount is None:
+        return "—"
+    return gettext("%(amount)s €") % {"amount": floatformat(amount, 2)}
