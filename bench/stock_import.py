@@ -72,8 +72,9 @@ def main():
         assert record.updated_count == args.rows // 20, record.message
         assert StockLine.objects.filter(shop=shop).count() == args.rows
         print(
-            f"run {attempt + 1}: first import {first_s:.2f} s ({args.rows / first_s:,.0f} rows/s, books created too) · "
-            f"re-import 5 % changed {second_s:.2f} s ({args.rows / second_s:,.0f} rows/s)"
+            f"run {attempt + 1}: first import, {args.rows:,} new books created and indexed for search: "
+            f"{first_s:.2f} s ({args.rows / first_s:,.0f} rows/s) · "
+            f"re-import with 5 % changed: {second_s:.2f} s ({args.rows / second_s:,.0f} rows/s)"
         )
 
 

@@ -1,7 +1,6 @@
 """Workflows that change the catalogue: stock snapshots and their records."""
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -11,6 +10,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
+from .bulk import bulk_insert, bulk_upsert, chunked
 from .exceptions import StockImportRefused
 from .importers.onix import OnixFileError, OnixProduct, iter_onix
 from .importers.stock_file import ParsedStockFile, StockFileError, StockRow, parse_stock_file
@@ -32,11 +32,6 @@ class _Counts:
     unchanged: int = 0
     zeroed: int = 0
     books_created: int = 0
-
-
-def chunked(items: list, size: int = CHUNK) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def stock_import(
@@ -171,7 +166,7 @@ def _apply(shop, parsed: ParsedStockFile, *, force: bool, partial: bool):
             )
 
     _upsert_stock_lines(to_write)
-    for batch in chunked(to_zero):
+    for batch in chunked(to_zero, CHUNK):
         StockLine.objects.filter(pk__in=batch).update(quantity=0, changed_at=now)
     counts.zeroed = len(to_zero)
 
@@ -185,7 +180,7 @@ def _resolve_books(rows: dict[str, StockRow]) -> tuple[dict[str, int], int]:
     """Map every ISBN to a book id, creating unknown books from the file's columns."""
     isbns = list(rows)
     book_ids = {}
-    for batch in chunked(isbns):
+    for batch in chunked(isbns, CHUNK):
         book_ids.update(Book.objects.filter(isbn__in=batch).values_list("isbn", "id"))
     missing = [rows[isbn] for isbn in isbns if isbn not in book_ids]
     now = timezone.now()
@@ -194,45 +189,17 @@ def _resolve_books(rows: dict[str, StockRow]) -> tuple[dict[str, int], int]:
         book = Book(isbn=row.isbn, title="", created_at=now, updated_at=now)
         book.apply_metadata({"title": row.title, "publisher": row.publisher}, Book.Source.SHOP_FILE)
         new_books.append(book)
-    _insert_many(Book, new_books)
+    bulk_insert(Book, new_books)
     if new_books:
-        for batch in chunked([b.isbn for b in new_books]):
+        for batch in chunked([b.isbn for b in new_books], CHUNK):
             book_ids.update(Book.objects.filter(isbn__in=batch).values_list("isbn", "id"))
         contributors = [
             Contributor(book_id=book_ids[row.isbn], name=row.author, role=Contributor.Role.AUTHOR)
             for row in missing
             if row.author
         ]
-        _insert_many(Contributor, contributors)
+        bulk_insert(Contributor, contributors)
     return book_ids, len(new_books)
-
-
-# Snapshots write tens of thousands of rows: multi-row INSERT statements
-# skip bulk_create's per-field Python preparation, which dominated the
-# import's time in bench/stock_import.py, and need one round trip per batch.
-ROWS_PER_STATEMENT = 500
-
-
-def _execute_values(sql_head: str, sql_tail: str, rows: list[tuple]) -> None:
-    connection = connections[DEFAULT_DB_ALIAS]
-    if not rows:
-        return
-    placeholder = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
-    with connection.cursor() as cursor:
-        for batch in chunked(rows, ROWS_PER_STATEMENT):
-            values = ", ".join([placeholder] * len(batch))
-            cursor.execute(f"{sql_head} VALUES {values} {sql_tail}", [v for row in batch for v in row])
-
-
-def _insert_many(model, objects: list) -> None:
-    """INSERT unsaved instances of a simple model (no auto fields set)."""
-    connection = connections[DEFAULT_DB_ALIAS]  # the real object: the proxy's lookups cost per value
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    head = "INSERT INTO {table} ({columns})".format(
-        table=connection.ops.quote_name(model._meta.db_table),
-        columns=", ".join(connection.ops.quote_name(f.column) for f in fields),
-    )
-    _execute_values(head, "", [tuple(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields) for obj in objects])
 
 
 def _upsert_stock_lines(rows: list[tuple]) -> None:
@@ -240,15 +207,16 @@ def _upsert_stock_lines(rows: list[tuple]) -> None:
     connection = connections[DEFAULT_DB_ALIAS]
     price_field = StockLine._meta.get_field("price")
     changed_field = StockLine._meta.get_field("changed_at")
-    _execute_values(
-        "INSERT INTO catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at)",
-        "ON CONFLICT (shop_id, book_id) DO UPDATE SET "
-        "quantity = excluded.quantity, price = excluded.price, changed_at = excluded.changed_at",
+    bulk_upsert(
+        StockLine._meta.db_table,
+        ["shop_id", "book_id", "quantity", "held", "price", "changed_at"],
         [
             (shop_id, book_id, quantity, held, price_field.get_db_prep_save(price, connection),
              changed_field.get_db_prep_save(changed_at, connection))
             for shop_id, book_id, quantity, held, price, changed_at in rows
         ],
+        conflict=["shop_id", "book_id"],
+        update=["quantity", "price", "changed_at"],
     )
 
 

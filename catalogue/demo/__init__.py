@@ -22,7 +22,8 @@ from stdnum import ean
 
 from bookshops.models import OpeningHours, Shop, StaffPick
 from catalogue.models import Book, Contributor, StockLine, Subject
-from catalogue.services import books_import_onix, chunked, stock_import
+from catalogue.bulk import chunked
+from catalogue.services import CHUNK, books_import_onix, stock_import
 
 DEMO_DIR = Path(__file__).resolve().parent
 ADMIN_USERNAME = "admin"
@@ -274,7 +275,7 @@ def _create_books(rng, count: int) -> list[tuple[str, str, str, str, bool]]:
     existing = set(Book.objects.filter(isbn__startswith="979109").values_list("isbn", flat=True))
     books = [b for b in books if b.isbn not in existing]
     with transaction.atomic():
-        for batch in chunked(books):
+        for batch in chunked(books, CHUNK):
             Book.objects.bulk_create(batch)
         ids = dict(Book.objects.filter(isbn__in=[b.isbn for b in books]).values_list("isbn", "id"))
         contributors = []
@@ -285,11 +286,11 @@ def _create_books(rng, count: int) -> list[tuple[str, str, str, str, bool]]:
                     contributors.append(
                         Contributor(book_id=ids[isbn], name=translator, role=Contributor.Role.TRANSLATOR, position=1)
                     )
-        for batch in chunked(contributors):
+        for batch in chunked(contributors, CHUNK):
             Contributor.objects.bulk_create(batch)
         through = Book.subjects.through
         links = [through(book_id=ids[isbn], subject_id=genre_of[isbn].pk) for isbn in ids]
-        for batch in chunked(links):
+        for batch in chunked(links, CHUNK):
             through.objects.bulk_create(batch)
     return rows
 

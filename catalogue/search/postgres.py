@@ -11,10 +11,9 @@ class PostgresSearchEngine(SearchEngine):
     def write(self, cursor, documents):
         if not documents:
             return
-        rows = ", ".join(["(%s::bigint, %s, %s, %s, %s, %s, %s, %s::integer)"] * len(documents))
-        params = []
-        for doc in documents:
-            params += [doc.book_id, *doc.texts(), doc.in_stock_shops]
+        # One array per column: eight parameters whatever the chunk size, so
+        # psycopg parses the statement once instead of once per chunk.
+        columns = list(zip(*((doc.book_id, *doc.texts(), doc.in_stock_shops) for doc in documents)))
         cursor.execute(
             f"INSERT INTO {DOC} (book_id, vector, in_stock_shops, updated_at) "
             f"SELECT v.id, "
@@ -22,11 +21,18 @@ class PostgresSearchEngine(SearchEngine):
             f"setweight(to_tsvector('{CONFIG}', v.subtitle || ' ' || v.contributors), 'B') || "
             f"setweight(to_tsvector('{CONFIG}', v.collection || ' ' || v.publisher), 'C') || "
             f"setweight(to_tsvector('{CONFIG}', v.subjects), 'D'), v.n, now() "
-            f"FROM (VALUES {rows}) AS v(id, title, subtitle, contributors, collection, publisher, subjects, n) "
+            "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::integer[]) AS v(id, title, subtitle, contributors, collection, publisher, subjects, n) "
             "ON CONFLICT (book_id) DO UPDATE SET vector = EXCLUDED.vector, "
             "in_stock_shops = EXCLUDED.in_stock_shops, updated_at = EXCLUDED.updated_at",
-            params,
+            [list(column) for column in columns],
         )
+
+    def write_vocabulary(self, cursor, words: set[str]) -> None:
+        if words:
+            cursor.execute(
+                f"INSERT INTO {WORD} (word) SELECT unnest(%s::text[]) ORDER BY 1 ON CONFLICT DO NOTHING", [sorted(words)]
+            )
 
     def close_words(self, word):
         """Vocabulary words sharing most trigrams (pg_trgm ``%``, GIN index), about one typo away."""
