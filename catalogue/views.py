@@ -63,7 +63,6 @@ def search(request):
     form.is_valid()
     data = form.cleaned_data
     query = data.get("q", "")
-    genre = data.get("genre")
     location = get_location(request)
     nearby = shop_ids_near(location.lat, location.lon, location.radius_km) if location else None
     shop = Shop.objects.active().filter(slug=data["shop"]).first() if data.get("shop") else None
@@ -77,7 +76,7 @@ def search(request):
         query=query,
         in_stock_only=bool(data.get("in_stock")),
         out_of_print_only=bool(data.get("out_of_print")),
-        subject=genre.pk if genre else None,
+        subject=data.get("genre"),
         boost_shop_ids=nearby,
         only_shop_ids=only,
         page=data.get("page") or 1,

@@ -1,9 +1,12 @@
 from django import forms
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Book, Subject
 from .text import MAX_QUERY_LENGTH
+
+GENRES_CACHE_SECONDS = 600
 
 
 class QueryField(forms.CharField):
@@ -18,9 +21,7 @@ class SearchForm(forms.Form):
     q = QueryField(label=_("Titre, auteur, éditeur ou ISBN"), required=False)
     in_stock = forms.BooleanField(label=_("Seulement les livres en stock"), required=False)
     out_of_print = forms.BooleanField(label=_("Seulement les livres épuisés chez l'éditeur"), required=False)
-    genre = forms.ModelChoiceField(
-        label=_("Genre"), queryset=Subject.objects.none(), required=False, empty_label=_("Tous les genres")
-    )
+    genre = forms.TypedChoiceField(label=_("Genre"), coerce=int, required=False, empty_value=None)
     near_only = forms.BooleanField(label=_("Seulement les livres disponibles près de chez moi"), required=False)
     #: Limits the search to one shop's stock (the search box of a shop's page).
     shop = forms.SlugField(required=False)
@@ -28,5 +29,14 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["genre"].choices = [("", _("Tous les genres")), *genres_in_use()]
+
+
+def genres_in_use() -> list[tuple[int, str]]:
+    """The genres of the catalogue's books, for the filter; cached, as they change rarely."""
+
+    def query():
         used = Book.subjects.through.objects.filter(subject_id=OuterRef("pk"))
-        self.fields["genre"].queryset = Subject.objects.filter(Exists(used)).order_by("name")
+        return list(Subject.objects.filter(Exists(used)).order_by("name").values_list("pk", "name"))
+
+    return cache.get_or_set("search:genres", query, GENRES_CACHE_SECONDS)
