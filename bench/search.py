@@ -355,6 +355,12 @@ def main():
     near = timed(lambda: search_books(query="histoire", boost_shop_ids=list(range(1, 31))), args.repeat)
     print(f"service 'histoire' in stock only: p50 {in_stock[0]:.1f} p95 {in_stock[1]:.1f}; "
           f"boosted by 30 nearby shops: p50 {near[0]:.1f} p95 {near[1]:.1f}")
+    # The reader in Bordeaux: every bench shop lies within 30 km (the dense worst case of the boost).
+    reader = {"lat": "44.84", "lon": "-0.58", "radius": "30"}
+    for label, extra in (("page, 30 km boost", {}), ("page, 30 km only", {"near_only": "on"})):
+        for query in ("histoire", "Aquitiane"):
+            page = timed(lambda: client.get("/search/", {"q": query, **reader, **extra}), args.repeat)
+            print(f"{label} {query!r}: p50 {page[0]:.1f} p95 {page[1]:.1f}")
     connection.close()
 
     page_queries = [q for q in QUERIES.values() if q]

@@ -78,6 +78,14 @@ class ParsedStockFile:
         self.problems.append({"line": line, "value": value, "error": str(error), "level": "warning"})
 
 
+def format_problems(problems: list[dict]) -> list[str]:
+    """The per-line report of an import, one line each, for the management commands."""
+    return [
+        f"  ligne {p['line']}: {'ERREUR' if p['level'] == 'error' else 'avertissement'}: {p['error']} [{p['value']}]"
+        for p in problems
+    ]
+
+
 def normalize_header(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name.strip().lower())
     return re.sub(r"[^a-z0-9]", "", decomposed.encode("ascii", "ignore").decode())

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bookshops.exceptions import ShopFileError
 from bookshops.services import ShopImportReport, shops_import
+from catalogue.importers.stock_file import format_problems
 
 
 def format_shop_report(report: ShopImportReport) -> str:
@@ -12,9 +13,7 @@ def format_shop_report(report: ShopImportReport) -> str:
         f"créées {len(report.created)} · modifiées {len(report.updated)} · inchangées {len(report.unchanged)} · "
         f"rejetées {report.rejected_count}",
     ]
-    for problem in report.problems:
-        level = "ERREUR" if problem["level"] == "error" else "avertissement"
-        lines.append(f"  ligne {problem['line']}: {level}: {problem['error']} [{problem['value']}]")
+    lines += format_problems(report.problems)
     return "\n".join(lines)
 
 

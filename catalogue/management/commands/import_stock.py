@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bookshops.models import Shop
 from catalogue.exceptions import StockImportRefused
+from catalogue.importers.stock_file import format_problems
 from catalogue.models import StockImport
 from catalogue.services import stock_import
 
@@ -15,9 +16,7 @@ def format_stock_report(record: StockImport) -> str:
         f"inchangées {record.unchanged_count} · passées à zéro {record.zeroed_count} · "
         f"rejetées {record.rejected_count} · livres ajoutés {record.books_created_count} · {record.duration_ms} ms",
     ]
-    for problem in record.report:
-        level = "ERREUR" if problem["level"] == "error" else "avertissement"
-        lines.append(f"  ligne {problem['line']}: {level}: {problem['error']} [{problem['value']}]")
+    lines += format_problems(record.report)
     return "\n".join(lines)
 
 
