@@ -9,6 +9,7 @@ import csv
 import functools
 import gzip
 import io
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -73,9 +74,31 @@ class Gazetteer:
             self.by_postcode[postcode].append(place)
             grouped[(normalize_name(name), place.department)].append(place)
         self.by_name: dict[str, list[Place]] = defaultdict(list)
+        #: Towns by grid cell of CELL_DEGREES, for "the town nearest to a point".
+        self.by_cell: dict[tuple[int, int], list[Place]] = defaultdict(list)
         for (key, _department), places in sorted(grouped.items(), key=lambda item: item[0]):
             # The commune's main (lowest) postcode stands for it.
-            self.by_name[key].append(min(places, key=lambda p: p.postcode))
+            main = min(places, key=lambda p: p.postcode)
+            self.by_name[key].append(main)
+            self.by_cell[self.cell(main.latitude, main.longitude)].append(main)
+
+    CELL_DEGREES = 0.5
+
+    @classmethod
+    def cell(cls, lat: float, lon: float) -> tuple[int, int]:
+        return math.floor(lat / cls.CELL_DEGREES), math.floor(lon / cls.CELL_DEGREES)
+
+    def towns_around(self, lat: float, lon: float, degrees: float) -> list[Place]:
+        """Towns in the cells that cover ``degrees`` of latitude (and as many km of longitude) around a point."""
+        row, col = self.cell(lat, lon)
+        rows = math.ceil(degrees / self.CELL_DEGREES)
+        cols = min(math.ceil(degrees / max(math.cos(math.radians(lat)), 0.01) / self.CELL_DEGREES), 720)
+        return [
+            place
+            for r in range(row - rows, row + rows + 1)
+            for c in range(col - cols, col + cols + 1)
+            for place in self.by_cell.get((r, c), ())
+        ]
 
     def __len__(self):
         return sum(len(places) for places in self.by_postcode.values())

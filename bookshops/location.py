@@ -77,16 +77,19 @@ def resolve_place(query: str) -> list[Place]:
     return [Place(query, "", "", "", found.latitude, found.longitude)]
 
 
+#: A position farther than this (in degrees of latitude) from every town gets no town name.
+NEAREST_PLACE_DEGREES = 0.5
+
+
 def nearest_place(lat: float, lon: float) -> Place | None:
     """The gazetteer's town nearest to a point (for labelling the browser's position)."""
     best, best_score = None, None
     scale = max(math.cos(math.radians(lat)), 0.01) ** 2
-    for places in get_gazetteer().by_name.values():
-        for place in places:
-            score = (place.latitude - lat) ** 2 + scale * (place.longitude - lon) ** 2
-            if best_score is None or score < best_score:
-                best, best_score = place, score
-    return best if best_score is not None and best_score < 0.25 else None
+    for place in get_gazetteer().towns_around(lat, lon, NEAREST_PLACE_DEGREES):
+        score = (place.latitude - lat) ** 2 + scale * (place.longitude - lon) ** 2
+        if best_score is None or score < best_score:
+            best, best_score = place, score
+    return best if best_score is not None and best_score < NEAREST_PLACE_DEGREES**2 else None
 
 
 def _from_coordinates(raw_lat: str, raw_lon: str, radius_km) -> ReaderLocation | str:

@@ -3,6 +3,7 @@ from geopy.distance import geodesic
 
 from bookshops.gazetteer import get_gazetteer
 from bookshops.location import ReaderLocation
+from bookshops.models import Shop
 from bookshops.selectors import (
     bounding_box,
     distance_km,
@@ -161,3 +162,25 @@ def test_nearest_holdings_for_a_result_page():
     assert holdings[both.pk].shops_within_radius == 2
     assert holdings[both.pk].distance_km == pytest.approx(geodesic((lat, lon), _point("Bergerac")).km)
     assert nearest_holdings([far_only.pk], ReaderLocation(lat, lon, "Lembras", None))[far_only.pk].shop == dax
+
+
+@pytest.mark.django_db
+def test_the_radius_is_decided_on_the_ellipsoid_even_at_its_edge():
+    """shop_ids_near orders by the cheap sphere, but a shop is in range exactly when its geodesic is."""
+    import random
+
+    from geopy.distance import geodesic
+
+    rng = random.Random(7)
+    centre = (44.84, -0.58)
+    shops = []
+    for n in range(200):
+        point = geodesic(kilometers=rng.uniform(29.6, 30.4)).destination(centre, rng.uniform(0, 360))
+        shops.append(Shop(name=f"Bord {n}", slug=f"bord-{n}", latitude=point.latitude, longitude=point.longitude))
+    Shop.objects.bulk_create(shops)
+    expected = {
+        pk for pk, lat, lon in Shop.objects.values_list("pk", "latitude", "longitude")
+        if geodesic(centre, (lat, lon)).km <= 30
+    }
+    assert 50 < len(expected) < 150  # both sides of the edge are exercised
+    assert set(shop_ids_near(*centre, 30)) == expected

@@ -140,3 +140,20 @@ def test_book_page_without_location_shows_the_stock_date_and_services(client, se
     assert "envoi par la poste" in html
     assert "<td>3</td>" in html
     assert "Distance" not in html
+
+
+def test_nearest_town_from_the_grid_is_the_nearest_of_all_towns():
+    """The grid lookup labels a position with the same town as a scan of every town would."""
+    import math
+    import random
+
+    from bookshops.gazetteer import get_gazetteer
+    from bookshops.location import nearest_place
+
+    towns = [place for places in get_gazetteer().by_name.values() for place in places]
+    rng = random.Random(3)
+    for _ in range(40):
+        lat, lon = rng.uniform(42.5, 50.5), rng.uniform(-4.5, 7.5)
+        scale = math.cos(math.radians(lat)) ** 2
+        score, best = min(((p.latitude - lat) ** 2 + scale * (p.longitude - lon) ** 2, p) for p in towns)
+        assert nearest_place(lat, lon) == (best if score < 0.5**2 else None)  # at sea: no town name
