@@ -71,3 +71,9 @@ def test_staff_without_permission_cannot_reach_the_upload(client):
     user = UserFactory(is_staff=True)
     client.force_login(user)
     assert client.get(UPLOAD).status_code == 403
+
+
+def test_the_admin_home_shows_the_booksellers_tools(client, bookseller):
+    html = client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:catalogue_stockimport_upload") in html
+    assert "Envoyer le stock" in html
