@@ -152,7 +152,7 @@ class OpeningHours(models.Model):
         (5, _("samedi")),
         (6, _("dimanche")),
     ]
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="opening_hours")
+    shop = models.ForeignKey(Shop, verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="opening_hours")
     weekday = models.PositiveSmallIntegerField(_("jour"), choices=WEEKDAYS)
     opens = models.TimeField(_("ouvre à"))
     #: Earlier than ``opens`` for a range that ends after midnight.
@@ -174,7 +174,7 @@ class OpeningHours(models.Model):
 class Closure(models.Model):
     """Days the shop is exceptionally closed (holidays, inventory…)."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="closures")
+    shop = models.ForeignKey(Shop, verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="closures")
     start_date = models.DateField(_("du"))
     end_date = models.DateField(_("au"))
     reason = models.CharField(_("motif"), max_length=200, blank=True)
@@ -199,7 +199,7 @@ class ApiTokenQuerySet(models.QuerySet):
 class ApiToken(models.Model):
     """A named secret a shop's point-of-sale software uses; only its hash is stored."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_tokens")
+    shop = models.ForeignKey(Shop, verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("nom"), max_length=100)
     #: Short public part shown in the admin to tell tokens apart.
     prefix = models.CharField(_("début du jeton"), max_length=12, editable=False)
@@ -226,8 +226,8 @@ class ApiToken(models.Model):
 class StaffPick(models.Model):
     """A shop's "coup de cœur": a bookseller's short recommendation of a book."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="picks")
-    book = models.ForeignKey("catalogue.Book", on_delete=models.CASCADE, related_name="picks")
+    shop = models.ForeignKey(Shop, verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="picks")
+    book = models.ForeignKey("catalogue.Book", verbose_name=_("livre"), on_delete=models.CASCADE, related_name="picks")
     text = models.TextField(_("recommandation"), max_length=1500)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("rédigé par"), null=True, blank=True, on_delete=models.SET_NULL

@@ -131,7 +131,7 @@ class Contributor(models.Model):
         PREFACE = "preface", _("préfacier")
         OTHER = "other", _("autre")
 
-    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="contributors")
+    book = models.ForeignKey(Book, verbose_name=_("livre"), on_delete=models.CASCADE, related_name="contributors")
     name = models.CharField(_("nom"), max_length=300)
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.AUTHOR)
     position = models.PositiveSmallIntegerField(default=0)
@@ -162,8 +162,8 @@ class StockLineQuerySet(models.QuerySet):
 class StockLine(models.Model):
     """What one shop holds of one book."""
 
-    shop = models.ForeignKey("bookshops.Shop", on_delete=models.CASCADE, related_name="stock_lines")
-    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="stock_lines")
+    shop = models.ForeignKey("bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="stock_lines")
+    book = models.ForeignKey(Book, verbose_name=_("livre"), on_delete=models.CASCADE, related_name="stock_lines")
     #: Copies on the shelf, as the shop last reported them (held copies included).
     quantity = models.PositiveIntegerField(_("quantité en stock"), default=0)
     #: Copies set aside for reservations not yet collected.
@@ -211,7 +211,7 @@ class StockImport(models.Model):
         ADMIN = "admin", _("administration")
         API = "api", _("API")
 
-    shop = models.ForeignKey("bookshops.Shop", on_delete=models.CASCADE, related_name="stock_imports")
+    shop = models.ForeignKey("bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="stock_imports")
     file = models.FileField(_("fichier"), upload_to="stock-imports/%Y/%m/", blank=True)
     original_filename = models.CharField(_("nom du fichier"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("reçu le"), auto_now_add=True)
