@@ -82,7 +82,9 @@ def test_load_demo_if_empty_is_idempotent(capsys):
     assert "admin / demo-admin-2026" in first and "DÉMONSTRATION" in first
     counts = (Shop.objects.count(), Book.objects.count(), StockLine.objects.count(), get_user_model().objects.count())
     call_command("load_demo", "--if-empty", "--books", "100")
-    assert "non chargées" in capsys.readouterr().out
+    second = capsys.readouterr().out
+    assert "non chargées" in second
+    assert "admin / demo-admin-2026" in second, "scripts/dev reminds the logins on every start"
     assert (Shop.objects.count(), Book.objects.count(), StockLine.objects.count(),
             get_user_model().objects.count()) == counts
 

@@ -1,8 +1,11 @@
 import time
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from catalogue.demo import GENERATED_BOOKS, demo_load
+from catalogue.demo import ADMIN_PASSWORD, ADMIN_USERNAME, GENERATED_BOOKS, STAFF_PASSWORD, demo_load
+
+User = get_user_model()
 
 
 class Command(BaseCommand):
@@ -20,6 +23,11 @@ class Command(BaseCommand):
         report = demo_load(if_empty=if_empty, books=books, log=lambda message: self.stdout.write(f"  {message}"))
         if report.skipped:
             self.stdout.write("Des librairies existent déjà : données de démonstration non chargées.")
+            if User.objects.filter(username=ADMIN_USERNAME).exists():
+                self.stdout.write(
+                    f"Comptes de démonstration : {ADMIN_USERNAME} / {ADMIN_PASSWORD} (association), "
+                    f"<identifiant de la librairie> / {STAFF_PASSWORD} (libraires)."
+                )
             return
         self.stdout.write(
             self.style.SUCCESS(f"Réseau de démonstration chargé en {time.monotonic() - started:.1f} s.")
