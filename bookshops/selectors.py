@@ -215,16 +215,17 @@ class NearbyHolding:
     shops_within_radius: int
 
 
-def nearest_holdings(book_ids, location) -> dict[int, NearbyHolding]:
+def nearest_holdings(book_ids, location, *, shop_ids: list[int] | None = None) -> dict[int, NearbyHolding]:
     """For each book id held within the location's radius: its nearest holder and the number of holders.
 
-    Three queries for a whole result page: the shops in range (bounding box),
-    the stock lines of those books in those shops, then the nearest holders,
-    whose exact distance is the only one computed.
+    Three queries for a whole result page: the shops in range (bounding box;
+    skipped when the caller already has ``shop_ids_near``'s answer), the stock
+    lines of those books in those shops, then the nearest holders, whose exact
+    distance is the only one computed.
     """
     from catalogue.models import StockLine
 
-    shop_ids = shop_ids_near(location.lat, location.lon, location.radius_km)
+    shop_ids = list(shop_ids_near(location.lat, location.lon, location.radius_km) if shop_ids is None else shop_ids)
     if location.radius_km is None:  # "any distance": shops without coordinates too, last
         shop_ids += list(Shop.objects.active().filter(Q(latitude__isnull=True) | Q(longitude__isnull=True))
                          .values_list("pk", flat=True))

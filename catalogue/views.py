@@ -86,7 +86,7 @@ def search(request):
     if results.total == 0 and not results.is_empty_query and (data.get("page") or 1) == 1:
         search_miss_record(query=query)
     if location:
-        holdings = nearest_holdings([book.pk for book in results.books], location)
+        holdings = nearest_holdings([book.pk for book in results.books], location, shop_ids=nearby)
         for book in results.books:
             book.nearby = holdings.get(book.pk)
     context = {"form": form, "query": query, "results": results, "location": location, "shop": shop}

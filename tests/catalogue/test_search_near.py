@@ -61,3 +61,13 @@ def test_search_limited_to_one_shops_stock(client, network):
 def test_unknown_shop_slug_searches_the_whole_network(client, network):
     response = client.get(reverse("catalogue:search"), {"q": "jardins", "shop": "n-existe-pas"})
     assert len(result_titles(response)) == 3
+
+
+def test_the_shops_in_range_are_looked_up_once_per_results_page(client, network):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("catalogue:search"), {"q": "jardins", "near": "24100", "radius": "30"})
+    range_lookups = [q["sql"] for q in queries if 'FROM "bookshops_shop"' in q["sql"] and "BETWEEN" in q["sql"]]
+    assert len(range_lookups) == 1
