@@ -19,7 +19,6 @@ Usage (from the repository root):
 """
 
 import argparse
-import io
 import os
 import random
 import statistics

@@ -2,9 +2,12 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from catalogue.admin import ShopScopedAdmin
+
 from .exceptions import GeocodingFailed
-from .models import Closure, CoordinatesSource, OpeningHours, Shop, StaffPick
+from .models import ApiToken, Closure, CoordinatesSource, OpeningHours, Shop, StaffPick
 from .services import shop_geocode
+from .tokens import api_token_create, api_token_revoke
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -94,10 +97,6 @@ class ShopAdmin(admin.ModelAdmin):
             fields += ["slug", "is_active", "staff", "siret"]
         return fields
 
-    def get_prepopulated_fields(self, request, obj=None):
-        # The slug is read-only for staff: prepopulating it crashed their change page.
-        return self.prepopulated_fields if request.user.is_superuser else {}
-
     def has_add_permission(self, request):
         return request.user.is_superuser
 
@@ -106,7 +105,6 @@ class ShopAdmin(admin.ModelAdmin):
 
 
 # --- Shops' picks ("coups de cœur") ---------------------------------------------
-from catalogue.admin import ShopScopedAdmin  # noqa: E402
 
 
 @admin.register(StaffPick)
@@ -156,15 +154,6 @@ class StaffPickAdmin(ShopScopedAdmin):
 
 
 # --- API tokens ----------------------------------------------------------------
-from django.contrib import messages  # noqa: E402
-from django.utils.translation import gettext_lazy as _  # noqa: E402
-
-from catalogue.admin import ShopScopedAdmin  # noqa: E402
-
-from .models import ApiToken  # noqa: E402
-from .tokens import api_token_create, api_token_revoke  # noqa: E402
-
-
 @admin.register(ApiToken)
 class ApiTokenAdmin(ShopScopedAdmin):
     list_display = ["name", "shop", "prefix", "created_at", "last_used_at", "revoked_at"]

@@ -80,7 +80,8 @@ def bookseller(client):
 
 
 def test_admin_shows_the_new_token_once_and_stores_its_hash(client, bookseller):
-    shop, other = ShopFactory(name="Ma librairie"), ShopFactory(name="Une autre")
+    shop = ShopFactory(name="Ma librairie")
+    ShopFactory(name="Une autre")
     shop.staff.add(bookseller)
     form = client.get(reverse("admin:bookshops_apitoken_add")).content.decode()
     assert "Ma librairie" in form and "Une autre" not in form
