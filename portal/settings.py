@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "catalogue",
     "bookshops",
     "reservations",
+    "passculture",
 ]
 
 MIDDLEWARE = [
@@ -225,3 +226,19 @@ RESERVATIONS_RETENTION_DAYS = env.int("RESERVATIONS_RETENTION_DAYS", default=365
 RESERVATIONS_EMAIL_MAX_ATTEMPTS = env.int("RESERVATIONS_EMAIL_MAX_ATTEMPTS", default=10)
 #: Scheme and host of the links in e-mails.
 RESERVATIONS_LINK_BASE_URL = env("RESERVATIONS_LINK_BASE_URL", default="http://localhost:8000")
+
+# --- pass Culture -----------------------------------------------------------------
+# The association is one pass Culture provider: one key for all its member shops
+# (README: "pass Culture"). Integration (tests with pass Culture):
+# https://backend.staging.passculture.team
+PASSCULTURE_API_URL = env("PASSCULTURE_API_URL", default="https://backend.passculture.pro")
+PASSCULTURE_API_KEY = env("PASSCULTURE_API_KEY", default="")
+#: The provider's HMAC key, which signs the booking notifications pass Culture sends.
+PASSCULTURE_HMAC_KEY = env("PASSCULTURE_HMAC_KEY", default="")
+PASSCULTURE_TIMEOUT_SECONDS = env.float("PASSCULTURE_TIMEOUT_SECONDS", default=30)
+#: Attempts of one call on 429, 5xx or a network failure; waits double from the base, at most the max.
+PASSCULTURE_MAX_ATTEMPTS = env.int("PASSCULTURE_MAX_ATTEMPTS", default=5)
+PASSCULTURE_RETRY_BASE_SECONDS = env.float("PASSCULTURE_RETRY_BASE_SECONDS", default=2)
+PASSCULTURE_RETRY_MAX_SECONDS = env.float("PASSCULTURE_RETRY_MAX_SECONDS", default=60)
+#: Days an EAN's eligibility, as pass Culture answered it, is trusted before being asked again.
+PASSCULTURE_EAN_CHECK_DAYS = env.int("PASSCULTURE_EAN_CHECK_DAYS", default=30)

@@ -15,6 +15,7 @@ from django.db.models.functions import Greatest, Now
 
 from ..exceptions import InsufficientStock
 from ..models import StockLine
+from .changes import availability_changed, availability_changed_send
 
 
 def stock_hold(*, stock_line_id: int, quantity: int) -> None:
@@ -24,6 +25,9 @@ def stock_hold(*, stock_line_id: int, quantity: int) -> None:
     )
     if not updated:
         raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
+    if availability_changed.has_listeners():
+        shop_id, book_id = StockLine.objects.values_list("shop_id", "book_id").get(pk=stock_line_id)
+        availability_changed_send(shop_id=shop_id, book_ids=[book_id])
 
 
 def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool = False) -> None:
@@ -31,4 +35,5 @@ def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool 
     changes = {"held": Greatest(F("held") - quantity, 0), "changed_at": Now()}
     if collected:
         changes["quantity"] = Greatest(F("quantity") - quantity, 0)
-    StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes)
+    if StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes):
+        availability_changed_send(shop_id=shop_id, book_ids=[book_id])

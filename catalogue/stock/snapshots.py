@@ -16,6 +16,7 @@ from ..exceptions import StockImportRefused
 from ..models import Book, Contributor, StockImport, StockLine
 from ..search import update_index
 from .bulk import bulk_insert, bulk_upsert, chunked
+from .changes import availability_changed_send
 from .files import ParsedStockFile, StockRow, parse_stock_file
 
 #: Rows per query when looking up or writing many rows at once.
@@ -72,6 +73,7 @@ def stock_import(
             shop.stock_reported_at = timezone.now()
             shop.save(update_fields=["stock_reported_at"])
             transaction.on_commit(lambda: update_index(changed_book_ids))
+            availability_changed_send(shop_id=shop.pk, book_ids=changed_book_ids)
     except (TextFileError, _Refusal) as exc:
         record.status = StockImport.Status.REFUSED
         record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}
