@@ -58,6 +58,14 @@ class PassCultureNotConfigured(Exception):
     """No provider key in the settings, or the shop has no venue at pass Culture."""
 
 
+class NotificationRefused(ValueError):
+    """A notification that is not pass Culture's (``status`` 403) or not a booking notification (400)."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        self.status = status
+        super().__init__(message)
+
+
 class CountermarkRefused(Exception):
     """A countermark that cannot be validated; the message is for the bookseller."""
 
@@ -473,7 +481,7 @@ def bookings_sync(*, shop_id: int, client: PassCultureClient | None = None) -> S
 
 
 def notification_payload(*, body: bytes, signature: str) -> dict:
-    """The booking notification, once its ``PassCulture-Signature`` (HMAC-SHA256, hex) is checked; else ValueError.
+    """The booking notification, once its ``PassCulture-Signature`` (HMAC-SHA256, hex) is checked.
 
     pass Culture signs the JSON text of the notification and posts that text
     JSON-encoded (``requests.post(json=model_dump_json())``): the body is a JSON
@@ -482,18 +490,21 @@ def notification_payload(*, body: bytes, signature: str) -> dict:
     """
     key = settings.PASSCULTURE_HMAC_KEY
     if not key:
-        raise ValueError("no PASSCULTURE_HMAC_KEY")
+        raise NotificationRefused("no PASSCULTURE_HMAC_KEY is set: notifications cannot be checked", status=403)
     try:
         decoded = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("body is not JSON") from exc
+        raise NotificationRefused("body is not JSON") from exc
     signed = decoded if isinstance(decoded, str) else body.decode()
     expected = hmac.new(key.encode(), signed.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature.strip().lower()):
-        raise ValueError("bad signature")
-    data = json.loads(signed) if isinstance(decoded, str) else decoded
-    if not isinstance(data, dict) or not isinstance(data.get("offer_id"), int) or not isinstance(data.get("venue_id"), int):
-        raise ValueError("not a booking notification")
+        raise NotificationRefused("bad PassCulture-Signature", status=403)
+    try:
+        data = json.loads(signed) if isinstance(decoded, str) else decoded
+    except ValueError as exc:
+        raise NotificationRefused("the JSON string does not hold JSON") from exc
+    if not (isinstance(data, dict) and type(data.get("offer_id")) is int and type(data.get("venue_id")) is int):
+        raise NotificationRefused("not a booking notification (offer_id and venue_id are required)")
     return data
 
 

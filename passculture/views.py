@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .services import notification_handle, notification_payload
+from .services import NotificationRefused, notification_handle, notification_payload
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +22,8 @@ def notification(request):
         return JsonResponse({"error": "too_large"}, status=413)
     try:
         data = notification_payload(body=request.body, signature=request.headers.get("PassCulture-Signature", ""))
-    except ValueError as exc:
+    except NotificationRefused as exc:
         logger.warning("pass Culture notification refused: %s", exc)
-        return JsonResponse({"error": "refused", "message": str(exc)}, status=400 if "signature" not in str(exc) else 403)
+        return JsonResponse({"error": "refused", "message": str(exc)}, status=exc.status)
     known = notification_handle(data=data)
     return JsonResponse({"status": "accepted" if known else "ignored"})
