@@ -429,8 +429,14 @@ def _offer_bookings(shop: Shop, client: PassCultureClient, offer_id: int) -> dic
         first = max(data["id"] for data in page) + 1
 
 
-def bookings_sync(*, shop_id: int, client: PassCultureClient | None = None) -> SyncRun:
-    """The safety net: list the venue's offers, read the bookings of those that differ from the portal's record."""
+def bookings_sync(*, shop_id: int, full: bool = True, client: PassCultureClient | None = None) -> SyncRun:
+    """The safety net: re-read the offers whose bookings are still open, and (``full``) list the venue's offers
+    to read the bookings of any whose booked count differs from the portal's record (a lost notification).
+
+    pass Culture allows 200 calls a minute per key: the full listing costs one
+    call per 50 offers of the venue, so it runs nightly; the open offers, one
+    call each, every few minutes.
+    """
     shop = Shop.objects.get(pk=shop_id)
     run = SyncRun.objects.create(shop=shop, kind=SyncRun.Kind.BOOKINGS)
     own = client is None
@@ -442,28 +448,15 @@ def bookings_sync(*, shop_id: int, client: PassCultureClient | None = None) -> S
             Booking.objects.filter(shop=shop, state__in=[Booking.State.HELD, Booking.State.NO_COPY])
             .values_list("offer_id", flat=True)
         )
-        recorded = dict(
-            Booking.objects.filter(shop=shop).exclude(state=Booking.State.CANCELLED).values("offer_id")
-            .annotate(n=Sum("quantity")).values_list("offer_id", "n")
-        )
-        books = dict(StockLine.objects.filter(shop=shop).values_list("book__isbn", "book_id"))
-        first, read = 1, {"read": 0, "held": 0, "no_copy": 0}
-        while True:
-            page = client.products_page(venue_id=shop.passculture_venue_id, first_index=first)
-            for product in page:
-                run.lines_seen += 1
-                ean = (product.get("categoryRelatedFields") or {}).get("ean")
-                if ean in books:
-                    Offer.objects.filter(shop=shop, book_id=books[ean]).update(offer_id=product["id"])
-                booked = (product.get("stock") or {}).get("bookedQuantity") or 0
-                if booked != recorded.get(product["id"], 0) or product["id"] in open_offers:
-                    for key, value in _offer_bookings(shop, client, product["id"]).items():
-                        read[key] += value
-            if len(page) < PAGE:
-                break
-            first = max(product["id"] for product in page) + 1
+        to_read = set(open_offers)
+        if full:
+            to_read |= _offers_with_new_bookings(shop, client, run)
+        read = {"read": 0, "held": 0, "no_copy": 0}
+        for offer_id in sorted(to_read):
+            for key, value in _offer_bookings(shop, client, offer_id).items():
+                read[key] += value
         run.message = _("%(offers)s offres relevées, %(read)s réservations lues ; %(held)s exemplaires mis de côté, "
-                        "%(no_copy)s réservations sans exemplaire libre.") % {"offers": run.lines_seen, **read}
+                        "%(no_copy)s réservations sans exemplaire libre.") % {"offers": len(to_read), **read}
     except PassCultureNotConfigured as exc:
         _fail(run, str(exc))
     except PassCultureError as exc:
@@ -475,6 +468,29 @@ def bookings_sync(*, shop_id: int, client: PassCultureClient | None = None) -> S
                 client.close()
     _finish(run)
     return run
+
+
+def _offers_with_new_bookings(shop: Shop, client: PassCultureClient, run: SyncRun) -> set[int]:
+    """Page through the venue's offers; those whose ``bookedQuantity`` is not the portal's count."""
+    recorded = dict(
+        Booking.objects.filter(shop=shop).exclude(state=Booking.State.CANCELLED).values("offer_id")
+        .annotate(n=Sum("quantity")).values_list("offer_id", "n")
+    )
+    books = dict(StockLine.objects.filter(shop=shop).values_list("book__isbn", "book_id"))
+    differing, first = set(), 1
+    while True:
+        page = client.products_page(venue_id=shop.passculture_venue_id, first_index=first)
+        for product in page:
+            run.lines_seen += 1
+            ean = (product.get("categoryRelatedFields") or {}).get("ean")
+            if ean in books:
+                Offer.objects.filter(shop=shop, book_id=books[ean], offer_id__isnull=True).update(offer_id=product["id"])
+            booked = (product.get("stock") or {}).get("bookedQuantity") or 0
+            if booked != recorded.get(product["id"], 0):
+                differing.add(product["id"])
+        if len(page) < PAGE:
+            return differing
+        first = max(product["id"] for product in page) + 1
 
 
 # --- The notification pass Culture sends ---------------------------------------------------

@@ -115,12 +115,14 @@ def test_the_periodic_listing_catches_a_booking_whose_notification_was_lost(fake
     assert Booking.objects.get().passculture_id == booking["id"]
     assert StockLine.objects.get(pk=line.pk).held == 1
     assert "1 exemplaires mis de côté" in run.message
-    # nothing changed since: the next listing reads the offers, not their bookings
+    # every few minutes: only the offers with open bookings are re-read (was it collected, cancelled?)
     fake.received.clear()
-    bookings_sync(shop_id=shop.pk)
-    paths = {c.path for c in fake.received}
-    assert "/public/offers/v1/products" in paths
-    assert fake.calls("GET", "/public/bookings/v1/bookings")  # an open booking is re-read: was it collected?
+    fake.bookings[booking["id"]]["status"] = "USED"  # validated on pass Culture Pro
+    run = bookings_sync(shop_id=shop.pk, full=False)
+    assert [c.path for c in fake.received] == ["/public/bookings/v1/bookings"] and run.requests_count == 1
+    line.refresh_from_db()
+    assert (line.quantity, line.held) == (1, 0)
+    assert Booking.objects.get().state == Booking.State.USED
 
 
 def test_a_booking_with_no_free_copy_is_kept_apart_and_the_shop_pushed_at_zero(fake, shop, line, after_commit):

@@ -13,14 +13,15 @@ class Command(BaseCommand):
         parser.add_argument("shops", nargs="*", metavar="shop-slug")
         parser.add_argument("--changes", action="store_true",
                             help="n'envoyer que les lignes modifiées restées en attente (rattrapage périodique)")
-        parser.add_argument("--bookings", action="store_true", help="ne faire que le relevé des réservations")
+        parser.add_argument("--bookings", action="store_true",
+                            help="ne relire que les réservations encore ouvertes (toutes les quelques minutes)")
 
     def handle(self, *args, shops, changes, bookings, **options):
         failed = False
         for shop in shops_selected(shops):
             runs = [] if bookings else [stock_push(shop_id=shop.pk, full=not changes)]
-            if not changes:
-                runs.append(bookings_sync(shop_id=shop.pk))
+            if bookings or not changes:
+                runs.append(bookings_sync(shop_id=shop.pk, full=not bookings))
             for run in runs:
                 self.stdout.write(run_report(run))
                 failed |= run.status == run.Status.FAILED
