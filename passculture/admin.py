@@ -58,6 +58,10 @@ class BookingAdmin(_ReadOnly, ShopScopedAdmin):
     readonly_fields = fields
     change_list_template = "admin/passculture/booking/change_list.html"
 
+    def has_change_permission(self, request, obj=None):
+        # A booking changes only through pass Culture and its countermark: its page is read-only.
+        return obj is None and super().has_change_permission(request)
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.countermark_view)
         return [path("countermark/", view, name="passculture_booking_countermark"), *super().get_urls()]

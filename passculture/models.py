@@ -89,7 +89,7 @@ class SyncRun(models.Model):
         indexes = [models.Index(fields=["shop", "-started_at"], name="syncrun_shop_started")]
 
     def __str__(self):
-        return f"{self.get_kind_display()} — {self.shop} — {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} — {self.shop} — {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"
 
 
 class Booking(models.Model):
@@ -123,4 +123,4 @@ class Booking(models.Model):
         indexes = [models.Index(fields=["shop", "state"], name="pcbooking_shop_state")]
 
     def __str__(self):
-        return f"pass Culture #{self.passculture_id} — {self.book} ({self.get_state_display()})"
+        return f"pass Culture #{self.passculture_id} — {self.book} — {self.get_state_display()}"

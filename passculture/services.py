@@ -28,6 +28,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bookshops.models import Shop
 from catalogue.exceptions import InsufficientStock
@@ -309,16 +310,20 @@ def _finish(run: SyncRun) -> None:
     if run.status == SyncRun.Status.RUNNING:
         run.status = SyncRun.Status.PARTIAL if run.errors else SyncRun.Status.OK
     run.finished_at = timezone.now()
-    parts = [_("%(sent)s lignes envoyées sur %(seen)s examinées.") % {"sent": run.sent_count, "seen": run.lines_seen}]
+    parts = [ngettext("%(sent)s ligne envoyée sur %(seen)s examinée(s).", "%(sent)s lignes envoyées sur %(seen)s examinée(s).",
+                      run.sent_count) % {"sent": run.sent_count, "seen": run.lines_seen}]
     if run.kind == SyncRun.Kind.BOOKINGS:
         parts = []
     if run.unpriced_count:
-        parts.append(
-            _("%(count)s lignes sans prix n'ont pas été envoyées : le pass Culture exige un prix ; "
-              "envoyez-le dans le fichier de stock (colonne prix TTC).") % {"count": run.unpriced_count}
-        )
+        parts.append(ngettext(
+            "%(count)s ligne sans prix n'a pas été envoyée : le pass Culture exige un prix ; "
+            "envoyez-le dans le fichier de stock (colonne prix TTC).",
+            "%(count)s lignes sans prix n'ont pas été envoyées : le pass Culture exige un prix ; "
+            "envoyez-le dans le fichier de stock (colonne prix TTC).",
+            run.unpriced_count) % {"count": run.unpriced_count})
     if run.rejected_count:
-        parts.append(_("%(count)s EAN refusés (détail ci-dessous).") % {"count": run.rejected_count})
+        parts.append(ngettext("%(count)s EAN refusé (détail ci-dessous).", "%(count)s EAN refusés (détail ci-dessous).",
+                              run.rejected_count) % {"count": run.rejected_count})
     run.message = " ".join([run.message, *parts]).strip()
     run.save()
 
@@ -455,8 +460,9 @@ def bookings_sync(*, shop_id: int, full: bool = True, client: PassCultureClient 
         for offer_id in sorted(to_read):
             for key, value in _offer_bookings(shop, client, offer_id).items():
                 read[key] += value
-        run.message = _("%(offers)s offres relevées, %(read)s réservations lues ; %(held)s exemplaires mis de côté, "
-                        "%(no_copy)s réservations sans exemplaire libre.") % {"offers": len(to_read), **read}
+        run.message = _("%(listed)s offres du lieu parcourues, %(offers)s relues : %(read)s réservations lues, "
+                        "%(held)s ouvertes avec leur exemplaire mis de côté, %(no_copy)s sans exemplaire libre.") % {
+            "listed": run.lines_seen, "offers": len(to_read), **read}
     except PassCultureNotConfigured as exc:
         _fail(run, str(exc))
     except PassCultureError as exc:

@@ -114,7 +114,7 @@ def test_the_periodic_listing_catches_a_booking_whose_notification_was_lost(fake
     run = bookings_sync(shop_id=shop.pk)
     assert Booking.objects.get().passculture_id == booking["id"]
     assert StockLine.objects.get(pk=line.pk).held == 1
-    assert "1 exemplaires mis de côté" in run.message
+    assert "1 ouvertes avec leur exemplaire mis de côté" in run.message
     # every few minutes: only the offers with open bookings are re-read (was it collected, cancelled?)
     fake.received.clear()
     fake.bookings[booking["id"]]["status"] = "USED"  # validated on pass Culture Pro
@@ -148,6 +148,8 @@ def test_countermark_validation_from_the_admin(fake, shop, line, client, after_c
     with after_commit():
         response = client.post(url, {"token": booking["token"].lower()})
     assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert "Contremarque validée" in page.text and 'name="_save"' not in page.text  # read-only
     record = Booking.objects.get()
     assert record.state == Booking.State.USED and record.passculture_status == "USED"
     assert fake.calls("PATCH", f"/public/bookings/v1/use/token/{booking['token']}")

@@ -178,7 +178,7 @@ def test_unpriced_lines_are_not_sent_and_counted_with_the_reason(fake, shop):
     run = stock_push(shop_id=shop.pk, full=True)
     assert pushed(fake) == {make_isbn(3): {"price": 0, "quantity": 2}}
     assert run.unpriced_count == 1
-    assert "1 lignes sans prix n'ont pas été envoyées : le pass Culture exige un prix" in run.message
+    assert "1 ligne sans prix n'a pas été envoyée : le pass Culture exige un prix" in run.message
     assert run.rejected == {make_isbn(2): "prix supérieur à 300 €, le plafond du pass Culture"}
 
 

@@ -41,7 +41,7 @@ def test_sync_without_a_shop_runs_every_enabled_shop_and_fails_loudly(fake, shop
     out = io.StringIO()
     call_command("passculture_sync", stdout=out)
     assert set(SyncRun.objects.values_list("shop__slug", "kind")) == {("mollat", "full"), ("mollat", "bookings")}
-    assert "mollat · envoi complet · réussi · 1 lignes envoyées sur 1 examinées." in out.getvalue()
+    assert "mollat · envoi complet · réussi · 1 ligne envoyée sur 1 examinée(s)." in out.getvalue()
     fake.fail_next = [(500, None, {"global": "boom"})] * 10
     with pytest.raises(SystemExit):
         call_command("passculture_sync", "mollat", stdout=io.StringIO())
