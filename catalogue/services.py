@@ -15,7 +15,7 @@ from .exceptions import StockImportRefused
 from .importers.onix import OnixFileError, OnixProduct, iter_onix
 from .importers.stock_file import ParsedStockFile, StockFileError, StockRow, parse_stock_file
 from .models import Book, Contributor, StockImport, StockLine, Subject
-from .search import update_index
+from .tasks import index_refresh_later
 
 #: Rows per query when looking up or writing many rows at once.
 CHUNK = 2000
@@ -70,7 +70,7 @@ def stock_import(
             counts, changed_book_ids = _apply(shop, parsed, force=force, partial=partial)
             shop.stock_reported_at = timezone.now()
             shop.save(update_fields=["stock_reported_at"])
-            transaction.on_commit(lambda: update_index(changed_book_ids))
+            index_refresh_later(changed_book_ids)
     except (StockFileError, _Refusal) as exc:
         record.status = StockImport.Status.REFUSED
         record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}
@@ -377,4 +377,4 @@ def _onix_apply(batch: dict, report: OnixImportReport) -> None:
         report.unchanged += len(old_books) - len(changed)
         touched = sorted([b.pk for b in new_books] + [b.pk for b in old_books if b.isbn in changed])
         report.book_ids.update(touched)
-        transaction.on_commit(lambda: update_index(touched))
+        index_refresh_later(touched)

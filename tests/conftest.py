@@ -26,6 +26,9 @@ def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Tasks run as they are enqueued (after commit), so tests assert their results;
+    # tests of the real queue use the ``db_tasks`` fixture.
+    settings.TASKS = {"default": {"BACKEND": f"{settings.TASKS_API}.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
