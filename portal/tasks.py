@@ -97,6 +97,7 @@ def outbox_run(
     *,
     max_attempts: int,
     retry=None,
+    now: datetime.datetime | None = None,
 ) -> dict:
     """Do ``work(row)`` for each pending row of ``ids``; returns {"done", "failed", "skipped"} counts.
 
@@ -107,8 +108,8 @@ def outbox_run(
     counts = {"done": 0, "failed": 0, "skipped": 0}
     retries = []
     for pk in ids:
-        now = timezone.now()
-        if not model.objects.claim(pk, now):
+        started = now or timezone.now()
+        if not model.objects.claim(pk, started):
             counts["skipped"] += 1
             continue
         row = model.objects.get(pk=pk)
@@ -117,9 +118,9 @@ def outbox_run(
             work(row)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried, never raised
             row.attempts += 1
-            row.failed_at, row.last_error, row.locked_until = now, f"{type(exc).__name__}: {exc}"[:2000], None
+            row.failed_at, row.last_error, row.locked_until = started, f"{type(exc).__name__}: {exc}"[:2000], None
             if row.attempts >= max_attempts:
-                row.gave_up_at = now
+                row.gave_up_at = started
             _store(row, [*kept, "attempts", "failed_at", "last_error", "locked_until", "gave_up_at"])
             log = logger.error if row.gave_up_at else logger.warning
             log("%s %s failed, attempt %s of %s%s: %s", model._meta.label, pk, row.attempts, max_attempts,
@@ -128,7 +129,7 @@ def outbox_run(
             if not row.gave_up_at:
                 retries.append(row)
             continue
-        setattr(row, model.DONE_FIELD, timezone.now())
+        setattr(row, model.DONE_FIELD, now or timezone.now())
         row.attempts, row.locked_until = F("attempts") + 1, None
         _store(row, [*kept, model.DONE_FIELD, "attempts", "locked_until"])
         counts["done"] += 1
@@ -147,4 +148,4 @@ def outbox_catch_up(model: type[Outbox], work, *, max_attempts: int, now=None) -
     """The safety net (cron): do every row that is due now, in this process, worker or not."""
     now = now or timezone.now()
     ids = list(model.objects.due(now).order_by("pk").values_list("pk", flat=True))
-    return outbox_run(model, ids, work, max_attempts=max_attempts)
+    return outbox_run(model, ids, work, max_attempts=max_attempts, now=now)
