@@ -21,6 +21,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from django_tasks_db.backend import DatabaseBackend
+
 try:
     from django.tasks import TaskResultStatus, default_task_backend, task, task_backends  # Django 6
 except ImportError:
@@ -41,8 +43,16 @@ RETRY_MAX_DELAY = datetime.timedelta(hours=1)
 
 
 def enqueue_on_commit(task_, *args) -> None:
-    """Enqueue ``task_(*args)`` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(partial(task_.enqueue, *args))
+    """Enqueue ``task_(*args)`` so that it runs only once the current transaction has committed.
+
+    The database backend's queue is a table of this database: its row is written inside the
+    transaction (workers see it at commit, a rollback removes it, and it costs no commit of its
+    own). Any other backend is called after commit.
+    """
+    if isinstance(task_.get_backend(), DatabaseBackend) and transaction.get_connection().in_atomic_block:
+        task_.enqueue(*args)
+    else:
+        transaction.on_commit(partial(task_.enqueue, *args))
 
 
 def retry_delay(attempts: int) -> datetime.timedelta:

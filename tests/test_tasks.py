@@ -190,3 +190,17 @@ def test_the_cron_safety_net_refreshes_what_a_stopped_worker_left(db_tasks):
     assert search_books(query="medoc").total == 1
     run_worker()  # the task finds it done: nothing done twice
     assert IndexRefresh.objects.get().attempts == 1
+
+
+def test_a_rolled_back_reservation_leaves_no_email_and_no_task(db_tasks):
+    from reservations.exceptions import InsufficientStock
+
+    line = StockLineFactory(quantity=1)
+    stale = type(line).objects.select_related("shop", "book").get(pk=line.pk)  # read before the last copy goes
+    reserve(line)
+    assert (OutgoingEmail.objects.count(), DBTaskResult.objects.count()) == (2, 1)
+    with pytest.raises(InsufficientStock):
+        reserve(stale, reader_email="late@example.org")  # the hold fails last, after the e-mails were queued
+    assert (OutgoingEmail.objects.count(), DBTaskResult.objects.count()) == (2, 1)
+    run_worker()
+    assert [m.to for m in mail.outbox].count(["late@example.org"]) == 0 and len(mail.outbox) == 2
