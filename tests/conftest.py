@@ -26,9 +26,6 @@ def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    # Tasks run as they are enqueued (after commit), so tests assert their results;
-    # tests of the real queue use the ``db_tasks`` fixture.
-    settings.TASKS = {"default": {"BACKEND": f"{settings.TASKS_API}.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -44,8 +41,8 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    # The site follows the browser's Accept-Language, and headless Chromium
-    # says en-US: the browser tests play a French reader.
+    # The site is French whatever Accept-Language says (portal.middleware); a
+    # French browser still makes the date and number formats the reader's.
     return {**browser_context_args, "locale": "fr-FR"}
 
 

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from catalogue.models import IndexRefresh, StockImport
 from catalogue.search import search_books
-from catalogue.services import stock_import
+from catalogue.stock.snapshots import stock_import
 from portal.tasks import CLAIM_FOR, TaskResultStatus
 from reservations.emails import email_send_pending
 from reservations.models import OutgoingEmail

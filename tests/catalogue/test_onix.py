@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 
 from catalogue.importers.onix import OnixFileError, OnixProduct, ProductProblem, html_to_text, iter_onix, parse_onix_date
 from catalogue.models import Book, Contributor, StockLine, Subject
-from catalogue.services import books_import_onix
+from catalogue.importers.onix_books import books_import_onix
 from tests.factories import BookFactory, ContributorFactory
 
 DATA = Path(__file__).parent.parent / "data" / "onix"
