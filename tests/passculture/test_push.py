@@ -246,3 +246,16 @@ def test_a_refused_batch_is_recorded_and_the_next_batches_still_go(fake, shop, m
     run = stock_push(shop_id=shop.pk, full=True)
     assert run.status == SyncRun.Status.PARTIAL and run.sent_count == 2
     assert "Lot de 1 lignes refusé" in run.errors and "products.0.stock.price" in run.errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_database_queue_the_push_is_a_task_the_worker_runs(fake, shop, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    stock_import(shop=shop, data=csv((make_isbn(1), 4, "12")))
+    assert not fake.calls("POST", PUSH)  # the request that changed the stock did not wait for pass Culture
+    assert DBTaskResult.objects.filter(task_path="passculture.tasks.push_changes").count() == 1
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--interval", "0", verbosity=0)
+    assert pushed(fake) == {make_isbn(1): {"price": 1200, "quantity": 4}}
+    assert not PendingPush.objects.exists()
