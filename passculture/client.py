@@ -23,7 +23,8 @@ CHECK_BATCH = 100
 PAGE = 50
 #: highest price pass Culture takes, in euro cents (``offer_price_model``: le=30000, «300 euros»).
 MAX_PRICE_CENTS = 30_000
-#: highest stock quantity (``offers_models.Stock.MAX_STOCK_QUANTITY``).
+#: cap on the quantity sent (pass Culture checks ``Stock.MAX_STOCK_QUANTITY``, whose value we did not read;
+#: no bookshop line comes near this).
 MAX_QUANTITY = 1_000_000
 
 
@@ -80,7 +81,11 @@ class PassCultureClient:
                 self._wait(attempt, None)
                 continue
             if response.status_code < 400:
-                return response.json() if response.content else None
+                try:
+                    return response.json() if response.content else None
+                except ValueError as exc:
+                    raise PassCultureError(f"{method} {path}: HTTP {response.status_code}, not JSON: "
+                                           f"{response.text[:200]!r}", status=response.status_code) from exc
             body = _body(response)
             if _retryable(response.status_code) and attempt < attempts:
                 self._wait(attempt, response.headers.get("Retry-After"))

@@ -185,11 +185,7 @@ def _push_pending(shop: Shop, client: PassCultureClient, run: SyncRun) -> None:
     for batch in chunked(pending, UPSERT_BATCH):
         lines = _lines(shop, [book_id for _pk, book_id, _m in batch])
         _send(shop, client, run, lines, only_if_known=True)
-        # Rows marked again since they were read stay for the next run (their new change may not be in this one).
-        done = Q(pk__in=[])
-        for pk, _book_id, marked_at in batch:
-            done |= Q(pk=pk, marked_at=marked_at)
-        PendingPush.objects.filter(done).delete()
+        _pending_clear([(pk, marked_at) for pk, _book_id, marked_at in batch])
 
 
 def _push_all(shop: Shop, client: PassCultureClient, run: SyncRun) -> None:
@@ -200,10 +196,16 @@ def _push_all(shop: Shop, client: PassCultureClient, run: SyncRun) -> None:
     marked = list(PendingPush.objects.filter(shop=shop).values_list("pk", "marked_at"))
     for batch in chunked(book_ids, UPSERT_BATCH):
         _send(shop, client, run, _lines(shop, batch), only_if_known=False)
-    done = Q(pk__in=[])
-    for pk, marked_at in marked:
-        done |= Q(pk=pk, marked_at=marked_at)
-    PendingPush.objects.filter(done).delete()
+    _pending_clear(marked)
+
+
+def _pending_clear(rows: list[tuple[int, object]]) -> None:
+    """Delete these pending rows, except those marked again since they were read (their change may be newer)."""
+    for batch in chunked(rows, 100):
+        done = Q(pk__in=[])
+        for pk, marked_at in batch:
+            done |= Q(pk=pk, marked_at=marked_at)
+        PendingPush.objects.filter(done).delete()
 
 
 def _lines(shop: Shop, book_ids: list[int]) -> list[_Line]:

@@ -1,5 +1,6 @@
 """The push: every change of what a reader could get at a shop reaches pass Culture, as its API asks."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -259,3 +260,17 @@ def test_with_the_database_queue_the_push_is_a_task_the_worker_runs(fake, shop, 
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--interval", "0", verbosity=0)
     assert pushed(fake) == {make_isbn(1): {"price": 1200, "quantity": 4}}
     assert not PendingPush.objects.exists()
+
+
+def test_a_line_marked_again_while_being_pushed_stays_pending(fake, shop, after_commit):
+    from passculture.services import _pending_clear
+
+    lines = StockLineFactory.create_batch(250, shop=shop, book__isbn=factory_isbn(), quantity=1)
+    with after_commit():
+        stock_import(shop=shop, data=csv(*[(line.book.isbn, 2, "10") for line in lines]), partial=True)
+    assert len(pushed(fake)) == 250 and not PendingPush.objects.exists()
+    PendingPush.objects.create(shop=shop, book=lines[0].book)
+    read = list(PendingPush.objects.values_list("pk", "marked_at"))
+    PendingPush.objects.update(marked_at=read[0][1] + datetime.timedelta(microseconds=1))  # a new change
+    _pending_clear(read)
+    assert PendingPush.objects.count() == 1
