@@ -26,7 +26,7 @@ class _ReadOnly:
 @admin.register(SyncRun)
 class SyncRunAdmin(_ReadOnly, ShopScopedAdmin):
     list_display = ["started_at", "shop", "kind", "status", "sent_count", "unpriced_count", "rejected_count"]
-    list_filter = ["kind", "status", "shop"]
+    list_filter = ["kind", "status", ("shop", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "started_at"
     fields = ["shop", "kind", "status", "started_at", "finished_at", "message", "lines_seen", "sent_count",
               "unpriced_count", "rejected_count", "rejected_list", "requests_count", "errors"]
@@ -51,7 +51,7 @@ class CountermarkForm(forms.Form):
 @admin.register(Booking)
 class BookingAdmin(_ReadOnly, ShopScopedAdmin):
     list_display = ["created_at", "shop", "book", "quantity", "state", "passculture_id"]
-    list_filter = ["state", "shop"]
+    list_filter = ["state", ("shop", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["=passculture_id", "=book__isbn", "book__title"]
     fields = ["passculture_id", "shop", "book", "quantity", "state", "passculture_status", "offer_id", "price_cents",
               "booked_at", "created_at", "closed_at"]
