@@ -86,6 +86,8 @@ class Outbox(models.Model):
     DONE_FIELD = "done_at"
     #: Fields ``work`` fills in, kept whether it then succeeds or fails.
     KEPT_FIELDS: tuple[str, ...] = ()
+    #: Relations ``work`` reads, loaded with the row.
+    WORK_RELATED: tuple[str, ...] = ()
 
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
@@ -122,7 +124,7 @@ def outbox_run(
         if not model.objects.claim(pk, started):
             counts["skipped"] += 1
             continue
-        row = model.objects.get(pk=pk)
+        row = model.objects.select_related(*model.WORK_RELATED).get(pk=pk)
         kept = list(model.KEPT_FIELDS)
         try:
             work(row)

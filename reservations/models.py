@@ -201,6 +201,7 @@ class OutgoingEmail(Outbox):
 
     DONE_FIELD = "sent_at"
     KEPT_FIELDS = ("subject", "body_text", "body_html")
+    WORK_RELATED = ("reservation__shop", "reservation__book")
 
     reservation = models.ForeignKey(
         Reservation, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
