@@ -52,7 +52,9 @@ def _render(reservation: Reservation, kind: str, context: dict) -> OutgoingEmail
         language, to, subject = reservation.language, reservation.reader_email, READER_SUBJECTS[kind]
     else:
         language, to, subject = settings.LANGUAGE_CODE, reservation.shop.email, SHOP_SUBJECTS[kind]
-    if not to:
+        if kind == "shop_new" and not reservation.shop.wants_each_reservation_email:
+            return None  # the shop reads its daily digest instead
+    if not to:  # no shop address, or a phone-only reader: the shop calls them
         return None
     with translation.override(language):
         return OutgoingEmail(
