@@ -58,6 +58,10 @@ class ReservationEventInline(admin.TabularInline):
     def step(self, obj):
         return obj.description()
 
+    def has_view_permission(self, request, obj=None):
+        # The history goes with the reservation: whoever may see one sees the other.
+        return request.user.has_perm("reservations.view_reservation")
+
     def has_add_permission(self, request, obj=None):
         return False
 
