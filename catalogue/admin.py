@@ -185,6 +185,7 @@ class StockImportAdmin(ShopScopedAdmin):
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta,
             "title": _("Nouveautés du jour"), "shop_form": shop_form, "formset": formset,
+            "is_nav_sidebar_enabled": False,
         }
         return TemplateResponse(request, "admin/catalogue/stockimport/arrivals.html", context,
                                 status=400 if data is not None else 200)
@@ -216,6 +217,7 @@ class StockImportAdmin(ShopScopedAdmin):
             "title": _("Envoyer le stock d'une librairie"),
             "form": form,
             "opts": self.model._meta,
+            "is_nav_sidebar_enabled": False,
         }
         return TemplateResponse(request, "admin/catalogue/stockimport/upload.html", context)
 

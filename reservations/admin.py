@@ -202,7 +202,7 @@ class ReservationAdmin(ShopScopedAdmin):
         context = self._context(
             request, _("Au comptoir aujourd'hui"), day=day, only=only, shops=shops,
             many_shops=shops.count() > 1, can_change=self.has_change_permission(request),
-            reason_form=ReasonForm(), sections=SECTIONS, is_nav_sidebar_enabled=False,
+            reason_form=ReasonForm(), sections=SECTIONS,
         )
         return TemplateResponse(request, "admin/reservations/counter.html", context)
 
@@ -253,7 +253,9 @@ class ReservationAdmin(ShopScopedAdmin):
         return shops
 
     def _context(self, request, title, **extra):
-        return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta, **extra}
+        # The counter's pages use the whole width of a till's tablet: no side menu.
+        return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta,
+                "is_nav_sidebar_enabled": False, **extra}
 
     def colleague_view(self, request):
         """Find which member shops hold a book, nearest to the bookseller's shop first."""
@@ -329,7 +331,6 @@ class ReservationAdmin(ShopScopedAdmin):
         context = self._context(
             request, _("Fiche pour le client : %(title)s chez %(shop)s") % {"title": line.book.title, "shop": line.shop.name},
             line=line, book=line.book, shop=line.shop, hours=line.shop.weekly_hours(), printed_at=timezone.now(),
-            is_nav_sidebar_enabled=False,
         )
         return TemplateResponse(request, "admin/reservations/colleague_slip.html", context)
 
