@@ -84,6 +84,13 @@ def test_the_booksellers_day(page, live_server, width):
                  "0611223344", "À mettre de côté avant"):
         assert text in row.inner_text(), text
     check(page, "1-counter", width)
+    # Its page: what to do next on top, in words.
+    row.get_by_role("link", name=f"Réservation {reservation.reference}").click()
+    page.wait_for_url(re.compile(r"/change/"))
+    page.get_by_role("button", name="Mettre de côté").wait_for()
+    assert "Demandée par le lecteur" in page.locator(".inline-group").inner_text()
+    check(page, "1b-reservation-requested", width)
+    page.go_back()
 
     # 2. By keyboard only: Tab to « Mettre de côté », Enter. The filter she chose stays.
     page.get_by_role("link", name=re.compile("^À mettre de côté")).click()
