@@ -11,7 +11,9 @@ from django.utils.translation import ngettext
 
 from bookshops.models import Shop
 
-from .emails import email_enqueue
+from portal.tasks import enqueue_on_commit
+
+from .emails import emails_send
 from .models import OutgoingEmail, Reservation
 
 
@@ -34,7 +36,10 @@ def reservations_digest_send(*, now: datetime.datetime | None = None) -> int:
             locked.save(update_fields=["reservation_digest_sent_at"])
             if not pending:
                 continue
-            email_enqueue(emails=[_render_digest(locked, pending, since=last, now=now)])
+            email = _render_digest(locked, pending, since=last, now=now)
+            email.save()
+            # Rendered here (it lists many reservations): the task only sends it, and retries.
+            enqueue_on_commit(emails_send, [email.pk])
             sent += 1
     return sent
 
@@ -51,7 +56,7 @@ def _render_digest(shop: Shop, pending: list[Reservation], *, since, now) -> Out
             "%(count)d réservations à mettre de côté — %(shop)s", len(pending),
         ) % {"count": len(pending), "shop": shop.name}
         return OutgoingEmail(
-            kind="shop_digest", to=shop.email, subject=subject[:300],
+            kind="shop_digest", to=shop.email, language=settings.LANGUAGE_CODE, subject=subject[:300],
             body_text=render_to_string("reservations/email/shop_digest.txt", context),
             body_html=render_to_string("reservations/email/shop_digest.html", context),
         )

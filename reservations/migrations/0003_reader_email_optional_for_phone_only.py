@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reservations', '0001_initial'),
+        ('reservations', '0002_outgoingemail_rendered_by_a_task'),
     ]
 
     operations = [
