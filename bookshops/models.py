@@ -64,6 +64,20 @@ class Shop(models.Model):
         _("durée de garde (jours d'ouverture)"), default=7, validators=[MinValueValidator(1)]
     )
 
+    class ReservationNotices(models.TextChoices):
+        EACH = "each", _("un e-mail par réservation")
+        DIGEST = "digest", _("un récapitulatif par jour")
+        BOTH = "both", _("les deux")
+
+    #: How the shop hears of new reservations (``send_reservation_digest`` sends the daily one).
+    reservation_notices = models.CharField(
+        _("avis des nouvelles réservations"), max_length=10, choices=ReservationNotices.choices,
+        default=ReservationNotices.EACH,
+    )
+    reservation_digest_sent_at = models.DateTimeField(
+        _("dernier récapitulatif envoyé le"), null=True, blank=True, editable=False
+    )
+
     #: When the shop last sent a stock snapshot; the freshness readers see.
     stock_reported_at = models.DateTimeField(_("stock transmis le"), null=True, blank=True)
     is_active = models.BooleanField(_("membre actif"), default=True)
@@ -94,6 +108,19 @@ class Shop(models.Model):
     def takes_reservations(self) -> bool:
         """Whether a reader can reserve here online (``ShopQuerySet.taking_reservations``)."""
         return self.is_active and self.offers_click_and_collect
+
+    @property
+    def wants_each_reservation_email(self) -> bool:
+        return self.reservation_notices != self.ReservationNotices.DIGEST
+
+    @property
+    def wants_reservation_digest(self) -> bool:
+        return self.reservation_notices != self.ReservationNotices.EACH
+
+    def weekly_hours(self) -> list[tuple[str, list]]:
+        """(weekday name, that day's opening ranges) from Monday to Sunday; an empty list is a closed day."""
+        hours = self.opening_hours.all()
+        return [(label, [h for h in hours if h.weekday == day]) for day, label in OpeningHours.WEEKDAYS]
 
     def is_open_at(self, moment: datetime.datetime | None = None) -> bool:
         """Whether the shop is open at that moment (now by default)."""
