@@ -6,6 +6,7 @@ The same outbox as the reservations' e-mails (``portal.tasks``); plain-text mess
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -61,7 +62,10 @@ def _queue(emails: list[OrderEmail]) -> list[OrderEmail]:
 
 def _render(email: OrderEmail) -> None:
     subject_values = {"reference": "", "title": ""}
-    context = dict(email.context)
+    base_url = settings.RESERVATIONS_LINK_BASE_URL.rstrip("/")
+    context = dict(email.context, base_url=base_url)
+    for holder in context.get("holders", []):
+        holder["reserve_url"] = base_url + reverse("reservations:new", args=[holder["line_id"]])
     if email.order_id:
         order = email.order
         context.update(order=order, shop=order.shop, book=order.book, link=order.get_reader_absolute_url(),
@@ -74,6 +78,7 @@ def _render(email: OrderEmail) -> None:
         subject_values["title"] = alert.book.title[:150]
     else:
         raise ValueError("the order or alert was deleted")
+    context["book_url"] = base_url + context["book"].get_absolute_url()
     with translation.override(email.language):
         # One line whatever the title holds: a header cannot carry a line break.
         email.subject = " ".join((str(SUBJECTS[email.kind]) % subject_values).split())[:300]

@@ -47,7 +47,8 @@ class Order(models.Model):
     ACTIVE_STATUSES = (Status.UNCONFIRMED, Status.REQUESTED, Status.ACCEPTED, Status.ARRIVED)
     TRANSITIONS = {
         Status.UNCONFIRMED: {Status.REQUESTED, Status.EXPIRED},
-        Status.REQUESTED: {Status.ACCEPTED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED},
+        # Straight to arrived when the shop found a copy without ordering one.
+        Status.REQUESTED: {Status.ACCEPTED, Status.ARRIVED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED},
         Status.ACCEPTED: {Status.ARRIVED, Status.DECLINED, Status.CANCELLED},
         Status.ARRIVED: {Status.COLLECTED, Status.CANCELLED, Status.EXPIRED},
         Status.COLLECTED: set(),
