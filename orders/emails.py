@@ -53,6 +53,12 @@ def alert_email_queue(*, alert: Alert, kind: str, extra: dict | None = None) -> 
                               context=extra or {})])
 
 
+def alerts_email_queue(*, items: list[tuple[Alert, dict]], kind: str = "alert_available") -> list[OrderEmail]:
+    """The same e-mail about many alerts at once (one insert, one task)."""
+    return _queue([OrderEmail(alert=alert, kind=kind, to=alert.reader_email, language=alert.language, context=extra)
+                   for alert, extra in items])
+
+
 def _queue(emails: list[OrderEmail]) -> list[OrderEmail]:
     if emails:
         OrderEmail.objects.bulk_create(emails)

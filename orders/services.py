@@ -13,7 +13,7 @@ from catalogue.models import Book, StockLine
 from reservations.deadlines import opening_days_after
 from reservations.services import _rate_limit, normalize_email
 
-from .emails import alert_email_queue, order_email_queue
+from .emails import alert_email_queue, alerts_email_queue, order_email_queue
 from .exceptions import (
     AlertNotPossible,
     AlreadyOrdered,
@@ -334,41 +334,55 @@ def _lines_for(alert: Alert, lines: list) -> list:
     return with_distances(near, alert.latitude, alert.longitude, lambda line: line.shop)
 
 
+def _holders(lines) -> list[dict]:
+    return [
+        {"shop": line.shop.name, "town": line.shop.town, "line_id": line.pk, "copies": line.available,
+         "distance_km": round(line.distance_km, 1) if getattr(line, "distance_km", None) is not None else None}
+        for line in lines[:5]
+    ]
+
+
 def alerts_match(*, book_ids, now=None) -> int:
     """Fire the watching alerts of these books that a copy now answers: one e-mail each, then fulfilled.
 
-    Two queries per call whatever the number of alerts (the alerts of these
-    books, their available lines), then plain arithmetic per pair.
+    A few queries per thousand books whatever the number of alerts (the alerts
+    of these books, their available lines, the claim, the e-mails), plain
+    arithmetic per pair in between.
     """
+    from bookshops.models import Shop
+
     now = now or timezone.now()
     book_ids = sorted({int(pk) for pk in book_ids})
     fired = 0
+    # Every active shop, once (a thousand small rows), rather than joined to each line.
+    shops = Shop.objects.active().only("id", "name", "town", "latitude", "longitude").in_bulk()
     for start in range(0, len(book_ids), 1000):
         chunk = book_ids[start : start + 1000]
-        alerts = list(Alert.objects.watching(now).filter(book_id__in=chunk).select_related("book"))
+        alerts = list(Alert.objects.watching(now).filter(book_id__in=chunk))
         if not alerts:
             continue
         lines_by_book: dict[int, list] = {}
-        for line in StockLine.objects.filter(book_id__in={a.book_id for a in alerts}).available().select_related(
-            "shop"
+        for line in StockLine.objects.filter(book_id__in={a.book_id for a in alerts}).available().only(
+            "id", "book_id", "shop_id", "quantity", "held"
         ):
+            line.shop = shops[line.shop_id]
             lines_by_book.setdefault(line.book_id, []).append(line)
+        matches = {}
         for alert in alerts:
             found = _lines_for(alert, lines_by_book.get(alert.book_id, []))
-            if not found:
-                continue
-            with transaction.atomic():
-                claimed = Alert.objects.watching(now).filter(pk=alert.pk).update(fulfilled_at=now)
-                if not claimed:
-                    continue  # another run fired it
-                holders = [
-                    {"shop": line.shop.name, "town": line.shop.town, "line_id": line.pk, "copies": line.available,
-                     "distance_km": round(line.distance_km, 1) if getattr(line, "distance_km", None) is not None
-                     else None}
-                    for line in found[:5]
-                ]
-                alert_email_queue(alert=alert, kind="alert_available", extra={"holders": holders})
-            fired += 1
+            if found:
+                matches[alert.pk] = (alert, found)
+        if not matches:
+            continue
+        with transaction.atomic():
+            # Rows another run is firing are skipped; those it fired are no longer watching.
+            claimed = list(
+                Alert.objects.watching(now).filter(pk__in=list(matches)).select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)
+            )
+            Alert.objects.filter(pk__in=claimed).update(fulfilled_at=now)
+            alerts_email_queue(items=[(matches[pk][0], {"holders": _holders(matches[pk][1])}) for pk in claimed])
+        fired += len(claimed)
     return fired
 
 
