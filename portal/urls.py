@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("catalogue.stock.api.urls")),
     path("shops/", include("bookshops.urls")),
     path("reservations/", include("reservations.urls")),
+    path("orders/", include("orders.urls")),
     path("", include("catalogue.urls")),
 ]
 

@@ -17,6 +17,7 @@ from ..models import Book, Contributor, StockImport, StockLine
 from ..tasks import index_refresh_later
 from .bulk import bulk_insert, bulk_upsert, chunked
 from .files import ParsedStockFile, StockRow, parse_stock_file
+from .signals import stock_changed
 
 #: Rows per query when looking up or writing many rows at once.
 CHUNK = 2000
@@ -80,6 +81,7 @@ def stock_import(
             shop.stock_reported_at = timezone.now()
             shop.save(update_fields=["stock_reported_at"])
             index_refresh_later(changed_book_ids)
+            stock_changed.send(sender=StockLine, shop_id=shop.pk, book_ids=changed_book_ids)
     except (TextFileError, _Refusal) as exc:
         record.status = StockImport.Status.REFUSED
         record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}
