@@ -7,8 +7,8 @@ class PassCultureConfig(AppConfig):
     verbose_name = _("pass Culture")
 
     def ready(self):
-        from catalogue.stock.changes import availability_changed
+        from catalogue.stock.signals import stock_changed
 
         from .services import push_mark
 
-        availability_changed.connect(push_mark, dispatch_uid="passculture.push_mark")
+        stock_changed.connect(push_mark, dispatch_uid="passculture.push_mark")

@@ -1,7 +1,7 @@
 """The portal as one pass Culture provider: its members' stock pushed, the young readers' bookings held.
 
-Push: every stock workflow tells ``catalogue.stock.changes`` which lines
-changed; ``push_mark`` writes them as ``PendingPush`` rows in the same
+Push: every stock workflow tells ``catalogue.stock.signals.stock_changed``
+which lines changed; ``push_mark`` writes them as ``PendingPush`` rows in the same
 transaction and enqueues ``tasks.push_changes`` for after the commit, so a
 change is never lost (a failed push keeps its rows for the next run or the
 periodic catch-up) and many changes of one line make one line to send.
@@ -106,7 +106,7 @@ def venues_link(*, client: PassCultureClient, shops: Iterable[Shop] | None = Non
 
 
 def push_mark(sender=None, *, shop_id: int, book_ids: list[int], **_kwargs) -> None:
-    """Receiver of ``availability_changed``: remember the lines to send, push them after the commit."""
+    """Receiver of ``stock_changed``: remember the lines to send, push them after the commit."""
     if not Shop.objects.filter(pk=shop_id, passculture_enabled=True).exists():
         return
     now = timezone.now()

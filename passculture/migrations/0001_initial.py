@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('bookshops', '0005_shop_passculture'),
+        ('bookshops', '0007_shop_passculture'),
         ('catalogue', '0003_verbose_names'),
     ]
 

@@ -140,9 +140,11 @@ def test_a_booking_with_no_free_copy_is_kept_apart_and_the_shop_pushed_at_zero(f
 def test_countermark_validation_from_the_admin(fake, shop, line, client, after_commit):
     booking = fake.book(venue_id=VENUE_ID, ean=ISBN, notify=False)
     bookings_sync(shop_id=shop.pk)
-    bookseller = staff_member(shop, perms=("passculture.view_booking", "passculture.change_booking"))
+    bookseller = staff_member(shop, perms=("passculture.view_booking", "passculture.change_booking",
+                                           "reservations.view_reservation", "reservations.change_reservation"))
     client.force_login(bookseller)
     url = "/admin/passculture/booking/countermark/"
+    assert f'href="{url}"' in client.get("/admin/reservations/reservation/counter/").text  # from the counter
     page = client.get(url)
     assert page.status_code == 200 and "Contremarque" in page.text
     with after_commit():
