@@ -6,6 +6,9 @@ calls of a run. pass Culture limits each key to 200 requests a minute and
 answers 429 past that; 429, 5xx and network failures are retried with an
 exponential back-off (``Retry-After`` honoured), other errors are not.
 
+httpx rather than requests: a timeout on every call by default, a client
+bound to a base URL, one ``TransportError`` family for network failures.
+
 The paths, fields and limits are pass Culture's own (``pass-culture-main``,
 ``api/src/pcapi/routes/public/``); the README lists the files and commits read.
 """
