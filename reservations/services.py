@@ -3,19 +3,21 @@
 import datetime
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalogue.models import StockLine
+from portal.ratelimit import ratelimit_take
 
 from .deadlines import ShopCalendar, opening_days_after
 from .emails import email_enqueue, email_queue, email_render
 from .exceptions import (
     AlreadyAtShop,
+    ColleagueLineLimit,
+    FormAlreadyUsed,
     InsufficientStock,
     InvalidQuantity,
     InvalidTransition,
@@ -23,6 +25,7 @@ from .exceptions import (
     ReasonRequired,
     ReservationError,
     ShopNotTakingReservations,
+    StaffRateLimited,
     TooManyActiveReservations,
 )
 from .models import OutgoingEmail, Reservation, ReservationEvent
@@ -57,17 +60,29 @@ def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool 
     StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes)
 
 
-def _rate_limit(client: str) -> None:
-    limit, window = settings.RESERVATIONS_RATE_LIMIT, settings.RESERVATIONS_RATE_WINDOW_SECONDS
-    key = f"reservations:rate:{client}"
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        count = 1
-    if count > limit:
-        raise RateLimited(client=client, retry_after=window)
+def _rate_limit(*, client: str | None, user) -> None:
+    window = settings.RESERVATIONS_RATE_WINDOW_SECONDS
+    if user is not None:
+        if not ratelimit_take(key=f"reservations:staff:{user.pk}", limit=settings.RESERVATIONS_STAFF_RATE_LIMIT,
+                              window=window):
+            raise StaffRateLimited(limit=settings.RESERVATIONS_STAFF_RATE_LIMIT, retry_after=window)
+    elif client:
+        if not ratelimit_take(key=f"reservations:client:{client}", limit=settings.RESERVATIONS_RATE_LIMIT,
+                              window=window):
+            raise RateLimited(client=client, retry_after=window)
+
+
+def _lock(*keys: str) -> None:
+    """Serialise the transactions that check then change what ``keys`` name, until COMMIT.
+
+    SQLite's IMMEDIATE transactions already take the one write lock at BEGIN;
+    PostgreSQL takes a transaction-scoped advisory lock per key.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for key in sorted(keys):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def reservation_create(
@@ -85,30 +100,35 @@ def reservation_create(
     user=None,
     now: datetime.datetime | None = None,
 ) -> Reservation:
-    """Hold copies at a shop for a reader; a replayed ``form_token`` returns the first reservation."""
+    """Hold copies at a shop for a reader; a replayed ``form_token`` returns the first reservation.
+
+    ``user`` is the bookseller booking for a customer (limited per user and per colleague's line),
+    ``client`` the reader's address (limited per address).
+    """
     reader_email = normalize_email(reader_email)
     try:
         maximum = settings.RESERVATIONS_MAX_COPIES
         if not 1 <= quantity <= maximum:
             raise InvalidQuantity(requested=quantity, maximum=maximum)
-        if client:
-            _rate_limit(client)
-        cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
-        if Reservation.objects.active().filter(reader_email=reader_email).count() >= cap:
-            raise TooManyActiveReservations(email=reader_email, limit=cap)
+        _rate_limit(client=client, user=user)
         return _reservation_insert(
             stock_line=stock_line, quantity=quantity, reader_name=reader_name, reader_email=reader_email,
             reader_phone=reader_phone, note=note, language=language, form_token=form_token,
             referred_by_shop=referred_by_shop, user=user, now=now,
         )
-    except (ReservationError, IntegrityError):
+    except (ReservationError, IntegrityError) as error:
         # A replayed form (double click, back button, or both submissions at
         # once) is not an error: it finds the reservation the first one made.
-        # Looked up only on failure, so the common path costs no query.
+        # Looked up only on failure, so the common path costs no query. The
+        # token only deduplicates: it finds nothing made elsewhere or for someone else.
         if form_token:
-            existing = Reservation.objects.filter(form_token=form_token).first()
+            existing = Reservation.objects.replay_of(
+                form_token=form_token, stock_line=stock_line, reader_email=reader_email
+            )
             if existing is not None:
                 return existing
+            if isinstance(error, IntegrityError):
+                raise FormAlreadyUsed() from error
         raise
 
 
@@ -146,6 +166,17 @@ def _reservation_insert(
     )
     emails = email_render(reservation=reservation, kinds=["received", "shop_new"])
     with transaction.atomic():
+        # The caps count rows that concurrent requests are about to add: they
+        # are checked under a lock held to COMMIT, so a burst cannot pass them together.
+        line_key = (
+            f"reservations:colleague-line:{referred_by_shop.pk}:{stock_line.pk}" if referred_by_shop is not None else None
+        )
+        _lock(f"reservations:email:{reservation.reader_email}", *([line_key] if line_key else []))
+        cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
+        if Reservation.objects.active().filter(reader_email=reservation.reader_email).count() >= cap:
+            raise TooManyActiveReservations(email=reservation.reader_email, limit=cap)
+        if referred_by_shop is not None:
+            _check_colleague_line(stock_line=stock_line, origin=referred_by_shop, quantity=quantity)
         reservation.save(force_insert=True)
         ReservationEvent.objects.create(
             reservation=reservation,
@@ -160,6 +191,13 @@ def _reservation_insert(
         # for the whole reservation. Failing it rolls back the rows above.
         stock_hold(stock_line_id=stock_line.pk, quantity=quantity)
     return reservation
+
+
+def _check_colleague_line(*, stock_line, origin, quantity: int) -> None:
+    limit = settings.RESERVATIONS_STAFF_MAX_COPIES_PER_LINE
+    held = Reservation.objects.held_for_colleague(stock_line=stock_line, origin=origin)
+    if held + quantity > limit:
+        raise ColleagueLineLimit(limit=limit, held=held)
 
 
 def reservation_transition(
