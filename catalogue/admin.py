@@ -99,7 +99,7 @@ class StockImportAdmin(ShopScopedAdmin):
     list_filter = ["status", "channel", "shop"]
     date_hierarchy = "created_at"
     list_select_related = ["shop"]
-    exclude = ["report"]
+    exclude = ["report", "file"]
     readonly_fields = [
         "shop", "created_at", "created_by", "channel", "status", "message", "downloads", "original_filename",
         "encoding", "delimiter", "rows_read", "created_count", "updated_count", "unchanged_count",

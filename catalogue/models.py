@@ -204,6 +204,9 @@ class StockLine(models.Model):
         pass
 
 
+KEPT_FILE_SUFFIXES = {".csv", ".tsv", ".txt", ".json"}
+
+
 def private_storage():
     """Kept stock files: outside the public media, with no URL (see ``STORAGES["private"]``)."""
     return storages["private"]
@@ -211,7 +214,8 @@ def private_storage():
 
 def stock_file_name(instance, filename: str) -> str:
     """An unguessable name; the name the shop gave is kept in ``original_filename``."""
-    suffix = Path(filename).suffix.lower()[:10] if Path(filename).suffix.isascii() else ""
+    suffix = Path(filename).suffix.lower()
+    suffix = suffix if suffix in KEPT_FILE_SUFFIXES else ""
     return f"stock-imports/{instance.shop_id}/{secrets.token_urlsafe(24)}{suffix}"
 
 
