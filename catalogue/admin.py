@@ -2,6 +2,7 @@ import csv
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -9,11 +10,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from bookshops.admin_scoping import ShopScopedAdmin
+from portal.admin import OutboxAdmin
+
 from .exceptions import StockImportRefused
 from .forms import StockUploadForm
-from .models import Book, Contributor, SearchMiss, StockImport, StockLine, Subject
-from .search import update_index
-from .services import stock_import
+from .models import Book, Contributor, IndexRefresh, SearchMiss, StockImport, StockLine, Subject
+from .stock.snapshots import stock_import
+from .tasks import index_refresh_later, refresh_search_index
 
 
 def _csv_cell(value) -> str:
@@ -29,6 +33,8 @@ class ContributorInline(admin.TabularInline):
 
 @admin.register(Book)
 class BookAdmin(admin.ModelAdmin):
+    #: A shop or publisher address typed without a scheme is https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "isbn", "publisher", "availability", "published_on"]
     list_filter = ["availability", "language"]
     search_fields = ["=isbn", "title", "publisher", "contributors__name"]
@@ -44,7 +50,7 @@ class BookAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        update_index([form.instance.pk])
+        index_refresh_later([form.instance.pk])
 
 
 @admin.register(Subject)
@@ -52,25 +58,6 @@ class SubjectAdmin(admin.ModelAdmin):
     list_display = ["name", "scheme", "code"]
     list_filter = ["scheme"]
     search_fields = ["name", "code"]
-
-
-class ShopScopedAdmin(admin.ModelAdmin):
-    """Staff see and touch only their own shops' rows; the association sees all."""
-
-    shop_field = "shop"
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(**{f"{self.shop_field}__staff": request.user})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == self.shop_field and not request.user.is_superuser:
-            from bookshops.models import Shop
-
-            kwargs["queryset"] = Shop.objects.for_user(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(StockLine)
@@ -220,3 +207,13 @@ class SearchMissAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(IndexRefresh)
+class IndexRefreshAdmin(OutboxAdmin):
+    """Search-index refreshes after imports and edits: a failed one is retried, a given-up one shows here."""
+
+    task = refresh_search_index
+    list_display = ["created_at", "__str__", "done_at", "attempts", "failed_at", "gave_up_at", "last_error"]
+    list_filter = [("done_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter),
+                   ("gave_up_at", admin.EmptyFieldListFilter)]

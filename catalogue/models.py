@@ -6,13 +6,16 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.files.storage import storages
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Greatest
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from portal.tasks import Outbox
 
 from .isbn import hyphenate_isbn
+from .stock.availability import StockLineQuerySet
 
 
 class Subject(models.Model):
@@ -150,20 +153,6 @@ class Contributor(models.Model):
         return f"{self.name} ({self.get_role_display()})"
 
 
-class StockLineQuerySet(models.QuerySet):
-    def annotate_available(self):
-        return self.annotate(available=Greatest(F("quantity") - F("held"), 0))
-
-    def in_stock(self):
-        """Lines with at least one copy a reader could reserve now."""
-        return self.filter(quantity__gt=F("held"))
-
-    def for_user(self, user):
-        if user.is_superuser:
-            return self
-        return self.filter(shop__staff=user)
-
-
 class StockLine(models.Model):
     """What one shop holds of one book."""
 
@@ -196,12 +185,8 @@ class StockLine(models.Model):
 
     @property
     def available(self):
+        """Copies a reader can get here (``StockLineQuerySet.annotate_available`` in SQL)."""
         return max(self.quantity - self.held, 0)
-
-    @available.setter
-    def available(self, value):
-        # annotate_available() computes the same figure in SQL; the property stays the source.
-        pass
 
 
 KEPT_FILE_SUFFIXES = {".csv", ".tsv", ".txt", ".json"}
@@ -320,3 +305,23 @@ class SearchWord(models.Model):
 
     def __str__(self):
         return self.word
+
+
+class IndexRefresh(Outbox):
+    """Books whose search documents must be refreshed, written with the change that calls for it.
+
+    The ``refresh_search_index`` task does it after commit; a failure is retried (see ``portal.tasks``).
+    """
+
+    book_ids = models.JSONField(_("livres"))
+    done_at = models.DateTimeField(_("fait le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mise à jour de l'index de recherche")
+        verbose_name_plural = _("mises à jour de l'index de recherche")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["done_at", "gave_up_at"], name="indexrefresh_pending")]
+
+    def __str__(self):
+        count = len(self.book_ids)
+        return ngettext("%(count)s livre", "%(count)s livres", count) % {"count": count}

@@ -6,6 +6,7 @@ runs in debug mode on an SQLite file under ``var/``.
 """
 
 from datetime import timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,7 +21,8 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+#: Off unless asked: ``scripts/dev`` and the test run set ``DJANGO_DEBUG=true``.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 if DEBUG:
     SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-dev-only-key-never-use-in-production-5b1d7c")
 else:
@@ -50,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
+    "portal.middleware.ReplicaRoutingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.FrenchFirstLocaleMiddleware",
@@ -87,6 +90,14 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
 }
+if not VAR_DIR.is_dir():  # the default SQLite file, uploads and static files live there
+    try:
+        VAR_DIR.mkdir()
+    except OSError as exc:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"Cannot create {VAR_DIR} ({exc}): create it, or set DATABASE_URL, "
+                                   "DJANGO_MEDIA_ROOT and DJANGO_STATIC_ROOT elsewhere.") from None
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two concurrent
@@ -105,7 +116,45 @@ else:
     _db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", None)
+#: A streaming replica of the primary; reader pages read from it (``portal.routers``).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db_url("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": _db.get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": _db.get("CONN_HEALTH_CHECKS", False),
+        "OPTIONS": dict(_db.get("OPTIONS", {})),
+        # The test database reaches the replica by streaming replication: never create one there.
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["portal.routers.PrimaryReplicaRouter"]
+#: After a write, a client's reads stay on the primary this long (longer than any normal replication lag).
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=15)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background tasks ----------------------------------------------------------
+# Django's Tasks API (django.tasks on Django 6, the django_tasks backport before).
+# TASKS_BACKEND: "db" (default: the database is the queue, `manage.py db_worker`
+# runs the tasks), "rq" (Redis at TASKS_REDIS_URL, `manage.py rqworker`, for
+# several worker machines; `pip install .[rq]`) or "immediate" (in the request:
+# tests, or a setup with no worker at all).
+TASKS_API = "django.tasks" if find_spec("django.tasks") else "django_tasks"
+if TASKS_API == "django_tasks":
+    INSTALLED_APPS.append("django_tasks")
+# Installed whatever the backend, so that switching backends never changes the migrations.
+INSTALLED_APPS.append("django_tasks_db")
+TASKS_BACKEND = env("TASKS_BACKEND", default="db")
+if TASKS_BACKEND == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
+    RQ_QUEUES = {"default": {"URL": env("TASKS_REDIS_URL", default="redis://127.0.0.1:6379/0")}}
+elif TASKS_BACKEND == "immediate":
+    TASKS = {"default": {"BACKEND": f"{TASKS_API}.backends.immediate.ImmediateBackend"}}
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be db, rq or immediate, not {TASKS_BACKEND!r}")
 
 # --- Cache ------------------------------------------------------------------
 # Per-process memory by default; production with several gunicorn workers
@@ -180,8 +229,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # --- E-mail -----------------------------------------------------------------
 #: Empty when unset: `check --deploy` says so (portal/checks.py).
 EMAIL_URL = env("EMAIL_URL", default="")
-EMAIL_CONFIG = env.email_url_config(EMAIL_URL or ("consolemail://" if DEBUG else "smtp://localhost:25"))
-vars().update(EMAIL_CONFIG)
+_email = env.email_url_config(EMAIL_URL or ("consolemail://" if DEBUG else "smtp://localhost:25"))
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Librairies en réseau <contact@librairies.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -247,8 +304,10 @@ LOGGING = {
 STOCK_IMPORT_MAX_REJECTED_SHARE = env.float("STOCK_IMPORT_MAX_REJECTED_SHARE", default=0.1)
 #: Share of a shop's in-stock lines that one snapshot may drop before it is refused.
 STOCK_IMPORT_MAX_DROPPED_SHARE = env.float("STOCK_IMPORT_MAX_DROPPED_SHARE", default=0.5)
-#: Largest body the point-of-sale API accepts (bytes); larger requests get a 413.
-API_MAX_BODY_SIZE = env.int("API_MAX_BODY_SIZE", default=20 * 1024 * 1024)
+#: Largest stock file accepted, by the admin upload and the API alike (bytes).
+STOCK_FILE_MAX_BYTES = env.int("STOCK_FILE_MAX_BYTES", default=50 * 1024 * 1024)
+#: Attempts before a search-index refresh is given up (logged as an error, shown in the admin).
+SEARCH_INDEX_MAX_ATTEMPTS = env.int("SEARCH_INDEX_MAX_ATTEMPTS", default=10)
 
 # --- Geography (bookshops) ----------------------------------------------------
 #: "offline" (shipped GeoNames gazetteer, no network), "banfrance" or "nominatim".

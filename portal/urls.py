@@ -19,7 +19,7 @@ urlpatterns = [
     path("admin/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", include("catalogue.api.urls")),
+    path("api/v1/", include("catalogue.stock.api.urls")),
     path("shops/", include("bookshops.urls")),
     path("reservations/", include("reservations.urls")),
     path("", include("catalogue.urls")),

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from catalogue.models import StockImport
 from catalogue.search import update_index
-from catalogue.services import stock_import
+from catalogue.stock.snapshots import stock_import
 from tests.factories import BookFactory, ShopFactory, StockLineFactory, UserFactory, reserve, staff_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -31,7 +31,7 @@ def test_the_tile_server_in_the_policy_follows_map_tile_url():
     out = subprocess.run(
         [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings'; "
                                "django.setup(); " + code],
-        env={"MAP_TILE_URL": "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png", "PATH": "/usr/bin:/bin"},
+        env={"MAP_TILE_URL": "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png", "DJANGO_DEBUG": "true", "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, check=True,
     ).stdout
     assert "'https://tiles.example.org:8443'" in out and "openstreetmap" not in out
@@ -67,7 +67,7 @@ def test_the_old_setting_name_still_works():
     out = subprocess.run(
         [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings'; "
                                "django.setup(); from django.conf import settings; print(settings.CLIENT_IP_HEADER)"],
-        env={"RESERVATIONS_CLIENT_IP_HEADER": "HTTP_X_REAL_IP", "PATH": "/usr/bin:/bin"},
+        env={"RESERVATIONS_CLIENT_IP_HEADER": "HTTP_X_REAL_IP", "DJANGO_DEBUG": "true", "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, check=True,
     ).stdout
     assert out.strip() == "HTTP_X_REAL_IP"

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("catalogue", "0003_verbose_names")]
-AFTER = [("catalogue", "0004_searchmiss_counted_private_stock_files")]
+BEFORE = [("catalogue", "0004_indexrefresh")]
+AFTER = [("catalogue", "0005_searchmiss_counted_private_stock_files")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from catalogue.exceptions import StockImportRefused
 from catalogue.models import StockImport
-from catalogue.services import stock_import
+from catalogue.stock.snapshots import stock_import
 from tests.factories import ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

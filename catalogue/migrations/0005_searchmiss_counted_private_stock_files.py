@@ -36,7 +36,7 @@ def move_stock_files(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalogue", "0003_verbose_names"),
+        ("catalogue", "0004_indexrefresh"),
     ]
 
     operations = [
