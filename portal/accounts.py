@@ -11,6 +11,8 @@ from .clients import client_ip
 from .ratelimit import ratelimit_take
 
 RESET_WINDOW_SECONDS = 3600
+#: The admin's titles on these pages, which the admin site does not render itself.
+ADMIN_TITLES = {"site_header": _("Librairies en réseau — administration"), "site_title": _("Librairies en réseau")}
 
 
 class StaffPasswordResetForm(PasswordResetForm):
@@ -23,7 +25,7 @@ class StaffPasswordResetForm(PasswordResetForm):
 class StaffPasswordResetView(auth_views.PasswordResetView):
     form_class = StaffPasswordResetForm
     success_url = reverse_lazy("password_reset_done")
-    extra_context = {"site_header": _("Librairies en réseau — administration")}
+    extra_context = ADMIN_TITLES
 
     def form_valid(self, form):
         if not ratelimit_take(key=f"password-reset:{client_ip(self.request)}",
@@ -38,6 +40,7 @@ class StaffPasswordResetView(auth_views.PasswordResetView):
 
 class StaffPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("password_reset_complete")
+    extra_context = ADMIN_TITLES
 
     def form_valid(self, form):
         response = super().form_valid(form)

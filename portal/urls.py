@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from .accounts import StaffPasswordResetConfirmView, StaffPasswordResetView
+from .accounts import ADMIN_TITLES, StaffPasswordResetConfirmView, StaffPasswordResetView
 
 admin.site.site_header = _("Librairies en réseau — administration")
 admin.site.site_title = _("Librairies en réseau")
@@ -14,9 +14,11 @@ admin.site.index_title = _("Gestion du réseau")
 urlpatterns = [
     # Before admin.site.urls; the name "admin_password_reset" puts the link on the admin's login page.
     path("admin/password_reset/", StaffPasswordResetView.as_view(), name="admin_password_reset"),
-    path("admin/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("admin/password_reset/done/", auth_views.PasswordResetDoneView.as_view(extra_context=ADMIN_TITLES),
+         name="password_reset_done"),
     path("admin/reset/<uidb64>/<token>/", StaffPasswordResetConfirmView.as_view(), name="password_reset_confirm"),
-    path("admin/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("admin/reset/done/", auth_views.PasswordResetCompleteView.as_view(extra_context=ADMIN_TITLES),
+         name="password_reset_complete"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("catalogue.stock.api.urls")),

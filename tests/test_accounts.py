@@ -37,6 +37,7 @@ def test_wrong_passwords_lock_the_account_even_with_the_right_one_after(client, 
     assert locked.status_code == 429
     html = locked.content.decode()
     assert "Connexion bloquée" in html and "bloquée pendant 30 min" in html
+    assert "Librairies en réseau — administration" in html
     assert reverse("admin_password_reset") in html
     assert "_auth_user_id" not in client.session
     # From another address too: the username itself is locked (a spread-out attack gets nowhere).
@@ -136,6 +137,7 @@ def test_a_bookseller_resets_a_forgotten_password_and_is_unlocked(client, bookse
     link = re.search(r"http://testserver(/admin/reset/\S+/)", mail.outbox[0].body).group(1)
     form = client.get(link, follow=True)
     assert form.status_code == 200 and "new_password1" in form.content.decode()
+    assert "Librairies en réseau — administration" in form.content.decode()
     done = client.post(form.redirect_chain[-1][0], {"new_password1": "Un-nouveau-mot-2026",
                                                     "new_password2": "Un-nouveau-mot-2026"})
     assert done.status_code == 302 and done.url == reverse("password_reset_complete")
