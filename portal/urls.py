@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from reservations.admin import admin_index
+
 from .accounts import ADMIN_TITLES, StaffPasswordResetConfirmView, StaffPasswordResetView
 
 admin.site.site_header = _("Librairies en réseau — administration")
@@ -19,11 +21,13 @@ urlpatterns = [
     path("admin/reset/<uidb64>/<token>/", StaffPasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("admin/reset/done/", auth_views.PasswordResetCompleteView.as_view(extra_context=ADMIN_TITLES),
          name="password_reset_complete"),
+    path("admin/", admin_index),  # the bookseller's counter, or the admin's index
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("catalogue.stock.api.urls")),
     path("shops/", include("bookshops.urls")),
     path("reservations/", include("reservations.urls")),
+    path("orders/", include("orders.urls")),
     path("", include("catalogue.urls")),
 ]
 

@@ -17,6 +17,7 @@ from .exceptions import (
     REFUSALS,
     AlreadyAtShop,
     ColleagueLineLimit,
+    ContactRequired,
     FormAlreadyUsed,
     InsufficientStock,
     InvalidQuantity,
@@ -42,7 +43,7 @@ READER_EMAIL_ON = {
 }
 
 
-def _rate_limit(*, client: str | None, user) -> None:
+def _rate_limit(client: str | None = None, *, user=None) -> None:
     window = settings.RESERVATIONS_RATE_WINDOW_SECONDS
     if user is not None:
         if not ratelimit_take(key=f"reservations:staff:{user.pk}", limit=settings.RESERVATIONS_STAFF_RATE_LIMIT,
@@ -72,7 +73,7 @@ def reservation_create(
     stock_line: StockLine,
     quantity: int,
     reader_name: str,
-    reader_email: str,
+    reader_email: str = "",
     reader_phone: str = "",
     note: str = "",
     language: str = Reservation.Language.FR,
@@ -84,11 +85,14 @@ def reservation_create(
 ) -> Reservation:
     """Hold copies at a shop for a reader; a replayed ``form_token`` returns the first reservation.
 
+    The reader gives an e-mail address or, at a counter, only a phone number (then no e-mail is sent).
     ``user`` is the bookseller booking for a customer (limited per user and per colleague's line),
     ``client`` the reader's address (limited per address).
     """
-    reader_email = normalize_email(reader_email)
+    reader_email, reader_phone = normalize_email(reader_email), normalize_phone(reader_phone)
     try:
+        if not reader_email and not reader_phone:
+            raise ContactRequired()
         maximum = settings.RESERVATIONS_MAX_COPIES
         if not 1 <= quantity <= maximum:
             raise InvalidQuantity(requested=quantity, maximum=maximum)
@@ -105,7 +109,7 @@ def reservation_create(
         # token only deduplicates: it finds nothing made elsewhere or for someone else.
         if form_token:
             existing = Reservation.objects.replay_of(
-                form_token=form_token, stock_line=stock_line, reader_email=reader_email
+                form_token=form_token, stock_line=stock_line, email=reader_email, phone=reader_phone
             )
             if existing is not None:
                 return existing
@@ -116,7 +120,14 @@ def reservation_create(
 
 def normalize_email(email: str) -> str:
     """One spelling per mailbox, so the per-address cap cannot be dodged with capitals."""
-    return email.strip().lower()
+    return (email or "").strip().lower()
+
+
+def normalize_phone(phone: str) -> str:
+    """One spelling per phone number (digits, and a leading +), so the cap of a phone-only reader holds."""
+    phone = (phone or "").strip()
+    digits = "".join(c for c in phone if c.isdigit())
+    return "+" + digits if phone.startswith("+") and digits else digits
 
 
 def _reservation_insert(
@@ -137,7 +148,7 @@ def _reservation_insert(
         quantity=quantity,
         reader_name=reader_name.strip(),
         reader_email=normalize_email(reader_email),
-        reader_phone=reader_phone.strip(),
+        reader_phone=normalize_phone(reader_phone),
         note=note.strip(),
         language=language if language in Reservation.Language.values else Reservation.Language.FR,
         created_at=now,
@@ -152,10 +163,12 @@ def _reservation_insert(
         line_key = (
             f"reservations:colleague-line:{referred_by_shop.pk}:{stock_line.pk}" if referred_by_shop is not None else None
         )
-        _lock(f"reservations:email:{reservation.reader_email}", *([line_key] if line_key else []))
+        email, phone = reservation.reader_email, reservation.reader_phone
+        reader_key = f"reservations:reader:{email}" if email else f"reservations:reader-phone:{phone}"
+        _lock(reader_key, *([line_key] if line_key else []))
         cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
-        if Reservation.objects.active().filter(reader_email=reservation.reader_email).count() >= cap:
-            raise TooManyActiveReservations(email=reservation.reader_email, limit=cap)
+        if Reservation.objects.active_for_reader(email=email, phone=phone).count() >= cap:
+            raise TooManyActiveReservations(email=email, phone=phone, limit=cap)
         if referred_by_shop is not None:
             _check_colleague_line(stock_line=stock_line, origin=referred_by_shop, quantity=quantity)
         reservation.save(force_insert=True)

@@ -113,6 +113,7 @@ def test_no_csp_violation_on_reader_and_bookseller_pages(watched):
     bookseller_page.wait_for_load_state("networkidle")
     for path in [
         reverse("admin:index"),
+        reverse("admin:reservations_counter"),
         reverse("admin:reservations_reservation_changelist"),
         reverse("admin:reservations_reservation_change", args=[reservation.pk]),
         reverse("admin:reservations_colleague") + f"?q={book.isbn}",

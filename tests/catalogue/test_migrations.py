@@ -4,6 +4,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.factories import ShopFactory
+
 BEFORE = [("catalogue", "0004_indexrefresh")]
 AFTER = [("catalogue", "0005_searchmiss_counted_private_stock_files")]
 
@@ -22,14 +24,12 @@ def test_search_misses_are_folded_into_one_counted_row_per_query(settings, tmp_p
             SearchMiss.objects.filter(pk=row.pk).update(created_at=moment)
             stamps.setdefault(row.query, []).append(moment)
         # A stock file kept under the public media root, as before.
-        Shop = old.get_model("bookshops", "Shop")
         StockImport = old.get_model("catalogue", "StockImport")
-        shop = Shop.objects.create(name="Le Passeur", slug="le-passeur", town="Bordeaux", postcode="33000",
-                                   address="1 rue", email="p@example.org")
+        shop = ShopFactory()  # bookshops' tables stay at their latest migration
         public = settings.MEDIA_ROOT / "stock-imports/2026/12/stock.csv"
         public.parent.mkdir(parents=True)
         public.write_bytes(b"EAN;Qte\r\n")
-        record = StockImport.objects.create(shop=shop, file="stock-imports/2026/12/stock.csv", status="applied",
+        record = StockImport.objects.create(shop_id=shop.pk, file="stock-imports/2026/12/stock.csv", status="applied",
                                             original_filename="stock.csv")
 
         executor = MigrationExecutor(connection)
