@@ -1,8 +1,9 @@
-"""The reader's location: from the query string (shareable links) or the session.
+"""The reader's location: from the query string (shareable links) or a signed cookie.
 
 ``near=<postcode or town>`` or ``lat=<..>&lon=<..>``, with ``radius=<km|any>``,
-are accepted on any page; a location given that way is remembered in the
-session for the following pages.
+are accepted on any page; a location given that way is remembered in a signed
+cookie for the following pages (no session row per anonymous visit), written
+by ``ReaderLocationCookieMiddleware``.
 """
 
 import logging
@@ -10,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
+from django.core import signing
 from django.utils.translation import gettext as _
 from geopy.exc import GeopyError
 
@@ -18,7 +20,10 @@ from .geocoding import geocode
 
 logger = logging.getLogger(__name__)
 
-SESSION_KEY = "reader_location"
+COOKIE_NAME = "reader_location"
+COOKIE_SALT = "bookshops.location"
+#: ``request._reader_location_cookie`` set to this means "delete the cookie".
+FORGET = object()
 #: Query parameters that set the location; other parameters are carried over by the form.
 LOCATION_PARAMS = ("near", "lat", "lon", "radius")
 ANY_RADIUS = "any"
@@ -103,7 +108,7 @@ def _from_coordinates(raw_lat: str, raw_lon: str, radius_km) -> ReaderLocation |
 def _resolve(request) -> LocationState:
     params = request.GET
     radius = parse_radius(params.get("radius"))
-    stored = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    stored = _stored(request)
     default_radius = stored.get("radius_km") if stored else settings.LOCATION_DEFAULT_RADIUS_KM
     radius_km = default_radius if radius is False else radius
 
@@ -130,7 +135,7 @@ def _resolve(request) -> LocationState:
     if stored:
         try:
             location = ReaderLocation(**{**stored, "radius_km": radius_km})
-        except TypeError:  # a session written by an older version
+        except TypeError:  # a cookie written by an older version
             return LocationState()
         if radius is not False:
             return _remember(request, location)
@@ -138,10 +143,34 @@ def _resolve(request) -> LocationState:
     return LocationState()
 
 
+def _stored(request) -> dict | None:
+    raw = request.COOKIES.get(COOKIE_NAME)
+    if not raw:
+        return None
+    try:
+        stored = signing.loads(raw, salt=COOKIE_SALT, max_age=settings.LOCATION_COOKIE_DAYS * 86400)
+    except signing.BadSignature:
+        return None
+    return stored if isinstance(stored, dict) else None
+
+
 def _remember(request, location: ReaderLocation) -> LocationState:
-    if hasattr(request, "session"):
-        request.session[SESSION_KEY] = asdict(location)
+    request._reader_location_cookie = asdict(location)
     return LocationState(location=location)
+
+
+def location_cookie_write(*, request, response) -> None:
+    """Write (or delete) the location cookie this request changed."""
+    value = getattr(request, "_reader_location_cookie", None)
+    if value is FORGET:
+        response.delete_cookie(COOKIE_NAME, samesite="Lax")
+    elif value is not None:
+        # signing.dumps: URL-safe base64 of signed JSON, timestamped for max_age.
+        response.set_cookie(
+            COOKIE_NAME, signing.dumps(value, salt=COOKIE_SALT, compress=True),
+            max_age=settings.LOCATION_COOKIE_DAYS * 86400, secure=settings.SESSION_COOKIE_SECURE, httponly=True,
+            samesite="Lax",
+        )
 
 
 def get_location_state(request) -> LocationState:
@@ -158,5 +187,5 @@ def get_location(request) -> ReaderLocation | None:
 
 
 def forget_location(request) -> None:
-    request.session.pop(SESSION_KEY, None)
+    request._reader_location_cookie = FORGET
     request._reader_location_state = LocationState()

@@ -1,6 +1,9 @@
+import csv
+
 from django.contrib import admin, messages
-from django.db import models
 from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +21,12 @@ from .tasks import index_refresh_later, refresh_search_index
 
 #: Zeroed titles shown on an import's page; the rest behind a link.
 ZEROED_SHOWN = 20
+
+
+def _csv_cell(value) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (the values come from the shop's file)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class ContributorInline(admin.TabularInline):
@@ -80,12 +89,21 @@ class StockImportAdmin(ShopScopedAdmin):
     list_filter = ["status", "channel", "shop"]
     date_hierarchy = "created_at"
     list_select_related = ["shop"]
-    exclude = ["report"]
+    exclude = ["report", "file"]
     readonly_fields = [
-        "shop", "created_at", "created_by", "channel", "status", "message", "file", "original_filename",
+        "shop", "created_at", "created_by", "channel", "status", "message", "downloads", "original_filename",
         "encoding", "delimiter", "rows_read", "created_count", "updated_count", "unchanged_count",
         "zeroed_count", "rejected_count", "books_created_count", "duration_ms", "line_report",
     ]
+
+    @admin.display(description=_("téléchargements"))
+    def downloads(self, obj):
+        links = []
+        if obj.file:
+            links.append((reverse("admin:catalogue_stockimport_file", args=[obj.pk]), _("fichier reçu")))
+        if obj.report:
+            links.append((reverse("admin:catalogue_stockimport_report", args=[obj.pk]), _("rapport (CSV)")))
+        return format_html_join(" · ", '<a href="{}">{}</a>', links) or "—"
 
     @admin.display(description=_("rapport ligne à ligne"))
     def line_report(self, obj):
@@ -114,11 +132,47 @@ class StockImportAdmin(ShopScopedAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("upload/", wrap(self.upload_view), name="catalogue_stockimport_upload"),
+            path("<int:pk>/file/", wrap(self.file_view), name="catalogue_stockimport_file"),
+            path("<int:pk>/report.csv", wrap(self.report_view), name="catalogue_stockimport_report"),
             path("arrivals/", wrap(self.arrivals_view), name="catalogue_stockimport_arrivals"),
             path("<int:pk>/zeroed/", wrap(self.zeroed_view), name="catalogue_stockimport_zeroed"),
             path("<int:pk>/apply-anyway/", wrap(self.apply_anyway_view), name="catalogue_stockimport_apply_anyway"),
             *super().get_urls(),
         ]
+
+    def _kept(self, request, pk) -> StockImport:
+        """An import of the user's own shops (any for the association); 404 for every other id."""
+        record = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, record):
+            raise PermissionDenied
+        return record
+
+    def file_view(self, request, pk):
+        """The file as the shop sent it, only to that shop's staff and the association."""
+        record = self._kept(request, pk)
+        if not record.file:
+            raise Http404("no file kept")
+        try:
+            handle = record.file.open("rb")
+        except FileNotFoundError:
+            raise Http404("kept file is missing") from None
+        return FileResponse(
+            handle, as_attachment=True, filename=record.original_filename or "stock.csv",
+            content_type="application/octet-stream",
+        )
+
+    def report_view(self, request, pk):
+        """The line-by-line report as CSV (opens in a spreadsheet)."""
+        record = self._kept(request, pk)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="rapport-import-{record.pk}.csv"'
+        response.write("\ufeff")  # so that spreadsheets read UTF-8
+        writer = csv.writer(response, delimiter=";")
+        writer.writerow([_("ligne"), _("niveau"), _("valeur"), _("problème")])
+        for problem in record.report:
+            writer.writerow([problem.get("line"), problem.get("level"), _csv_cell(problem.get("value")),
+                             _csv_cell(problem.get("error"))])
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         record = self.get_object(request, object_id)
@@ -225,9 +279,10 @@ class StockImportAdmin(ShopScopedAdmin):
 
 @admin.register(SearchMiss)
 class SearchMissAdmin(admin.ModelAdmin):
-    list_display = ["query", "created_at"]
+    list_display = ["query", "count", "last_seen_at"]
     search_fields = ["query"]
-    date_hierarchy = "created_at"
+    date_hierarchy = "last_seen_at"
+    ordering = ["-count", "-last_seen_at"]
 
     def has_add_permission(self, request):
         return False

@@ -1,6 +1,10 @@
+import secrets
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -184,6 +188,21 @@ class StockLine(models.Model):
         return max(self.quantity - self.held, 0)
 
 
+KEPT_FILE_SUFFIXES = {".csv", ".tsv", ".txt", ".json"}
+
+
+def private_storage():
+    """Kept stock files: outside the public media, with no URL (see ``STORAGES["private"]``)."""
+    return storages["private"]
+
+
+def stock_file_name(instance, filename: str) -> str:
+    """An unguessable name; the name the shop gave is kept in ``original_filename``."""
+    suffix = Path(filename).suffix.lower()
+    suffix = suffix if suffix in KEPT_FILE_SUFFIXES else ""
+    return f"stock-imports/{instance.shop_id}/{secrets.token_urlsafe(24)}{suffix}"
+
+
 class StockImport(models.Model):
     """One stock snapshot sent by a shop, kept with its file and report."""
 
@@ -197,7 +216,7 @@ class StockImport(models.Model):
         API = "api", _("API")
 
     shop = models.ForeignKey("bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="stock_imports")
-    file = models.FileField(_("fichier"), upload_to="stock-imports/%Y/%m/", blank=True)
+    file = models.FileField(_("fichier"), upload_to=stock_file_name, storage=private_storage, blank=True)
     original_filename = models.CharField(_("nom du fichier"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("reçu le"), auto_now_add=True)
     created_by = models.ForeignKey(
@@ -252,15 +271,16 @@ class StockImport(models.Model):
 
 
 class SearchMiss(models.Model):
-    """A search that found nothing: the query only, no personal data."""
+    """A search that found nothing, counted: the query only, no personal data."""
 
-    query = models.CharField(_("recherche"), max_length=200)
-    created_at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
+    query = models.CharField(_("recherche"), max_length=200, unique=True)
+    count = models.PositiveIntegerField(_("fois"), default=1)
+    last_seen_at = models.DateTimeField(_("dernière fois"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("recherche sans résultat")
         verbose_name_plural = _("recherches sans résultat")
-        ordering = ["-created_at"]
+        ordering = ["-last_seen_at"]
 
     def __str__(self):
         return self.query

@@ -8,8 +8,9 @@ from django.views.decorators.http import require_POST
 from bookshops.location import get_location
 from bookshops.models import Shop
 from catalogue.models import Book
+from portal.clients import client_ip
 from reservations.exceptions import REFUSALS
-from reservations.views import _client, _reader_language
+from reservations.views import _reader_language
 
 from . import services
 from .forms import AlertForm, OrderForm
@@ -33,7 +34,7 @@ def order_new(request, isbn):
             order = services.order_request(
                 book=book, shop=shop, quantity=data["quantity"], reader_name=data["reader_name"],
                 reader_email=data["reader_email"], reader_phone=data["reader_phone"], note=data["note"],
-                language=_reader_language(), form_token=data["form_token"], client=_client(request),
+                language=_reader_language(), form_token=data["form_token"], client=client_ip(request),
             )
         except REFUSALS as error:
             form.add_error(None, error.message)
@@ -95,7 +96,7 @@ def alert_new(request, isbn):
         try:
             services.alert_request(
                 book=book, reader_email=form.cleaned_data["reader_email"], language=_reader_language(),
-                location=location if shop is None else None, shop=shop, client=_client(request),
+                location=location if shop is None else None, shop=shop, client=client_ip(request),
             )
         except REFUSALS as error:
             form.add_error(None, error.message)

@@ -5,10 +5,13 @@ environment through one django-environ ``Env``; with nothing set the portal
 runs in debug mode on an SQLite file under ``var/``.
 """
 
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -37,6 +40,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "axes",
+    "csp",
+    "portal",
     "catalogue",
     "bookshops",
     "reservations",
@@ -46,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "portal.middleware.ReplicaRoutingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -55,6 +63,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bookshops.middleware.ReaderLocationCookieMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -151,7 +162,11 @@ else:
 # Per-process memory by default; production with several gunicorn workers
 # shares one (e.g. CACHE_URL=rediscache://127.0.0.1:6379/1 or dbcache://portal_cache)
 # so that the reservation rate limits count across workers.
+# `check --deploy` refuses a per-process cache (portal/checks.py).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Culling deletes live entries once the cache holds MAX_ENTRIES (300 by
+# default): rate-limit slots would vanish and the limits leak.
+CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", env.int("CACHE_MAX_ENTRIES", default=100_000))
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -161,6 +176,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+#: Where a login with no (or an unsafe) ``next`` lands.
+LOGIN_REDIRECT_URL = "admin:index"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes, counted in the database so that every worker
+# sees the same failures). A username or an address is locked out after
+# AXES_FAILURE_LIMIT failures for AXES_COOLOFF_TIME; the association unlocks
+# in the admin (Axes → Access attempts: delete) or with
+# `manage.py axes_reset_username <name>`; a password reset unlocks too.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "portal.clients.client_ip"
+#: No log of successful logins (addresses and browsers are personal data); failures only, until unlocked.
+AXES_DISABLE_ACCESS_LOG = True
+#: Password-reset e-mails one client may ask for per hour.
+PASSWORD_RESET_RATE_LIMIT = env.int("PASSWORD_RESET_RATE_LIMIT", default=5)
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -176,8 +212,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=VAR_DIR / "static")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=VAR_DIR / "media")
+#: Kept stock files: outside MEDIA_ROOT and without a URL, served only by a permission-checked view.
+PRIVATE_MEDIA_ROOT = env.path("DJANGO_PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "portal.storage.PrivateStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -190,7 +229,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 # --- E-mail -----------------------------------------------------------------
-_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+#: Empty when unset: `check --deploy` says so (portal/checks.py).
+EMAIL_URL = env("EMAIL_URL", default="")
+_email = env.email_url_config(EMAIL_URL or ("consolemail://" if DEBUG else "smtp://localhost:25"))
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = _email.get("EMAIL_PORT", 25)
@@ -218,6 +259,41 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+#: The address of the client: META key the reverse proxies write (e.g. "HTTP_X_FORWARDED_FOR" or
+#: "HTTP_X_REAL_IP"; empty: REMOTE_ADDR), and how many proxies append to it. The client is the
+#: CLIENT_IP_TRUSTED_PROXIES-th address from the right (portal/clients.py).
+CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default=env("RESERVATIONS_CLIENT_IP_HEADER", default=""))
+CLIENT_IP_TRUSTED_PROXIES = env.int("CLIENT_IP_TRUSTED_PROXIES", default=1)
+
+# Content-Security-Policy (django-csp 4): no inline script or style anywhere,
+# so nothing but the portal's own files runs; images also from the map's tile server.
+MAP_TILE_URL = env("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+_tiles = urlsplit(MAP_TILE_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, *([f"{_tiles.scheme}://{_tiles.netloc}"] if _tiles.netloc else [])],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
+# Only the "Me localiser" button uses a browser feature.
+PERMISSIONS_POLICY = {
+    "geolocation": ["self"],
+    **{feature: [] for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get", "screen-wake-lock",
+        "serial", "usb", "xr-spatial-tracking", "browsing-topics",
+    )},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -244,7 +320,8 @@ GEOCODER_MIN_DELAY_SECONDS = env.float("GEOCODER_MIN_DELAY_SECONDS", default=1.0
 #: Radius choices offered to readers, in km; None means "any distance".
 LOCATION_RADIUS_CHOICES = [10, 30, 50, 100]
 LOCATION_DEFAULT_RADIUS_KM = env.int("LOCATION_DEFAULT_RADIUS_KM", default=30)
-MAP_TILE_URL = env("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+#: Days a reader's location is remembered in its signed cookie.
+LOCATION_COOKIE_DAYS = env.int("LOCATION_COOKIE_DAYS", default=30)
 MAP_TILE_ATTRIBUTION = env(
     "MAP_TILE_ATTRIBUTION",
     default='&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d’OpenStreetMap</a>',
@@ -255,16 +332,20 @@ MAP_TILE_ATTRIBUTION = env(
 RESERVATIONS_MAX_COPIES = env.int("RESERVATIONS_MAX_COPIES", default=5)
 #: Active (requested or confirmed) reservations one e-mail address may have at once.
 RESERVATIONS_MAX_ACTIVE_PER_EMAIL = env.int("RESERVATIONS_MAX_ACTIVE_PER_EMAIL", default=3)
-#: Reservations one client (IP address) may send per window.
+#: Reservations one client (IP address) may send per window (counted in the shared cache).
 RESERVATIONS_RATE_LIMIT = env.int("RESERVATIONS_RATE_LIMIT", default=10)
 RESERVATIONS_RATE_WINDOW_SECONDS = env.int("RESERVATIONS_RATE_WINDOW_SECONDS", default=3600)
-#: META key holding the client's address set by the reverse proxy ("HTTP_X_REAL_IP"); empty: REMOTE_ADDR.
-RESERVATIONS_CLIENT_IP_HEADER = env("RESERVATIONS_CLIENT_IP_HEADER", default="")
+#: Reservations one bookseller may make for customers at colleagues' shops per window.
+RESERVATIONS_STAFF_RATE_LIMIT = env.int("RESERVATIONS_STAFF_RATE_LIMIT", default=20)
+#: Copies one shop's staff may hold at once on one colleague's line for their customers.
+RESERVATIONS_STAFF_MAX_COPIES_PER_LINE = env.int("RESERVATIONS_STAFF_MAX_COPIES_PER_LINE", default=5)
 #: Opening days a shop has to confirm a reservation before it expires, and when it is reminded.
 RESERVATIONS_CONFIRM_OPENING_DAYS = env.int("RESERVATIONS_CONFIRM_OPENING_DAYS", default=2)
 RESERVATIONS_REMIND_OPENING_DAYS = env.int("RESERVATIONS_REMIND_OPENING_DAYS", default=1)
 #: Days a closed reservation keeps the reader's personal data.
 RESERVATIONS_RETENTION_DAYS = env.int("RESERVATIONS_RETENTION_DAYS", default=365)
+#: Days a search that found nothing is kept after it was last made (purge_search_misses).
+SEARCH_MISS_RETENTION_DAYS = env.int("SEARCH_MISS_RETENTION_DAYS", default=365)
 #: Attempts before an e-mail is given up (and logged as an error).
 RESERVATIONS_EMAIL_MAX_ATTEMPTS = env.int("RESERVATIONS_EMAIL_MAX_ATTEMPTS", default=10)
 #: Scheme and host of the links in e-mails.

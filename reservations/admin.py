@@ -292,7 +292,10 @@ class ReservationAdmin(ShopScopedAdmin):
         form = OnBehalfReservationForm(request.POST or None, available=line.available)
         # A replayed form (double click) finds the reservation it made, even though its copies are now held.
         token = request.POST.get("form_token")
-        reservation = Reservation.objects.filter(form_token=token, shop=line.shop, book=line.book).first() if token else None
+        reservation = Reservation.objects.replay_of(
+            form_token=token, stock_line=line, email=services.normalize_email(request.POST.get("reader_email", "")),
+            phone=services.normalize_phone(request.POST.get("reader_phone", "")),
+        ) if token else None
         if reservation is None and request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:

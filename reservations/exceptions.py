@@ -73,6 +73,39 @@ class RateLimited(ReservationError):
         ) % {"minutes": minutes}
 
 
+class StaffRateLimited(ReservationError):
+    def __init__(self, *, limit: int, retry_after: int):
+        self.limit = limit
+        self.retry_after = retry_after
+        super().__init__(limit, retry_after)
+
+    @property
+    def message(self):
+        minutes = max(1, round(self.retry_after / 60))
+        return _(
+            "Vous avez fait %(limit)s réservations pour des clients chez des confrères en peu de temps : "
+            "réessayez dans %(minutes)s minutes, ou appelez la librairie."
+        ) % {"limit": self.limit, "minutes": minutes}
+
+
+class ColleagueLineLimit(ReservationError):
+    def __init__(self, *, limit: int, held: int):
+        self.limit = limit
+        self.held = held
+        super().__init__(limit, held)
+
+    @property
+    def message(self):
+        return _(
+            "Votre librairie a déjà %(held)s exemplaire(s) réservé(s) sur ce titre chez ce confrère, et "
+            "%(limit)s au plus peuvent l'être à la fois pour vos clients : appelez la librairie pour davantage."
+        ) % {"held": self.held, "limit": self.limit}
+
+
+class FormAlreadyUsed(ReservationError):
+    message = _("Ce formulaire a déjà servi pour une autre réservation : rechargez la page et envoyez-le de nouveau.")
+
+
 class InvalidTransition(ReservationError):
     def __init__(self, *, reservation, to_status: str):
         self.reservation = reservation

@@ -70,6 +70,19 @@ class ReservationQuerySet(models.QuerySet):
     def to_purge(self, before):
         return self.closed().filter(closed_at__lt=before, anonymised_at__isnull=True)
 
+    def replay_of(self, *, form_token: str, stock_line, email: str, phone: str = ""):
+        """The reservation a replayed form made: same token, same line, same reader; None otherwise."""
+        reader = {"reader_email": email} if email else {"reader_email": "", "reader_phone": phone}
+        return self.filter(
+            form_token=form_token, shop_id=stock_line.shop_id, book_id=stock_line.book_id, **reader
+        ).first()
+
+    def held_for_colleague(self, *, stock_line, origin) -> int:
+        """Copies ``origin``'s staff hold at once on a colleague's line for their customers."""
+        return self.active().filter(
+            shop_id=stock_line.shop_id, book_id=stock_line.book_id, referred_by_shop=origin
+        ).aggregate(copies=models.Sum("quantity"))["copies"] or 0
+
 
 class Reservation(models.Model):
     """A reader's request to collect copies of a book at one shop."""

@@ -3,26 +3,29 @@
 import datetime
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalogue.models import StockLine
 from catalogue.stock.holds import stock_hold, stock_release
+from portal.ratelimit import ratelimit_take
 
 from .deadlines import opening_days_after, request_deadlines
 from .emails import email_queue
 from .exceptions import (
-    AlreadyAtShop,
     REFUSALS,
+    AlreadyAtShop,
+    ColleagueLineLimit,
     ContactRequired,
+    FormAlreadyUsed,
     InsufficientStock,
     InvalidQuantity,
     InvalidTransition,
     RateLimited,
     ReasonRequired,
     ShopNotTakingReservations,
+    StaffRateLimited,
     TooManyActiveReservations,
 )
 from .models import OutgoingEmail, Reservation, ReservationEvent
@@ -40,17 +43,29 @@ READER_EMAIL_ON = {
 }
 
 
-def _rate_limit(client: str) -> None:
-    limit, window = settings.RESERVATIONS_RATE_LIMIT, settings.RESERVATIONS_RATE_WINDOW_SECONDS
-    key = f"reservations:rate:{client}"
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        count = 1
-    if count > limit:
-        raise RateLimited(client=client, retry_after=window)
+def _rate_limit(client: str | None = None, *, user=None) -> None:
+    window = settings.RESERVATIONS_RATE_WINDOW_SECONDS
+    if user is not None:
+        if not ratelimit_take(key=f"reservations:staff:{user.pk}", limit=settings.RESERVATIONS_STAFF_RATE_LIMIT,
+                              window=window):
+            raise StaffRateLimited(limit=settings.RESERVATIONS_STAFF_RATE_LIMIT, retry_after=window)
+    elif client:
+        if not ratelimit_take(key=f"reservations:client:{client}", limit=settings.RESERVATIONS_RATE_LIMIT,
+                              window=window):
+            raise RateLimited(client=client, retry_after=window)
+
+
+def _lock(*keys: str) -> None:
+    """Serialise the transactions that check then change what ``keys`` name, until COMMIT.
+
+    SQLite's IMMEDIATE transactions already take the one write lock at BEGIN;
+    PostgreSQL takes a transaction-scoped advisory lock per key.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for key in sorted(keys):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def reservation_create(
@@ -71,6 +86,8 @@ def reservation_create(
     """Hold copies at a shop for a reader; a replayed ``form_token`` returns the first reservation.
 
     The reader gives an e-mail address or, at a counter, only a phone number (then no e-mail is sent).
+    ``user`` is the bookseller booking for a customer (limited per user and per colleague's line),
+    ``client`` the reader's address (limited per address).
     """
     reader_email, reader_phone = normalize_email(reader_email), normalize_phone(reader_phone)
     try:
@@ -79,24 +96,25 @@ def reservation_create(
         maximum = settings.RESERVATIONS_MAX_COPIES
         if not 1 <= quantity <= maximum:
             raise InvalidQuantity(requested=quantity, maximum=maximum)
-        if client:
-            _rate_limit(client)
-        cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
-        if Reservation.objects.active_for_reader(email=reader_email, phone=reader_phone).count() >= cap:
-            raise TooManyActiveReservations(email=reader_email, phone=reader_phone, limit=cap)
+        _rate_limit(client=client, user=user)
         return _reservation_insert(
             stock_line=stock_line, quantity=quantity, reader_name=reader_name, reader_email=reader_email,
             reader_phone=reader_phone, note=note, language=language, form_token=form_token,
             referred_by_shop=referred_by_shop, user=user, now=now,
         )
-    except (*REFUSALS, IntegrityError):
+    except (*REFUSALS, IntegrityError) as error:
         # A replayed form (double click, back button, or both submissions at
         # once) is not an error: it finds the reservation the first one made.
-        # Looked up only on failure, so the common path costs no query.
+        # Looked up only on failure, so the common path costs no query. The
+        # token only deduplicates: it finds nothing made elsewhere or for someone else.
         if form_token:
-            existing = Reservation.objects.filter(form_token=form_token).first()
+            existing = Reservation.objects.replay_of(
+                form_token=form_token, stock_line=stock_line, email=reader_email, phone=reader_phone
+            )
             if existing is not None:
                 return existing
+            if isinstance(error, IntegrityError):
+                raise FormAlreadyUsed() from error
         raise
 
 
@@ -140,6 +158,19 @@ def _reservation_insert(
         referred_by_shop=referred_by_shop,
     )
     with transaction.atomic():
+        # The caps count rows that concurrent requests are about to add: they
+        # are checked under a lock held to COMMIT, so a burst cannot pass them together.
+        line_key = (
+            f"reservations:colleague-line:{referred_by_shop.pk}:{stock_line.pk}" if referred_by_shop is not None else None
+        )
+        email, phone = reservation.reader_email, reservation.reader_phone
+        reader_key = f"reservations:reader:{email}" if email else f"reservations:reader-phone:{phone}"
+        _lock(reader_key, *([line_key] if line_key else []))
+        cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
+        if Reservation.objects.active_for_reader(email=email, phone=phone).count() >= cap:
+            raise TooManyActiveReservations(email=email, phone=phone, limit=cap)
+        if referred_by_shop is not None:
+            _check_colleague_line(stock_line=stock_line, origin=referred_by_shop, quantity=quantity)
         reservation.save(force_insert=True)
         ReservationEvent.objects.create(
             reservation=reservation,
@@ -154,6 +185,13 @@ def _reservation_insert(
         # for the whole reservation. Failing it rolls back the rows above.
         stock_hold(stock_line_id=stock_line.pk, quantity=quantity)
     return reservation
+
+
+def _check_colleague_line(*, stock_line, origin, quantity: int) -> None:
+    limit = settings.RESERVATIONS_STAFF_MAX_COPIES_PER_LINE
+    held = Reservation.objects.held_for_colleague(stock_line=stock_line, origin=origin)
+    if held + quantity > limit:
+        raise ColleagueLineLimit(limit=limit, held=held)
 
 
 def reservation_transition(

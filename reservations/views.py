@@ -8,23 +8,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from catalogue.models import StockLine
+from portal.clients import client_ip
 
 from . import services
 from .exceptions import REFUSALS
 from .forms import ReservationForm
 from .models import Reservation
-
-
-def _client(request) -> str:
-    # Behind a reverse proxy REMOTE_ADDR is the proxy, which passes the reader's
-    # address in a header; that header is trusted only when the settings name it,
-    # or anyone could dodge the rate limit by sending a new one each time.
-    header = settings.RESERVATIONS_CLIENT_IP_HEADER
-    if header:
-        forwarded = request.META.get(header, "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _reader_language() -> str:
@@ -48,7 +37,7 @@ def _reserve(request, line: StockLine):
                 note=data["note"],
                 language=_reader_language(),
                 form_token=data["form_token"],
-                client=_client(request),
+                client=client_ip(request),
             )
         except REFUSALS as error:
             form.add_error(None, error.message)

@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 
 # Playwright runs its own event loop in the test thread; the ORM calls that
@@ -25,11 +26,28 @@ def _fast_and_isolated(settings, tmp_path):
     cache.clear()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def db_cache(settings):
+    """The shared database cache production uses (``CACHE_URL=dbcache://…``), its table in the test database."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "test_portal_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+    call_command("createcachetable", verbosity=0)
+    cache.clear()
+    yield cache
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,14 @@ the engine is chosen from ``connection.vendor``: ``postgres.py`` (stored
 tsvector, French stemming, trigram typo correction) or ``sqlite.py`` (FTS5).
 """
 
+import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db import connection, transaction
-from django.db.models import Count
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F
+from django.utils import timezone
 
 from ..exceptions import InvalidISBN
 from ..isbn import normalize_isbn
@@ -226,7 +228,21 @@ def search_books(
     return results
 
 
-def search_miss_record(*, query: str) -> SearchMiss:
-    """Keep a search that found nothing for the association's figures (the query only)."""
-    query = " ".join(query.replace("\x00", "").split())
-    return SearchMiss.objects.create(query=query[: SearchMiss._meta.get_field("query").max_length])
+def search_miss_record(*, query: str) -> None:
+    """Count a search that found nothing for the association's figures (the query only, one row each)."""
+    query = " ".join(query.replace("\x00", "").split())[: SearchMiss._meta.get_field("query").max_length]
+    now = timezone.now()
+    seen = {"count": F("count") + 1, "last_seen_at": now}
+    if SearchMiss.objects.filter(query=query).update(**seen):
+        return
+    try:
+        with transaction.atomic():
+            SearchMiss.objects.create(query=query, last_seen_at=now)
+    except IntegrityError:  # another request recorded it first
+        SearchMiss.objects.filter(query=query).update(**seen)
+
+
+def search_misses_purge(*, days: int) -> int:
+    """Forget the searches not made again for ``days`` days; returns how many."""
+    before = timezone.now() - datetime.timedelta(days=days)
+    return SearchMiss.objects.filter(last_seen_at__lt=before).delete()[0]

@@ -1,8 +1,10 @@
 import pytest
+from django.contrib.sessions.models import Session
+from django.core import signing
 from django.test import RequestFactory
 from django.urls import reverse
 
-from bookshops.location import SESSION_KEY, ReaderLocation, get_location
+from bookshops.location import COOKIE_NAME, COOKIE_SALT, ReaderLocation, get_location
 from tests.factories import BookFactory, ShopFactory, StockLineFactory
 
 BERGERAC = (44.8516, 0.4817)
@@ -10,19 +12,46 @@ PERIGUEUX = (45.1869, 0.7144)
 DAX = (43.7103, -1.0537)
 
 
-def _request(query="", session=None):
+def _sign(value):
+    return signing.dumps(value, salt=COOKIE_SALT, compress=True)
+
+
+def _request(query="", stored=None):
     request = RequestFactory().get("/" + query)
-    request.session = {} if session is None else session
+    if stored is not None:
+        request.COOKIES[COOKIE_NAME] = _sign(stored)
     return request
+
+
+def _written(request):
+    """What the page would write into the location cookie."""
+    return request._reader_location_cookie
+
+
+def _cookie(client):
+    """The location the browser keeps, read back from its signed cookie (None without one)."""
+    morsel = client.cookies.get(COOKIE_NAME)
+    if morsel is None or not morsel.value:
+        return None
+    return signing.loads(morsel.value, salt=COOKIE_SALT)
 
 
 def test_postcode_in_query_sets_and_remembers_the_location():
     request = _request("?near=24100&radius=10")
     location = get_location(request)
     assert location == ReaderLocation(*BERGERAC, "Bergerac (24100)", 10)
-    assert request.session[SESSION_KEY]["label"] == "Bergerac (24100)"
-    # a later page without parameters reads it back from the session
-    assert get_location(_request(session=request.session)) == location
+    assert _written(request)["label"] == "Bergerac (24100)"
+    # a later page without parameters reads it back from the cookie
+    assert get_location(_request(stored=_written(request))) == location
+
+
+def test_a_forged_or_broken_cookie_is_ignored():
+    request = RequestFactory().get("/")
+    forged = signing.dumps({"lat": 1.0, "lon": 2.0, "label": "<b>forged</b>", "radius_km": 30}, key="guessed")
+    request.COOKIES[COOKIE_NAME] = forged
+    assert get_location(request) is None
+    assert get_location(_request(stored=["not", "a", "dict"])) is None
+    assert get_location(_request(stored={"lat": 1.0})) is None
 
 
 def test_town_name_ignores_accents_and_case_and_radius_any():
@@ -44,11 +73,13 @@ def test_bad_coordinates_are_an_error(query):
 
 
 def test_radius_alone_changes_the_remembered_radius_and_bad_radius_keeps_it():
-    session = {SESSION_KEY: {"lat": 1.0, "lon": 2.0, "label": "X", "radius_km": 30}}
-    assert get_location(_request("?radius=50", session)).radius_km == 50
-    assert session[SESSION_KEY]["radius_km"] == 50
-    assert get_location(_request("?radius=37", session)).radius_km == 50
-    assert get_location(_request("", session)).radius_km == 50
+    stored = {"lat": 1.0, "lon": 2.0, "label": "X", "radius_km": 30}
+    request = _request("?radius=50", stored)
+    assert get_location(request).radius_km == 50
+    stored = _written(request)
+    assert stored["radius_km"] == 50
+    assert get_location(_request("?radius=37", stored)).radius_km == 50
+    assert get_location(_request("", stored)).radius_km == 50
 
 
 def test_no_location_at_all():
@@ -57,13 +88,11 @@ def test_no_location_at_all():
 
 @pytest.mark.django_db
 def test_unknown_place_gets_a_clear_message_not_a_silent_default(client):
-    session = client.session
-    session[SESSION_KEY] = {"lat": 1.0, "lon": 2.0, "label": "Ailleurs", "radius_km": 30}
-    session.save()
+    client.cookies[COOKIE_NAME] = _sign({"lat": 1.0, "lon": 2.0, "label": "Ailleurs", "radius_km": 30})
     html = client.get("/shops/?near=Trifouillis-les-Oies").content.decode()
     assert "Lieu inconnu : « Trifouillis-les-Oies »" in html
     assert "Ailleurs" not in html  # the old place is not used behind the reader's back
-    assert client.session[SESSION_KEY]["label"] == "Ailleurs"  # …nor lost
+    assert _cookie(client)["label"] == "Ailleurs"  # …nor lost
 
 
 @pytest.mark.django_db
@@ -72,10 +101,10 @@ def test_ambiguous_name_offers_the_choices_as_links(client):
     assert "Plusieurs communes s'appellent « saint-martin »" in html
     assert 'href="?near=Saint-Martin%20%2854%29&amp;departement=54"' in html
     assert "Saint-Martin (65360, Occitanie)" in html
-    assert SESSION_KEY not in client.session
+    assert _cookie(client) is None
     follow = client.get("/shops/?near=Saint-Martin%20%2854%29").content.decode()
     assert "Saint-Martin (54450)" in follow
-    assert client.session[SESSION_KEY]["label"] == "Saint-Martin (54450)"
+    assert _cookie(client)["label"] == "Saint-Martin (54450)"
 
 
 @pytest.mark.django_db
@@ -97,12 +126,13 @@ def test_form_carries_the_other_query_parameters(client):
 
 
 @pytest.mark.django_db
-def test_forget_clears_the_session_and_goes_back(client):
+def test_forget_clears_the_cookie_and_goes_back(client):
     client.get("/?near=24100")
-    assert SESSION_KEY in client.session
+    assert _cookie(client)["label"] == "Bergerac (24100)"
     response = client.post(reverse("bookshops:location_forget"), {"next": "/shops/"})
     assert response.status_code == 302 and response.url == "/shops/"
-    assert SESSION_KEY not in client.session
+    assert _cookie(client) is None
+    assert "Bergerac (24100)" not in client.get("/").content.decode()
     response = client.post(reverse("bookshops:location_forget"), {"next": "https://evil.example/"})
     assert response.url == "/"
 
@@ -157,3 +187,17 @@ def test_nearest_town_from_the_grid_is_the_nearest_of_all_towns():
         scale = math.cos(math.radians(lat)) ** 2
         score, best = min(((p.latitude - lat) ** 2 + scale * (p.longitude - lon) ** 2, p) for p in towns)
         assert nearest_place(lat, lon) == (best if score < 0.5**2 else None)  # at sea: no town name
+
+
+@pytest.mark.django_db
+def test_anonymous_readers_with_a_location_write_no_session(client, settings):
+    settings.DEBUG = False
+    book = BookFactory()
+    StockLineFactory(book=book, shop=ShopFactory(latitude=BERGERAC[0], longitude=BERGERAC[1]))
+    for path in ("/?near=24100&radius=30", "/", book.get_absolute_url(), "/shops/", "/search/?q=rien-du-tout",
+                 "/?radius=50", "/?lat=43.71&lon=-1.05"):
+        assert client.get(path).status_code == 200
+    assert _cookie(client)["label"] == "près de Dax"
+    assert Session.objects.count() == 0
+    response = client.get("/")
+    assert response.cookies.get("sessionid") is None

@@ -176,6 +176,22 @@ def test_missing_or_invalid_token_is_401_and_changes_nothing(client, shop, token
     assert not StockImport.objects.exists()
 
 
+def test_an_inactive_shops_token_is_refused_and_writes_nothing(client, shop, token):
+    StockLineFactory(shop=shop, book__isbn=PESTE, quantity=4)
+    shop.is_active = False
+    shop.save()
+    for method, url, body in (("PATCH", stock_url(), csv_body([[PESTE, 0]])), ("PUT", stock_url(), csv_body([[ETRANGER, 9]]))):
+        body = assert_error(send(client, method, url, body, token=token), 403, "shop_inactive")
+        assert "mollat" in body["message"] and "plus membre active" in body["message"]
+    assert_error(client.get(f"/api/v1/passculture/{SIRET}", headers={"Authorization": f"Bearer {token}"}),
+                 403, "shop_inactive")
+    assert quantities(shop) == {PESTE: 4}
+    assert not StockImport.objects.exists()
+    shop.is_active = True
+    shop.save()
+    assert send(client, "PATCH", stock_url(), csv_body([[PESTE, 0]]), token=token).status_code == 200
+
+
 def test_revoked_token_is_401(client, shop, token):
     api_token_revoke(token=ApiToken.objects.get(shop=shop))
     assert_error(send(client, "PATCH", stock_url(), csv_body([[PESTE, 1]]), token=token), 401, "unauthorized")

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 from django.db.models import Count, Q
 
 from bookshops.models import OpeningHours, Shop
@@ -59,8 +60,8 @@ def test_staff_user_belongs_to_exactly_its_shop(demo, client):
     assert user.groups.filter(name=STAFF_GROUP).exists()
     assert user.has_perm("catalogue.add_stockimport") and user.has_perm("bookshops.change_shop")
     assert not user.has_perm("bookshops.add_shop") and not user.has_perm("catalogue.change_book")
-    assert client.login(username=shop.slug, password=STAFF_PASSWORD)
-    assert client.login(username="admin", password=ADMIN_PASSWORD)
+    assert client.login(request=RequestFactory().get("/"), username=shop.slug, password=STAFF_PASSWORD)
+    assert client.login(request=RequestFactory().get("/"), username="admin", password=ADMIN_PASSWORD)
     assert get_user_model().objects.get(username="admin").is_superuser
 
 

@@ -1,15 +1,17 @@
 """Search, on whichever database is configured (SQLite by default, PostgreSQL with DATABASE_URL)."""
 
 import datetime
+import io
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from bookshops.models import Shop
 from catalogue.models import Book, BookSearchDocument, SearchMiss, SearchWord, Subject
-from catalogue.search import search_books, update_index
+from catalogue.search import search_books, search_miss_record, update_index
 from catalogue.stock.snapshots import stock_import
 from tests.factories import BookFactory, ContributorFactory, ShopFactory, StockLineFactory, make_isbn
 
@@ -406,6 +408,25 @@ def test_search_miss_keeps_only_a_truncated_query(client, catalogue):
     client.get(reverse("catalogue:search"), {"q": "introuvable " * 30})
     miss = SearchMiss.objects.get()
     assert len(miss.query) <= 200 and miss.query.startswith("introuvable introuvable")
+
+
+def test_search_misses_are_counted_one_row_per_query(client, catalogue):
+    for _ in range(3):
+        client.get(reverse("catalogue:search"), {"q": "Xylophage   quantique"})
+    client.get(reverse("catalogue:search"), {"q": "Autre chose introuvable"})
+    misses = dict(SearchMiss.objects.values_list("query", "count"))
+    assert misses == {"Xylophage quantique": 3, "Autre chose introuvable": 1}
+    assert SearchMiss.objects.count() == 2
+
+
+def test_old_search_misses_are_purged_by_the_cron_command(catalogue):
+    search_miss_record(query="ancienne")
+    search_miss_record(query="récente")
+    SearchMiss.objects.filter(query="ancienne").update(last_seen_at=timezone.now() - datetime.timedelta(days=400))
+    out = io.StringIO()
+    call_command("purge_search_misses", stdout=out)
+    assert "oubliées : 1" in out.getvalue()
+    assert list(SearchMiss.objects.values_list("query", flat=True)) == ["récente"]
 
 
 def test_found_searches_are_not_recorded(client, catalogue):

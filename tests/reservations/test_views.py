@@ -201,7 +201,26 @@ def test_rate_limit_cannot_be_dodged_with_a_forged_header(client, settings):
     response = client.post(url, form_data(client, line, reader_email="b@example.org"), HTTP_X_REAL_IP="2.2.2.2")
     assert response.status_code == 400 and "Trop de réservations" in response.content.decode()
     # Behind a proxy that sets the header, each reader is counted on their own.
-    settings.RESERVATIONS_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    settings.CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
     response = client.post(url, form_data(client, line, reader_email="c@example.org"), HTTP_X_REAL_IP="3.3.3.3")
     assert response.status_code == 302
     assert Reservation.objects.count() == 2
+
+
+def test_behind_a_proxy_the_client_is_the_right_end_of_x_forwarded_for(client, settings):
+    settings.RESERVATIONS_RATE_LIMIT = 3
+    settings.CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    settings.CLIENT_IP_TRUSTED_PROXIES = 1
+    line = StockLineFactory(quantity=50)
+    url = reverse("reservations:new", args=[line.pk])
+    statuses = [
+        client.post(url, form_data(client, line, reader_email=f"f{i}@example.org"),
+                    HTTP_X_FORWARDED_FOR=f"10.0.{i}.1, 198.51.100.{i}, 203.0.113.7").status_code
+        for i in range(15)
+    ]
+    # The left parts change every time (the client wrote them); the proxy's own entry does not.
+    assert statuses.count(302) == 3 and statuses.count(400) == 12
+    other = client.post(url, form_data(client, line, reader_email="g@example.org"),
+                        HTTP_X_FORWARDED_FOR="203.0.113.7, 203.0.113.8")
+    assert other.status_code == 302
+    assert Reservation.objects.count() == 4

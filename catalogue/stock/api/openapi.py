@@ -21,7 +21,8 @@ def _import(description):
 _SHOP_STOCK_ERRORS = {
     "400": _error("Corps JSON illisible ou paramètre invalide ; rien n'a changé."),
     "401": _error("Jeton manquant, invalide ou révoqué (en-tête WWW-Authenticate)."),
-    "403": _error("Le jeton appartient à une autre librairie ; rien n'a changé."),
+    "403": _error("Le jeton appartient à une autre librairie (forbidden) ou à une librairie qui n'est plus membre "
+                  "active (shop_inactive) ; rien n'a changé."),
     "404": _error("Librairie inconnue."),
     "405": _error("Méthode non autorisée."),
     "413": _error("Corps trop gros (réglage STOCK_FILE_MAX_BYTES, 50 Mo par défaut)."),

@@ -47,6 +47,12 @@ def api_view(*methods: str, authenticated: bool = True):
                         _("Jeton d'API manquant, invalide ou révoqué : envoyez « Authorization: Bearer <jeton> »."),
                         WWW_Authenticate=WWW_AUTHENTICATE,
                     )
+                if not request.api_token.shop.is_active:
+                    return error(
+                        403, "shop_inactive",
+                        _("La librairie %(shop)s n'est plus membre active du réseau : son jeton ne peut plus servir.")
+                        % {"shop": request.api_token.shop.slug},
+                    )
             return view(request, *args, **kwargs)
 
         return wrapper
