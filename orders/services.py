@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from bookshops.geo import sphere_km, with_distances
 from catalogue.models import Book, StockLine
 from reservations.deadlines import opening_days_after
-from reservations.services import _rate_limit, normalize_email
+from reservations.services import lock_keys, normalize_email, rate_limit
 
 from .emails import alert_email_queue, alerts_email_queue, order_email_queue
 from .exceptions import (
@@ -69,11 +69,12 @@ def order_request(
             message=_("Vous pouvez commander de 1 à %(maximum)s exemplaires.") % {"maximum": settings.ORDERS_MAX_COPIES}
         )
     if client:
-        _rate_limit(client)
+        rate_limit(client)
     now = now or timezone.now()
     with transaction.atomic():
         # One writer per address at a time: the caps below are read then written.
-        mine = Order.objects.select_for_update().filter(reader_email=reader_email).active()
+        lock_keys(f"orders:reader:{reader_email}")
+        mine = list(Order.objects.filter(reader_email=reader_email).active())
         if any(o.book_id == book.pk for o in mine):
             raise AlreadyOrdered()
         if len(mine) >= settings.ORDERS_MAX_ACTIVE_PER_EMAIL:
@@ -266,7 +267,7 @@ def alert_request(*, book: Book, reader_email: str, language: str = "fr", locati
     if location is None and shop is None:
         raise AlertNotPossible(message=_("Dites-nous où vous êtes, ou choisissez une librairie."))
     if client:
-        _rate_limit(client)
+        rate_limit(client)
     now = now or timezone.now()
     with transaction.atomic():
         existing = Alert.objects.open().filter(reader_email=reader_email, book=book).first()

@@ -43,7 +43,7 @@ READER_EMAIL_ON = {
 }
 
 
-def _rate_limit(client: str | None = None, *, user=None) -> None:
+def rate_limit(client: str | None = None, *, user=None) -> None:
     window = settings.RESERVATIONS_RATE_WINDOW_SECONDS
     if user is not None:
         if not ratelimit_take(key=f"reservations:staff:{user.pk}", limit=settings.RESERVATIONS_STAFF_RATE_LIMIT,
@@ -55,7 +55,7 @@ def _rate_limit(client: str | None = None, *, user=None) -> None:
             raise RateLimited(client=client, retry_after=window)
 
 
-def _lock(*keys: str) -> None:
+def lock_keys(*keys: str) -> None:
     """Serialise the transactions that check then change what ``keys`` name, until COMMIT.
 
     SQLite's IMMEDIATE transactions already take the one write lock at BEGIN;
@@ -96,7 +96,7 @@ def reservation_create(
         maximum = settings.RESERVATIONS_MAX_COPIES
         if not 1 <= quantity <= maximum:
             raise InvalidQuantity(requested=quantity, maximum=maximum)
-        _rate_limit(client=client, user=user)
+        rate_limit(client=client, user=user)
         return _reservation_insert(
             stock_line=stock_line, quantity=quantity, reader_name=reader_name, reader_email=reader_email,
             reader_phone=reader_phone, note=note, language=language, form_token=form_token,
@@ -165,7 +165,7 @@ def _reservation_insert(
         )
         email, phone = reservation.reader_email, reservation.reader_phone
         reader_key = f"reservations:reader:{email}" if email else f"reservations:reader-phone:{phone}"
-        _lock(reader_key, *([line_key] if line_key else []))
+        lock_keys(reader_key, *([line_key] if line_key else []))
         cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
         if Reservation.objects.active_for_reader(email=email, phone=phone).count() >= cap:
             raise TooManyActiveReservations(email=email, phone=phone, limit=cap)

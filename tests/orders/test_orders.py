@@ -255,3 +255,38 @@ def test_a_shop_sees_only_its_own_confirmed_orders_in_the_admin(client, mailbox)
     other.refresh_from_db()
     assert other.status == S.REQUESTED
     assert OrderEmail.objects.filter(order=other, kind="arrived").count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_per_address_cap_holds_under_simultaneous_orders(settings):
+    import threading
+
+    from django.db import connections
+
+    settings.ORDERS_MAX_ACTIVE_PER_EMAIL = 3
+    shop = ShopFactory()
+    books = [BookFactory() for _ in range(10)]
+    barrier = threading.Barrier(len(books))
+    outcomes, lock = [], threading.Lock()
+
+    def attempt(book):
+        try:
+            barrier.wait()
+            try:
+                services.order_request(book=book, shop=shop, quantity=1, reader_name="J", reader_email="j@example.org")
+                result = "ok"
+            except TooManyOrders:
+                result = "capped"
+            with lock:
+                outcomes.append(result)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(book,)) for book in books]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["capped"] * 7 + ["ok"] * 3
+    assert Order.objects.filter(reader_email="j@example.org").count() == 3
