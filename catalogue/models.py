@@ -158,6 +158,9 @@ class StockLine(models.Model):
     #: Last change of what a reader could get here: quantity, price or held
     #: copies (pass Culture's ``modifiedSince`` sync reads it).
     changed_at = models.DateTimeField(_("modifié le"), db_index=True)
+    #: Change stamp of the last write (``catalogue.stock.changes``): a reader of
+    #: ``stock_version >= token`` never misses a change, even one committed late.
+    stock_version = models.BigIntegerField(_("version du stock"), default=0)
 
     objects = StockLineQuerySet.as_manager()
 
@@ -170,7 +173,11 @@ class StockLine(models.Model):
             models.CheckConstraint(condition=Q(held__gte=0), name="stockline_held_non_negative"),
             models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gte=0), name="stockline_price_non_negative"),
         ]
-        indexes = [models.Index(fields=["book", "shop"], name="stockline_book_shop")]
+        indexes = [
+            models.Index(fields=["book", "shop"], name="stockline_book_shop"),
+            models.Index(fields=["shop", "stock_version"], name="stockline_shop_version"),
+            models.Index(fields=["stock_version"], name="stockline_version"),
+        ]
 
     def __str__(self):
         return f"{self.book} @ {self.shop}: {self.quantity}"
@@ -182,11 +189,27 @@ class StockLine(models.Model):
 
 
 class StockImport(models.Model):
-    """One stock snapshot sent by a shop, kept with its file and report."""
+    """One stock file sent by a shop, kept with its file and report, whatever became of it.
+
+    Status: ``pending`` (file kept, waiting for a worker) → ``running`` →
+    ``applied`` | ``refused`` (the file, not the portal: the previous stock is
+    kept) | ``failed`` (the portal: an error, or a worker that stopped
+    mid-way; the previous stock is kept, as the import is one transaction).
+    """
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("en attente")
+        RUNNING = "running", _("en cours")
         APPLIED = "applied", _("appliqué")
         REFUSED = "refused", _("refusé")
+        FAILED = "failed", _("échoué")
+
+    class Phase(models.TextChoices):
+        WAITING = "waiting", _("en attente d'un traitement")
+        READING = "reading", _("lecture du fichier")
+        APPLYING = "applying", _("mise à jour du stock")
+        INDEXING = "indexing", _("mise à jour de la recherche")
+        DONE = "done", _("terminé")
 
     class Channel(models.TextChoices):
         COMMAND = "command", _("ligne de commande")
@@ -201,7 +224,15 @@ class StockImport(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("envoyé par"), null=True, blank=True, on_delete=models.SET_NULL
     )
     channel = models.CharField(_("canal"), max_length=10, choices=Channel.choices, default=Channel.COMMAND)
-    status = models.CharField(_("résultat"), max_length=10, choices=Status.choices)
+    status = models.CharField(_("résultat"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(_("étape"), max_length=10, choices=Phase.choices, default=Phase.WAITING)
+    #: The sender's options, kept for the worker.
+    force = models.BooleanField(_("forcé"), default=False)
+    partial = models.BooleanField(_("mise à jour partielle"), default=False)
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    #: Last sign of life of the worker running it: a ``running`` import silent for too long is marked failed.
+    heartbeat_at = models.DateTimeField(_("dernier signe du traitement"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
     message = models.TextField(_("message"), blank=True)
     encoding = models.CharField(_("encodage"), max_length=30, blank=True)
     delimiter = models.CharField(_("séparateur"), max_length=5, blank=True)
@@ -212,8 +243,17 @@ class StockImport(models.Model):
     zeroed_count = models.PositiveIntegerField(_("passées à zéro"), default=0)
     rejected_count = models.PositiveIntegerField(_("rejetées"), default=0)
     books_created_count = models.PositiveIntegerField(_("livres ajoutés au catalogue"), default=0)
-    #: [{"line": 12, "value": "978…", "error": "clé de contrôle incorrecte"}, …]
+    warning_count = models.PositiveIntegerField(_("avertissements"), default=0)
+    #: Books whose search document the import refreshes, and how many are done.
+    books_to_index = models.PositiveIntegerField(_("livres à réindexer"), default=0)
+    books_indexed = models.PositiveIntegerField(_("livres réindexés"), default=0)
+    #: The first ``STOCK_IMPORT_MAX_REPORTED_PROBLEMS`` problems:
+    #: [{"line": 12, "value": "978…", "error": "clé de contrôle incorrecte", "level": "error", "kind": "isbn"}, …]
     report = models.JSONField(_("rapport ligne à ligne"), default=list, blank=True)
+    #: Every problem counted by kind: {"isbn": 1200, "price": 3, "duplicate": 1}.
+    problem_counts = models.JSONField(_("problèmes par type"), default=dict, blank=True)
+    #: The change stamp its lines carry (``StockLine.stock_version``), once applied.
+    stock_version = models.BigIntegerField(_("version du stock"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("durée (ms)"), default=0)
 
     class Meta:
@@ -227,6 +267,14 @@ class StockImport(models.Model):
     @property
     def applied(self):
         return self.status == self.Status.APPLIED
+
+    @property
+    def finished(self):
+        return self.status in (self.Status.APPLIED, self.Status.REFUSED, self.Status.FAILED)
+
+    @property
+    def problems_left_out(self):
+        return max(self.rejected_count + self.warning_count - len(self.report), 0)
 
 
 class SearchMiss(models.Model):

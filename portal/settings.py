@@ -225,3 +225,7 @@ RESERVATIONS_RETENTION_DAYS = env.int("RESERVATIONS_RETENTION_DAYS", default=365
 RESERVATIONS_EMAIL_MAX_ATTEMPTS = env.int("RESERVATIONS_EMAIL_MAX_ATTEMPTS", default=10)
 #: Scheme and host of the links in e-mails.
 RESERVATIONS_LINK_BASE_URL = env("RESERVATIONS_LINK_BASE_URL", default="http://localhost:8000")
+#: Problems of one import kept in full in its report (all of them are counted, by kind).
+STOCK_IMPORT_MAX_REPORTED_PROBLEMS = env.int("STOCK_IMPORT_MAX_REPORTED_PROBLEMS", default=1000)
+#: A running import whose worker gave no sign of life for this long is marked failed.
+STOCK_IMPORT_STALE_SECONDS = env.int("STOCK_IMPORT_STALE_SECONDS", default=15 * 60)

@@ -21,7 +21,8 @@ class BadParameter(ValueError):
 def parse_limit(raw: str | None) -> int:
     if raw in (None, ""):
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadParameter(_("limit doit être un entier de 1 à %(max)s.") % {"max": MAX_LIMIT})
     return int(raw)
 
