@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
-from django.db import models
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -9,11 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from bookshops.admin_scoping import ShopScopedAdmin
 
-from .exceptions import StockImportRefused
 from .forms import StockUploadForm
 from .models import Book, Contributor, SearchMiss, StockImport, StockLine, Subject
 from .search import update_index
-from .stock.snapshots import stock_import
+from .stock.snapshots import stock_import_create, stock_import_run
 
 
 class ContributorInline(admin.TabularInline):
@@ -114,22 +113,21 @@ class StockImportAdmin(ShopScopedAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = StockUploadForm(request.POST or None, request.FILES or None, user=request.user)
-        if request.method == "POST" and form.is_valid():
+        if getattr(request, "upload_too_large", False):
+            form.add_error("file", form.too_large_message())
+        elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            try:
-                record = stock_import(
-                    shop=form.cleaned_data["shop"],
-                    data=upload.read(),
-                    filename=upload.name,
-                    user=request.user,
-                    channel=StockImport.Channel.ADMIN,
-                    force=form.cleaned_data["force"],
-                )
-            except StockImportRefused as refused:
-                record = refused.stock_import
-                self.message_user(request, record.message, messages.ERROR)
-            else:
-                self.message_user(request, record.message, messages.SUCCESS)
+            record = stock_import_create(
+                shop=form.cleaned_data["shop"],
+                file=upload,
+                filename=upload.name,
+                user=request.user,
+                channel=StockImport.Channel.ADMIN,
+                force=form.cleaned_data["force"],
+            )
+            record = stock_import_run(stock_import_id=record.pk)
+            level = messages.SUCCESS if record.applied else messages.ERROR
+            self.message_user(request, record.message, level)
             return redirect(reverse("admin:catalogue_stockimport_change", args=[record.pk]))
         context = {
             **self.admin_site.each_context(request),

@@ -22,10 +22,12 @@ class StockUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["shop"].queryset = Shop.objects.for_user(user)
 
+    @staticmethod
+    def too_large_message():
+        return _("Fichier trop volumineux (%(size)s au plus).") % {"size": filesizeformat(settings.STOCK_FILE_MAX_BYTES)}
+
     def clean_file(self):
         file = self.cleaned_data["file"]
         if file.size > settings.STOCK_FILE_MAX_BYTES:
-            raise forms.ValidationError(
-                _("Fichier trop volumineux (%(size)s au plus).") % {"size": filesizeformat(settings.STOCK_FILE_MAX_BYTES)}
-            )
+            raise forms.ValidationError(self.too_large_message())
         return file

@@ -12,6 +12,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from portal.textfiles import clean_text
+
 from .models import OutgoingEmail, Reservation
 
 logger = logging.getLogger(__name__)
@@ -59,7 +61,8 @@ def _render(reservation: Reservation, kind: str, context: dict) -> OutgoingEmail
             reservation=reservation,
             kind=kind,
             to=to,
-            subject=str(subject) % {"reference": reservation.reference, "title": reservation.book.title[:150]},
+            # One line: a line break from a shop's file would make the header unsendable.
+            subject=str(subject) % {"reference": reservation.reference, "title": clean_text(reservation.book.title)[:150]},
             body_text=render_to_string(f"reservations/email/{kind}.txt", context),
             body_html=render_to_string(f"reservations/email/{kind}.html", context),
         )

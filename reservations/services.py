@@ -14,8 +14,8 @@ from catalogue.stock.holds import stock_hold, stock_release
 from .deadlines import opening_days_after, request_deadlines
 from .emails import email_enqueue, email_queue, email_render
 from .exceptions import (
-    AlreadyAtShop,
     REFUSALS,
+    AlreadyAtShop,
     InsufficientStock,
     InvalidQuantity,
     InvalidTransition,

@@ -209,18 +209,6 @@ def test_oversized_body_is_413_and_changes_nothing(client, shop, token, settings
     assert send(client, "PUT", stock_url(), csv_body([[ETRANGER, 1]]), token=token).status_code == 200
 
 
-def test_body_longer_than_declared_length_is_cut_at_the_limit(rf, shop, token, settings):
-    from catalogue.stock.api.payloads import PayloadError
-    from catalogue.stock.api.views import read_body
-
-    settings.STOCK_FILE_MAX_BYTES = 10
-    request = rf.put(stock_url(), data=b"x" * 50, content_type="text/csv")
-    request.META["CONTENT_LENGTH"] = "5"
-    with pytest.raises(PayloadError) as raised:
-        read_body(request)
-    assert raised.value.status == 413
-
-
 @pytest.mark.parametrize("content_type", ["application/xml", "application/octet-stream", ""])
 def test_unsupported_content_type_is_415(client, shop, token, content_type):
     response = send(client, "PUT", stock_url(), csv_body([[PESTE, 1]]), content_type=content_type, token=token)
