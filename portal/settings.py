@@ -235,3 +235,5 @@ RESERVATIONS_LINK_BASE_URL = env("RESERVATIONS_LINK_BASE_URL", default="http://l
 STOCK_IMPORT_MAX_REPORTED_PROBLEMS = env.int("STOCK_IMPORT_MAX_REPORTED_PROBLEMS", default=1000)
 #: A running import whose worker gave no sign of life for this long is marked failed.
 STOCK_IMPORT_STALE_SECONDS = env.int("STOCK_IMPORT_STALE_SECONDS", default=15 * 60)
+#: pass Culture's ``modifiedSince`` looks back this much further (see ``catalogue.stock.api.passculture``).
+STOCK_CHANGES_LOOKBACK_SECONDS = env.int("STOCK_CHANGES_LOOKBACK_SECONDS", default=120)

@@ -22,7 +22,7 @@ How to read it (the pass Culture push does this)::
 Lines come oldest change first, and only those stamped below the horizon
 taken *before* reading them (a change stamped above it, already committed,
 comes at a later call: the feed lags at most by the longest transaction
-running). The cursor never goes past the horizon, so no change is ever
+running on the PostgreSQL server, other databases' included). The cursor never goes past the horizon, so no change is ever
 skipped, whatever commits late; a line changed again comes again.
 Time stamps (``changed_at``, pass Culture's ``modifiedSince``) cannot promise
 that: see ``catalogue.stock.api.passculture`` for their look-back margin.

@@ -3,6 +3,7 @@
 import datetime
 import re
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -61,10 +62,19 @@ def passculture_stock_page(*, shop, limit: int, after: str | None, modified_sinc
     Every line the shop has is sent, zeros included: pass Culture only
     updates the references it receives, so a title gone from the shelf must
     be told as 0, whether or not ``modifiedSince`` is given.
+
+    ``modifiedSince`` looks back ``STOCK_CHANGES_LOOKBACK_SECONDS`` further: a
+    line is stamped a moment before its transaction commits (an import stamps
+    its lines as its last statement, a hold as it holds), and a reader whose
+    ``modifiedSince`` falls in between would otherwise miss it for good. Lines
+    may come twice; none is missed while that moment stays below the margin
+    (``tests/catalogue/test_change_feed_postgres.py`` runs a reader during an
+    import). ``catalogue.stock.changes`` is the exact feed, margin-free.
     """
     lines = StockLine.objects.filter(shop=shop)
     if modified_since is not None:
-        lines = lines.filter(changed_at__gte=modified_since)
+        lookback = datetime.timedelta(seconds=settings.STOCK_CHANGES_LOOKBACK_SECONDS)
+        lines = lines.filter(changed_at__gte=modified_since - lookback)
     if after is None:
         counts = {**lines.aggregate(total=Count("pk")), "offset": 0}
     else:
