@@ -8,11 +8,16 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from bookshops.admin_scoping import ShopScopedAdmin
+from portal.admin import OutboxAdmin
 
 from .forms import StockUploadForm
-from .models import Book, Contributor, SearchMiss, StockImport, StockLine, Subject
-from .search import update_index
-from .stock.snapshots import stock_import_create, stock_import_run
+from .models import Book, Contributor, IndexRefresh, SearchMiss, StockImport, StockLine, Subject
+from .stock.snapshots import stock_import_create, stock_imports_fail_stale
+from .stock.tasks import stock_import_start
+
+#: Problem kinds of a stock file's report, as the bookseller reads them.
+PROBLEM_KINDS = {"isbn": _("ISBN"), "quantity": _("quantité"), "price": _("prix"), "duplicate": _("doublon")}
+from .tasks import index_refresh_later, refresh_search_index
 
 
 class ContributorInline(admin.TabularInline):
@@ -39,7 +44,7 @@ class BookAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        update_index([form.instance.pk])
+        index_refresh_later([form.instance.pk])
 
 
 @admin.register(Subject)
@@ -79,8 +84,15 @@ class StockImportAdmin(ShopScopedAdmin):
     readonly_fields = [
         "shop", "created_at", "created_by", "channel", "status", "message", "file", "original_filename",
         "encoding", "delimiter", "rows_read", "created_count", "updated_count", "unchanged_count",
-        "zeroed_count", "rejected_count", "books_created_count", "duration_ms", "line_report",
+        "zeroed_count", "rejected_count", "warning_count", "problems_by_kind", "books_created_count", "started_at",
+        "finished_at", "duration_ms", "line_report",
     ]
+
+    @admin.display(description=_("problèmes par type"))
+    def problems_by_kind(self, obj):
+        if not obj.problem_counts:
+            return "—"
+        return ", ".join(f"{PROBLEM_KINDS.get(kind, kind)} : {count}" for kind, count in sorted(obj.problem_counts.items()))
 
     @admin.display(description=_("rapport ligne à ligne"))
     def line_report(self, obj):
@@ -91,10 +103,14 @@ class StockImportAdmin(ShopScopedAdmin):
             ((p["line"], _("erreur") if p["level"] == "error" else _("avertissement"), p["value"], p["error"])
              for p in obj.report[:1000]),
         )
-        return format_html(
+        table = format_html(
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
             _("ligne"), _("niveau"), _("valeur"), _("problème"), rows,
         )
+        if obj.problems_left_out:
+            left_out = _("… et %(count)s autres problèmes, comptés par type ci-dessus.") % {"count": obj.problems_left_out}
+            return format_html("{}<p>{}</p>", table, left_out)
+        return table
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -107,7 +123,27 @@ class StockImportAdmin(ShopScopedAdmin):
 
     def get_urls(self):
         upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="catalogue_stockimport_upload")
-        return [upload, *super().get_urls()]
+        progress = path("<int:object_id>/progress/", self.admin_site.admin_view(self.progress_view),
+                        name="catalogue_stockimport_progress")
+        return [upload, progress, *super().get_urls()]
+
+    def progress_view(self, request, object_id):
+        """Where an import stands: refreshes itself (meta refresh without JavaScript, a quiet fetch with it)."""
+        stock_imports_fail_stale()
+        record = self.get_queryset(request).filter(pk=object_id).first()
+        if record is None or not self.has_view_permission(request, record):
+            raise PermissionDenied
+        index = record.index_progress() if record.applied else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import du stock de %(shop)s") % {"shop": record.shop},
+            "record": record,
+            "index": index,
+            "done": record.finished and record.phase == StockImport.Phase.DONE,
+            "refresh_seconds": 2,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/catalogue/stockimport/progress.html", context)
 
     def upload_view(self, request):
         if not self.has_add_permission(request):
@@ -125,9 +161,10 @@ class StockImportAdmin(ShopScopedAdmin):
                 channel=StockImport.Channel.ADMIN,
                 force=form.cleaned_data["force"],
             )
-            record = stock_import_run(stock_import_id=record.pk)
-            level = messages.SUCCESS if record.applied else messages.ERROR
-            self.message_user(request, record.message, level)
+            record = stock_import_start(stock_import=record)
+            if not record.finished:  # in the worker's hands
+                return redirect(reverse("admin:catalogue_stockimport_progress", args=[record.pk]))
+            self.message_user(request, record.message, messages.SUCCESS if record.applied else messages.ERROR)
             return redirect(reverse("admin:catalogue_stockimport_change", args=[record.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -146,3 +183,13 @@ class SearchMissAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(IndexRefresh)
+class IndexRefreshAdmin(OutboxAdmin):
+    """Search-index refreshes after imports and edits: a failed one is retried, a given-up one shows here."""
+
+    task = refresh_search_index
+    list_display = ["created_at", "__str__", "done_at", "attempts", "failed_at", "gave_up_at", "last_error"]
+    list_filter = [("done_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter),
+                   ("gave_up_at", admin.EmptyFieldListFilter)]

@@ -5,6 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from portal.tasks import Outbox
 
 from .isbn import hyphenate_isbn
 from .stock.availability import StockLineQuerySet
@@ -244,9 +247,9 @@ class StockImport(models.Model):
     rejected_count = models.PositiveIntegerField(_("rejetées"), default=0)
     books_created_count = models.PositiveIntegerField(_("livres ajoutés au catalogue"), default=0)
     warning_count = models.PositiveIntegerField(_("avertissements"), default=0)
-    #: Books whose search document the import refreshes, and how many are done.
+    #: Books whose search document the import refreshes, and the ``IndexRefresh`` rows doing it.
     books_to_index = models.PositiveIntegerField(_("livres à réindexer"), default=0)
-    books_indexed = models.PositiveIntegerField(_("livres réindexés"), default=0)
+    index_refresh_ids = models.JSONField(_("mises à jour de l'index"), default=list, blank=True)
     #: The first ``STOCK_IMPORT_MAX_REPORTED_PROBLEMS`` problems:
     #: [{"line": 12, "value": "978…", "error": "clé de contrôle incorrecte", "level": "error", "kind": "isbn"}, …]
     report = models.JSONField(_("rapport ligne à ligne"), default=list, blank=True)
@@ -271,6 +274,18 @@ class StockImport(models.Model):
     @property
     def finished(self):
         return self.status in (self.Status.APPLIED, self.Status.REFUSED, self.Status.FAILED)
+
+    def index_progress(self) -> dict:
+        """How far the search index refresh of an applied import is: books done, and refreshes failed for now."""
+        refreshes = IndexRefresh.objects.filter(pk__in=self.index_refresh_ids)
+        done = sum(len(ids) for ids in refreshes.filter(done_at__isnull=False).values_list("book_ids", flat=True))
+        failed = refreshes.filter(done_at__isnull=True, attempts__gt=0).count()
+        given_up = refreshes.filter(gave_up_at__isnull=False).count()
+        if self.phase == self.Phase.INDEXING and done >= self.books_to_index:
+            StockImport.objects.filter(pk=self.pk, phase=self.Phase.INDEXING).update(phase=self.Phase.DONE)
+            self.phase = self.Phase.DONE
+        return {"books_to_index": self.books_to_index, "books_indexed": done, "failed_refreshes": failed,
+                "given_up_refreshes": given_up}
 
     @property
     def problems_left_out(self):
@@ -329,3 +344,23 @@ class SearchWord(models.Model):
 
     def __str__(self):
         return self.word
+
+
+class IndexRefresh(Outbox):
+    """Books whose search documents must be refreshed, written with the change that calls for it.
+
+    The ``refresh_search_index`` task does it after commit; a failure is retried (see ``portal.tasks``).
+    """
+
+    book_ids = models.JSONField(_("livres"))
+    done_at = models.DateTimeField(_("fait le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mise à jour de l'index de recherche")
+        verbose_name_plural = _("mises à jour de l'index de recherche")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["done_at", "gave_up_at"], name="indexrefresh_pending")]
+
+    def __str__(self):
+        count = len(self.book_ids)
+        return ngettext("%(count)s livre", "%(count)s livres", count) % {"count": count}

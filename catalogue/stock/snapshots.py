@@ -22,11 +22,13 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
+from portal.tasks import enqueue_on_commit
 from portal.textfiles import TextFileError
 
 from ..exceptions import StockImportRefused
-from ..models import Book, Contributor, StockImport, StockLine
-from ..search import update_index
+from ..models import Book, Contributor, IndexRefresh, StockImport, StockLine
+from ..search import INDEX_CHUNK
+from ..tasks import refresh_search_index
 from .bulk import bulk_insert, bulk_insert_rows, bulk_upsert, chunked
 from .changes import change_stamp
 from .files import MAX_QUANTITY, ProblemLog, StockFileReader, StockRow
@@ -130,11 +132,11 @@ def stock_import_run(*, stock_import_id: int, progress: Progress | None = None) 
         finally:
             _drop_staging()
     except (TextFileError, _Refusal) as exc:
-        record.status, record.stock_version = StockImport.Status.REFUSED, None
+        record.status, record.stock_version, record.index_refresh_ids = StockImport.Status.REFUSED, None, []
         record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}
     except Exception as exc:
         logger.exception("stock import %s failed", record.pk)
-        record.status, record.stock_version = StockImport.Status.FAILED, None
+        record.status, record.stock_version, record.index_refresh_ids = StockImport.Status.FAILED, None, []
         record.message = _(
             "L'import a échoué sur une erreur du portail (%(error)s), le stock précédent est conservé. "
             "L'équipe technique est prévenue ; vous pouvez renvoyer le fichier."
@@ -148,10 +150,7 @@ def stock_import_run(*, stock_import_id: int, progress: Progress | None = None) 
         record.books_created_count = counts.books_created
         record.message = _("Import appliqué.")
     _report(record, problems)
-    if record.applied:
-        _set_progress(record, progress, phase=StockImport.Phase.INDEXING)
-        _refresh_index(record, progress)
-    record.phase = StockImport.Phase.DONE
+    record.phase = StockImport.Phase.INDEXING if record.index_refresh_ids else StockImport.Phase.DONE
     record.finished_at = timezone.now()
     record.duration_ms = int((time.monotonic() - started) * 1000)
     record.save()
@@ -334,21 +333,28 @@ def _apply(record: StockImport, problems: ProblemLog) -> _Counts:
     # Stamped last, just before commit: a reader of ``changed_at`` misses a change only
     # if it reads within the moments this statement and the commit take (see passculture).
     StockLine.objects.filter(shop=shop, stock_version=version).update(changed_at=timezone.now())
+    _index_later(record)
     shop.stock_reported_at = timezone.now()
     shop.save(update_fields=["stock_reported_at"])
     return counts
 
 
-def _refresh_index(record: StockImport, progress: Progress | None) -> None:
-    """Refresh the search documents of the books whose lines the import changed, reporting progress."""
-    lines = StockLine.objects.filter(shop_id=record.shop_id, stock_version=record.stock_version)
-    _set_progress(record, progress, books_to_index=lines.count(), books_indexed=0)
-    last, done = 0, 0
-    while ids := list(lines.filter(pk__gt=last).order_by("pk").values_list("pk", "book_id")[:CHUNK]):
-        last = ids[-1][0]
-        update_index(book_id for _pk, book_id in ids)
-        done += len(ids)
-        _set_progress(record, progress, books_indexed=done)
+def _index_later(record: StockImport) -> None:
+    """Queue the refresh of the search documents of every book whose line the import changed.
+
+    Written in the import's transaction as ``IndexRefresh`` rows (one task runs
+    them after commit; a failure is kept on its row, shown in the admin and
+    retried), so an applied import never leaves the search index behind.
+    """
+    lines = StockLine.objects.filter(shop_id=record.shop_id, stock_version=record.stock_version).order_by("pk")
+    last, ids, books = 0, [], 0
+    while page := list(lines.filter(pk__gt=last).values_list("pk", "book_id")[:INDEX_CHUNK]):
+        last = page[-1][0]
+        ids.append(IndexRefresh.objects.create(book_ids=sorted(book_id for _pk, book_id in page)).pk)
+        books += len(page)
+    record.index_refresh_ids, record.books_to_index = ids, books
+    if ids:
+        enqueue_on_commit(refresh_search_index, ids)
 
 
 def _resolve_books(rows: dict[str, StockRow]) -> tuple[dict[str, int], int]:

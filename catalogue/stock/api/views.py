@@ -12,7 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from bookshops.models import Shop
 from catalogue.models import StockImport
-from catalogue.stock.snapshots import stock_import_create, stock_import_run, stock_imports_fail_stale
+from catalogue.stock.snapshots import stock_import_create, stock_imports_fail_stale
+from catalogue.stock.tasks import stock_import_start
 
 from .auth import WWW_AUTHENTICATE, authenticate
 from .openapi import openapi_document
@@ -127,6 +128,7 @@ def read_body(request) -> BinaryIO:
 def import_payload(record: StockImport) -> dict:
     """An import's status, counts and (first) problems: small whatever the file."""
     from_json = record.file.name.endswith(".json.csv")
+    index = record.index_progress()  # first: it may move the phase to done
     problems = []
     for problem in record.report:
         problem = dict(problem)
@@ -144,8 +146,7 @@ def import_payload(record: StockImport) -> dict:
         "finished_at": record.finished_at.isoformat() if record.finished_at else None,
         "duration_ms": record.duration_ms,
         "stock_version": record.stock_version,
-        "progress": {"rows_read": record.rows_read, "books_to_index": record.books_to_index,
-                     "books_indexed": record.books_indexed},
+        "progress": {"rows_read": record.rows_read, **index},
         "problem_counts": record.problem_counts,
         "problems_left_out": record.problems_left_out,
         "counts": {
@@ -186,8 +187,7 @@ def shop_stock(request, slug):
         force=force in TRUE,
         partial=request.method == "PATCH",
     )
-    record = stock_import_run(stock_import_id=record.pk)
-    return import_response(record)
+    return import_response(stock_import_start(stock_import=record))
 
 
 def import_response(record: StockImport) -> JsonResponse:
