@@ -94,7 +94,7 @@ class RefuseBrokenInputMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.path or any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
-            return self.refuse(request, _("Caractère nul (%00) dans l'adresse : requête refusée."))
+            return self.refuse(request, _("Caractère nul (octet zéro) dans l'adresse : requête refusée."))
         if request.method == "POST" and request.content_type in FORM_TYPES:
             declared = request.META.get("CONTENT_LENGTH") or ""
             counter = request._stream = _CountingStream(request._stream)
