@@ -20,7 +20,6 @@ file with the csv module alone, and COPYing its rows into a temporary table
 
 import argparse
 import csv
-import io
 import os
 import sys
 import time
@@ -67,14 +66,15 @@ def raw_limits(path):
 
     started = time.perf_counter()
     with path.open(encoding="utf-8", newline="") as text:
+        columns = len(text.readline().split(";"))
+        text.seek(0)
         rows = sum(1 for _row in csv.reader(text, delimiter=";")) - 1
     parse = time.perf_counter() - started
     copy = None
     if connection.vendor == "postgresql":
         started = time.perf_counter()
         with connection.cursor() as cursor:
-            cursor.execute("CREATE TEMPORARY TABLE raw_copy (isbn text, title text, author text, publisher text, "
-                           "quantity text, price text)")
+            cursor.execute(f"CREATE TEMPORARY TABLE raw_copy ({', '.join(f'c{i} text' for i in range(columns))})")
             with path.open("rb") as data, cursor.cursor.copy(
                 "COPY raw_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true)"
             ) as copy_in:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def settled():
     """Wait for the horizon to pass every stamp written so far (other sessions' transactions may hold it back)."""
     latest = max(StockLine.objects.values_list("stock_version", flat=True), default=0)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while change_horizon() <= latest and time.monotonic() < deadline:
         time.sleep(0.05)
 
