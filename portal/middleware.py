@@ -76,6 +76,9 @@ class _CountingStream:
         self.count += len(data)
         return data
 
+    def __getattr__(self, name):  # close() and the rest: the stream's own
+        return getattr(self.stream, name)
+
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 

@@ -290,11 +290,22 @@ def test_nul_in_api_query_is_400_json(client, shop, token):
     assert quantities(shop) == BEFORE
 
 
-def test_nul_in_a_form_field_is_400(client, db):
-    UserFactory(username="libraire", password="x")
-    response = client.post("/admin/login/", {"username": "libraire\x00", "password": "x"})
+@pytest.mark.parametrize("urlencoded", [False, True])
+def test_nul_in_a_form_field_is_400_and_a_clean_form_goes_through(client, db, urlencoded):
+    from urllib.parse import urlencode
+
+    UserFactory(username="libraire", password="x", is_staff=True)
+
+    def login(username):
+        if urlencoded:  # what a browser sends for a form without files
+            return client.post("/admin/login/", urlencode({"username": username, "password": "x"}),
+                               content_type="application/x-www-form-urlencoded")
+        return client.post("/admin/login/", {"username": username, "password": "x"})
+
+    response = login("libraire\x00")
     assert response.status_code == 400
     assert "_auth_user_id" not in client.session
+    assert login("libraire").status_code == 302 and "_auth_user_id" in client.session
 
 
 # --- limit -------------------------------------------------------------------------------------------------
