@@ -247,6 +247,8 @@ class StockImport(models.Model):
     rejected_count = models.PositiveIntegerField(_("rejetées"), default=0)
     books_created_count = models.PositiveIntegerField(_("livres ajoutés au catalogue"), default=0)
     warning_count = models.PositiveIntegerField(_("avertissements"), default=0)
+    #: Lines of the file applied so far (progress while the import runs).
+    lines_applied = models.PositiveIntegerField(_("lignes appliquées"), default=0)
     #: Books whose search document the import refreshes, and the ``IndexRefresh`` rows doing it.
     books_to_index = models.PositiveIntegerField(_("livres à réindexer"), default=0)
     index_refresh_ids = models.JSONField(_("mises à jour de l'index"), default=list, blank=True)

@@ -9,6 +9,7 @@ file. Its lines carry the import's change stamp (``catalogue.stock.changes``).
 
 import datetime
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ def stock_import_run(*, stock_import_id: int, progress: Progress | None = None) 
                 _check_rejected_share(record)
                 _set_progress(record, progress, phase=StockImport.Phase.APPLYING)
                 with transaction.atomic():
-                    counts = _apply(record, problems)
+                    counts = _apply(record, problems, progress)
         finally:
             _drop_staging()
     except (TextFileError, _Refusal) as exc:
@@ -182,13 +183,29 @@ def stock_imports_fail_stale(*, now: datetime.datetime | None = None) -> int:
 
 
 def _set_progress(record: StockImport, progress: Progress | None, **fields) -> None:
-    """Save progress at once (outside the import's transaction, so that readers see it)."""
+    """Save progress at once, where readers see it: outside the import's transaction.
+
+    Inside it (while lines are written), PostgreSQL gets the update from a
+    connection of its own (a short thread); SQLite, whose writers take turns,
+    shows the figures at commit.
+    """
     fields["heartbeat_at"] = timezone.now()
     for name, value in fields.items():
         setattr(record, name, value)
-    StockImport.objects.filter(pk=record.pk).update(**fields)
     if progress:
         progress(record)
+    if not connection.in_atomic_block:
+        StockImport.objects.filter(pk=record.pk).update(**fields)
+    elif connection.vendor == "postgresql":
+        def save():
+            try:
+                StockImport.objects.filter(pk=record.pk).update(**fields)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=save)
+        thread.start()
+        thread.join()
 
 
 def _report(record: StockImport, problems: ProblemLog, **fields) -> None:
@@ -272,7 +289,7 @@ def _staged_pages(problems: ProblemLog):
             last = isbns[-1]
 
 
-def _apply(record: StockImport, problems: ProblemLog) -> _Counts:
+def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None) -> _Counts:
     shop, counts = record.shop, _Counts()
     # Serialise imports of one shop. Reservations are not blocked: holds and
     # releases write only ``held``, which imports never write; a collection also
@@ -299,7 +316,7 @@ def _apply(record: StockImport, problems: ProblemLog) -> _Counts:
             )
 
     version = record.stock_version = change_stamp()
-    now = timezone.now()
+    now, applied = timezone.now(), 0
     for rows in _staged_pages(problems):
         book_ids, books_created = _resolve_books(rows)
         counts.books_created += books_created
@@ -323,6 +340,8 @@ def _apply(record: StockImport, problems: ProblemLog) -> _Counts:
                 counts.updated += 1
             to_write.append((shop.pk, book_id, row.quantity, 0, price, now, version))
         _upsert_stock_lines(to_write)
+        applied += len(rows)
+        _set_progress(record, progress, lines_applied=applied)
 
     if not record.partial:
         with connection.cursor() as cursor:

@@ -133,3 +133,27 @@ def test_modified_since_with_its_margin_misses_nothing_when_the_commit_lags(shop
     settings.STOCK_CHANGES_LOOKBACK_SECONDS = 0
     assert poll(read_during_import_at) == {}, "without the margin the import is skipped for good"
     assert connection.vendor == "postgresql"
+
+
+def test_lines_applied_show_while_the_import_transaction_is_still_open(shop_with_stock, monkeypatch):
+    from catalogue.models import StockImport
+
+    shop, (first, _second, _untouched) = shop_with_stock
+    applied, resume = threading.Event(), threading.Event()
+    index_later = snapshots._index_later
+
+    def slow_index_later(record):
+        applied.set()
+        resume.wait(10)  # every page written, nothing committed
+        index_later(record)
+
+    monkeypatch.setattr(snapshots, "_index_later", slow_index_later)
+    data = stock_file([(make_isbn(i), 7) for i in range(3)] + [(make_isbn(200 + i), 1) for i in range(20)])
+    importer, errors = run_in_thread(lambda: snapshots.stock_import(shop=Shop.objects.get(pk=shop.pk), data=data))
+    assert applied.wait(10)
+    record = StockImport.objects.get()
+    assert (record.status, record.phase, record.rows_read, record.lines_applied) == ("running", "applying", 23, 23)
+    assert StockLine.objects.get(pk=first.pk).quantity == 5, "the stock itself is not committed yet"
+    resume.set()
+    importer.join(20)
+    assert not errors and StockLine.objects.get(pk=first.pk).quantity == 7

@@ -246,7 +246,8 @@ DOCUMENT = {
                     "progress": {
                         "type": "object",
                         "properties": {name: {"type": "integer", "minimum": 0} for name in (
-                            "rows_read", "books_to_index", "books_indexed", "failed_refreshes", "given_up_refreshes")},
+                            "rows_read", "lines_applied", "books_to_index", "books_indexed", "failed_refreshes",
+                            "given_up_refreshes")},
                     },
                     "problem_counts": {"type": "object", "additionalProperties": {"type": "integer"},
                                        "description": "Tous les problèmes, comptés par type (isbn, quantity, price, "

@@ -146,7 +146,7 @@ def import_payload(record: StockImport) -> dict:
         "finished_at": record.finished_at.isoformat() if record.finished_at else None,
         "duration_ms": record.duration_ms,
         "stock_version": record.stock_version,
-        "progress": {"rows_read": record.rows_read, **index},
+        "progress": {"rows_read": record.rows_read, "lines_applied": record.lines_applied, **index},
         "problem_counts": record.problem_counts,
         "problems_left_out": record.problems_left_out,
         "counts": {
