@@ -4,6 +4,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -232,6 +233,8 @@ class StockImport(models.Model):
     #: The sender's options, kept for the worker.
     force = models.BooleanField(_("forcé"), default=False)
     partial = models.BooleanField(_("mise à jour partielle"), default=False)
+    #: Refuse, until applied with ``force``, a snapshot that would zero titles readers hold (the admin's upload).
+    hold_check = models.BooleanField(_("confirmation si des titres réservés passent à zéro"), default=False)
     started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
     #: Last sign of life of the worker running it: a ``running`` import silent for too long is marked failed.
     heartbeat_at = models.DateTimeField(_("dernier signe du traitement"), null=True, blank=True)
@@ -266,8 +269,12 @@ class StockImport(models.Model):
         verbose_name_plural = _("imports de stock")
         ordering = ["-created_at"]
 
+    #: ``report`` entries of this level are titles the import zeroed (or, refused, would have).
+    ZEROED = "zeroed"
+
     def __str__(self):
-        return f"{self.shop} — {self.created_at:%Y-%m-%d %H:%M} — {self.get_status_display()}"
+        when = timezone.localtime(self.created_at) if self.created_at else None
+        return f"{self.shop} — {when:%d/%m/%Y %H:%M} — {self.get_status_display()}" if when else str(self.shop)
 
     @property
     def applied(self):
@@ -291,7 +298,22 @@ class StockImport(models.Model):
 
     @property
     def problems_left_out(self):
-        return max(self.rejected_count + self.warning_count - len(self.report), 0)
+        return max(self.rejected_count + self.warning_count - len(self.problems), 0)
+
+    @property
+    def problems(self) -> list[dict]:
+        """The report's unreadable or doubtful lines."""
+        return [p for p in self.report if p.get("level") != self.ZEROED]
+
+    @property
+    def zeroed_lines(self) -> list[dict]:
+        """Titles zeroed (or that would be), reserved ones first: {"isbn", "title", "held"}."""
+        return [p for p in self.report if p.get("level") == self.ZEROED]
+
+    @property
+    def can_retry(self) -> bool:
+        """A snapshot refused only for what it zeroes: its kept file can be applied anyway."""
+        return self.status == self.Status.REFUSED and bool(self.file) and bool(self.zeroed_lines)
 
 
 class SearchMiss(models.Model):

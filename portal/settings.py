@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "catalogue",
     "bookshops",
     "reservations",
+    "orders",
 ]
 
 MIDDLEWARE = [
@@ -282,3 +283,15 @@ STOCK_CHANGES_LOOKBACK_SECONDS = env.int("STOCK_CHANGES_LOOKBACK_SECONDS", defau
 #: Stock files up to this size are imported within the request (answer 200/422 at once); bigger ones by the
 #: worker (answer 202, then GET the import's status_url; the admin shows a progress page).
 STOCK_IMPORT_INLINE_MAX_BYTES = env.int("STOCK_IMPORT_INLINE_MAX_BYTES", default=256 * 1024)
+
+# --- Orders and alerts ------------------------------------------------------------
+#: Most copies of one order (a shop orders for a reader, not for a class).
+ORDERS_MAX_COPIES = env.int("ORDERS_MAX_COPIES", default=2)
+#: Orders one e-mail address may have under way at once.
+ORDERS_MAX_ACTIVE_PER_EMAIL = env.int("ORDERS_MAX_ACTIVE_PER_EMAIL", default=3)
+#: Hours the link confirming an order's address stays valid; the order expires then.
+ORDERS_CONFIRM_HOURS = env.int("ORDERS_CONFIRM_HOURS", default=48)
+#: Days an alert watches before it ends (with a notice).
+ALERTS_LIFETIME_DAYS = env.int("ALERTS_LIFETIME_DAYS", default=183)
+#: Open alerts one e-mail address may have.
+ALERTS_MAX_PER_EMAIL = env.int("ALERTS_MAX_PER_EMAIL", default=20)

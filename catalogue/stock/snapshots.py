@@ -33,6 +33,7 @@ from ..tasks import refresh_search_index
 from .bulk import bulk_insert, bulk_insert_rows, bulk_upsert, chunked
 from .changes import change_stamp
 from .files import MAX_QUANTITY, ProblemLog, StockFileReader, StockRow
+from .signals import stock_changed
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +43,14 @@ CHUNK = 2000
 STAGE_BATCH = 5000
 STAGING = "stock_import_staging"
 _STAGING_COLUMNS = ["line", "isbn", "quantity", "price_cents", "title", "author", "publisher"]
+#: Titles zeroed (or that would be) listed in an import's report; its ``zeroed_count`` has them all.
+ZEROED_REPORTED = 1000
 
 
 class _Refusal(Exception):
-    pass
+    def __init__(self, message, *, zeroed=(), reserved=()):
+        super().__init__(message)
+        self.zeroed, self.reserved = list(zeroed), set(reserved)
 
 
 @dataclass
@@ -70,11 +75,20 @@ def stock_import(
     channel: str = StockImport.Channel.COMMAND,
     force: bool = False,
     partial: bool = False,
+    hold_check: bool = False,
     progress: Progress | None = None,
 ) -> StockImport:
-    """Record and apply a shop's stock file here and now; raise ``StockImportRefused`` unless applied."""
+    """Record and apply a shop's stock file here and now; raise ``StockImportRefused`` unless applied.
+
+    A snapshot (``partial=False``) is the shop's whole stock: lines it does
+    not list drop to zero (listed in the report). A partial update only
+    touches the lines it lists. With ``hold_check`` a snapshot that would zero
+    titles readers still hold is refused until applied with ``force`` (the
+    admin's confirmation).
+    """
     record = stock_import_create(
-        shop=shop, data=data, file=file, filename=filename, user=user, channel=channel, force=force, partial=partial
+        shop=shop, data=data, file=file, filename=filename, user=user, channel=channel, force=force, partial=partial,
+        hold_check=hold_check,
     )
     record = stock_import_run(stock_import_id=record.pk, progress=progress)
     if not record.applied:
@@ -92,6 +106,7 @@ def stock_import_create(
     channel: str = StockImport.Channel.COMMAND,
     force: bool = False,
     partial: bool = False,
+    hold_check: bool = False,
 ) -> StockImport:
     """Keep the file and create its import record (``pending``), before any work is done."""
     record = StockImport(
@@ -101,6 +116,7 @@ def stock_import_create(
         channel=channel,
         force=force,
         partial=partial,
+        hold_check=hold_check,
     )
     content = ContentFile(data) if data is not None else File(file)
     record.file.save(get_valid_filename(filename) or "stock.csv", content, save=False)
@@ -119,6 +135,7 @@ def stock_import_run(*, stock_import_id: int, progress: Progress | None = None) 
         return record  # done, or being done, by another worker
     started = time.monotonic()
     problems = ProblemLog(settings.STOCK_IMPORT_MAX_REPORTED_PROBLEMS)
+    zeroed_entries = []
     try:
         try:
             with record.file.open("rb") as file:
@@ -129,12 +146,14 @@ def stock_import_run(*, stock_import_id: int, progress: Progress | None = None) 
                 _check_rejected_share(record)
                 _set_progress(record, progress, phase=StockImport.Phase.APPLYING)
                 with transaction.atomic():
-                    counts = _apply(record, problems, progress)
+                    counts, zeroed_ids = _apply(record, problems, progress)
         finally:
             _drop_staging()
     except (TextFileError, _Refusal) as exc:
         record.status, record.stock_version, record.index_refresh_ids = StockImport.Status.REFUSED, None, []
         record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}
+        if isinstance(exc, _Refusal) and exc.zeroed:
+            zeroed_entries = _zeroed_report(exc.zeroed, exc.reserved)
     except Exception as exc:
         logger.exception("stock import %s failed", record.pk)
         record.status, record.stock_version, record.index_refresh_ids = StockImport.Status.FAILED, None, []
@@ -143,6 +162,7 @@ def stock_import_run(*, stock_import_id: int, progress: Progress | None = None) 
             "L'équipe technique est prévenue ; vous pouvez renvoyer le fichier."
         ) % {"error": type(exc).__name__}
     else:
+        zeroed_entries = _zeroed_report(zeroed_ids, set())
         record.status = StockImport.Status.APPLIED
         record.created_count = counts.created
         record.updated_count = counts.updated
@@ -151,6 +171,7 @@ def stock_import_run(*, stock_import_id: int, progress: Progress | None = None) 
         record.books_created_count = counts.books_created
         record.message = _("Import appliqué.")
     _report(record, problems)
+    record.report += zeroed_entries
     record.phase = StockImport.Phase.INDEXING if record.index_refresh_ids else StockImport.Phase.DONE
     record.finished_at = timezone.now()
     record.duration_ms = int((time.monotonic() - started) * 1000)
@@ -158,6 +179,34 @@ def stock_import_run(*, stock_import_id: int, progress: Progress | None = None) 
     if progress:
         progress(record)
     return StockImport.objects.select_related("shop").get(pk=record.pk)
+
+
+def stock_import_retry(*, record: StockImport, user=None, force: bool = True) -> StockImport:
+    """Apply again, from its kept file, a snapshot refused for what it zeroes (« Appliquer quand même »)."""
+    if not record.can_retry:
+        raise ValueError(f"stock import {record.pk} is not a refused snapshot that can be applied anyway")
+    with record.file.open("rb") as file:
+        return stock_import(
+            shop=record.shop, file=file, filename=record.original_filename or "stock.csv", user=user,
+            channel=record.channel, force=force,
+        )
+
+
+def _zeroed_report(line_ids: list[int], reserved: set[int]) -> list[dict]:
+    """The report's entries for titles zeroed (or that would be), reserved ones first, at most ZEROED_REPORTED."""
+    ordered = sorted(reserved) + [pk for pk in line_ids if pk not in reserved]
+    ordered = ordered[:ZEROED_REPORTED]
+    found = {}
+    for batch in chunked(ordered, CHUNK):
+        found.update(
+            (pk, (isbn, title, held))
+            for pk, isbn, title, held in StockLine.objects.filter(pk__in=batch).values_list(
+                "pk", "book__isbn", "book__title", "held")
+        )
+    return [
+        {"level": StockImport.ZEROED, "isbn": found[pk][0], "title": found[pk][1], "held": found[pk][2]}
+        for pk in ordered if pk in found
+    ]
 
 
 def stock_imports_fail_stale(*, now: datetime.datetime | None = None) -> int:
@@ -289,7 +338,7 @@ def _staged_pages(problems: ProblemLog):
             last = isbns[-1]
 
 
-def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None) -> _Counts:
+def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None) -> tuple[_Counts, list[int]]:
     shop, counts = record.shop, _Counts()
     # Serialise imports of one shop. Reservations are not blocked: holds and
     # releases write only ``held``, which imports never write; a collection also
@@ -302,17 +351,34 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
         f"{line_table}.shop_id = %s AND {line_table}.quantity > 0 AND NOT EXISTS (SELECT 1 FROM {book_table} b "
         f"JOIN {STAGING} s ON s.isbn = b.isbn WHERE b.id = {line_table}.book_id)"
     )
+    zeroed_ids = []  # the first ZEROED_REPORTED lines it zeroes, for the report
     if not record.partial:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM {line_table} WHERE shop_id = %s AND quantity > 0", [shop.pk])
             in_stock_now = cursor.fetchone()[0]
             cursor.execute(f"SELECT COUNT(*) FROM {line_table} WHERE {not_listed}", [shop.pk])
             dropped = cursor.fetchone()[0]
+            reserved = set()
+            if dropped:
+                cursor.execute(f"SELECT id FROM {line_table} WHERE {not_listed} ORDER BY id LIMIT %s",
+                               [shop.pk, ZEROED_REPORTED])
+                zeroed_ids = [pk for (pk,) in cursor.fetchall()]
+                cursor.execute(f"SELECT id FROM {line_table} WHERE {not_listed} AND {line_table}.held > 0 "
+                               "ORDER BY id LIMIT %s", [shop.pk, ZEROED_REPORTED])
+                reserved = {pk for (pk,) in cursor.fetchall()}
         if dropped and not record.force and dropped > in_stock_now * settings.STOCK_IMPORT_MAX_DROPPED_SHARE:
             raise _Refusal(
                 _("Ce fichier ferait passer à zéro %(dropped)s des %(total)s titres en stock de la librairie : "
                   "est-il complet ? Si ce stock est juste, relancez l'import en forçant.")
-                % {"dropped": dropped, "total": in_stock_now}
+                % {"dropped": dropped, "total": in_stock_now},
+                zeroed=zeroed_ids, reserved=reserved,
+            )
+        if reserved and record.hold_check and not record.force:
+            raise _Refusal(
+                _("À confirmer : ce fichier ferait passer à zéro %(count)s titre(s) que des lecteurs ont réservés "
+                  "(en tête de la liste ci-dessous). Si votre stock est juste, appliquez-le quand même.")
+                % {"count": len(reserved)},
+                zeroed=zeroed_ids, reserved=reserved,
             )
 
     version = record.stock_version = change_stamp()
@@ -355,7 +421,7 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
     _index_later(record)
     shop.stock_reported_at = timezone.now()
     shop.save(update_fields=["stock_reported_at"])
-    return counts
+    return counts, zeroed_ids
 
 
 def _index_later(record: StockImport) -> None:
@@ -364,13 +430,16 @@ def _index_later(record: StockImport) -> None:
     Written in the import's transaction as ``IndexRefresh`` rows (one task runs
     them after commit; a failure is kept on its row, shown in the admin and
     retried), so an applied import never leaves the search index behind.
+    ``stock_changed`` is sent for the same books, page by page.
     """
     lines = StockLine.objects.filter(shop_id=record.shop_id, stock_version=record.stock_version).order_by("pk")
     last, ids, books = 0, [], 0
     while page := list(lines.filter(pk__gt=last).values_list("pk", "book_id")[:INDEX_CHUNK]):
         last = page[-1][0]
-        ids.append(IndexRefresh.objects.create(book_ids=sorted(book_id for _pk, book_id in page)).pk)
+        book_ids = sorted(book_id for _pk, book_id in page)
+        ids.append(IndexRefresh.objects.create(book_ids=book_ids).pk)
         books += len(page)
+        stock_changed.send(sender=StockLine, shop_id=record.shop_id, book_ids=book_ids)
     record.index_refresh_ids, record.books_to_index = ids, books
     if ids:
         enqueue_on_commit(refresh_search_index, ids)

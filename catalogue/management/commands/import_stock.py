@@ -17,7 +17,7 @@ def format_stock_report(record: StockImport) -> str:
         f"rejetées {record.rejected_count} · avertissements {record.warning_count} · "
         f"livres ajoutés {record.books_created_count} · {record.duration_ms} ms",
     ]
-    lines += format_problems(record.report)
+    lines += format_problems(record.problems)
     if record.problems_left_out:
         counts = ", ".join(f"{kind} {count}" for kind, count in sorted(record.problem_counts.items()))
         lines.append(f"  … et {record.problems_left_out} autres problèmes (par type : {counts})")

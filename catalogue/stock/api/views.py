@@ -125,12 +125,13 @@ def read_body(request) -> BinaryIO:
     return body
 
 
-def import_payload(record: StockImport) -> dict:
+def import_payload(record: StockImport, *, from_json: bool | None = None) -> dict:
     """An import's status, counts and (first) problems: small whatever the file."""
-    from_json = record.file.name.endswith(".json.csv")
+    if from_json is None:  # the API names the file it converted from JSON so
+        from_json = record.file.name.endswith(".json.csv")
     index = record.index_progress()  # first: it may move the phase to done
     problems = []
-    for problem in record.report:
+    for problem in record.problems:
         problem = dict(problem)
         if from_json and isinstance(problem.get("line"), int):
             problem["index"] = problem["line"] - FIRST_JSON_LINE
