@@ -16,7 +16,11 @@ from portal.admin import OutboxAdmin
 from .exceptions import StockImportRefused
 from .forms import ArrivalsFormSet, ArrivalsShopForm, StockUploadForm
 from .models import Book, Contributor, IndexRefresh, SearchMiss, StockImport, StockLine, Subject
-from .stock.snapshots import stock_import, stock_import_retry
+from .stock.snapshots import stock_import, stock_import_create, stock_import_retry, stock_imports_fail_stale
+from .stock.tasks import stock_import_start
+
+#: Problem kinds of a stock file's report, as the bookseller reads them.
+PROBLEM_KINDS = {"isbn": _("ISBN"), "quantity": _("quantité"), "price": _("prix"), "duplicate": _("doublon")}
 from .tasks import index_refresh_later, refresh_search_index
 
 #: Zeroed titles shown on an import's page; the rest behind a link.
@@ -93,7 +97,8 @@ class StockImportAdmin(ShopScopedAdmin):
     readonly_fields = [
         "shop", "created_at", "created_by", "channel", "status", "message", "downloads", "original_filename",
         "encoding", "delimiter", "rows_read", "created_count", "updated_count", "unchanged_count",
-        "zeroed_count", "rejected_count", "books_created_count", "duration_ms", "line_report",
+        "zeroed_count", "rejected_count", "warning_count", "problems_by_kind", "books_created_count", "started_at",
+        "finished_at", "duration_ms", "line_report",
     ]
 
     @admin.display(description=_("téléchargements"))
@@ -105,6 +110,12 @@ class StockImportAdmin(ShopScopedAdmin):
             links.append((reverse("admin:catalogue_stockimport_report", args=[obj.pk]), _("rapport (CSV)")))
         return format_html_join(" · ", '<a href="{}">{}</a>', links) or "—"
 
+    @admin.display(description=_("problèmes par type"))
+    def problems_by_kind(self, obj):
+        if not obj.problem_counts:
+            return "—"
+        return ", ".join(f"{PROBLEM_KINDS.get(kind, kind)} : {count}" for kind, count in sorted(obj.problem_counts.items()))
+
     @admin.display(description=_("rapport ligne à ligne"))
     def line_report(self, obj):
         if not obj.problems:
@@ -114,10 +125,14 @@ class StockImportAdmin(ShopScopedAdmin):
             ((p["line"], _("erreur") if p["level"] == "error" else _("avertissement"), p["value"], p["error"])
              for p in obj.problems[:1000]),
         )
-        return format_html(
+        table = format_html(
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
             _("ligne"), _("niveau"), _("valeur"), _("problème"), rows,
         )
+        if obj.problems_left_out:
+            left_out = _("… et %(count)s autres problèmes, comptés par type ci-dessus.") % {"count": obj.problems_left_out}
+            return format_html("{}<p>{}</p>", table, left_out)
+        return table
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -134,6 +149,7 @@ class StockImportAdmin(ShopScopedAdmin):
             path("upload/", wrap(self.upload_view), name="catalogue_stockimport_upload"),
             path("<int:pk>/file/", wrap(self.file_view), name="catalogue_stockimport_file"),
             path("<int:pk>/report.csv", wrap(self.report_view), name="catalogue_stockimport_report"),
+            path("<int:object_id>/progress/", wrap(self.progress_view), name="catalogue_stockimport_progress"),
             path("arrivals/", wrap(self.arrivals_view), name="catalogue_stockimport_arrivals"),
             path("<int:pk>/zeroed/", wrap(self.zeroed_view), name="catalogue_stockimport_zeroed"),
             path("<int:pk>/apply-anyway/", wrap(self.apply_anyway_view), name="catalogue_stockimport_apply_anyway"),
@@ -245,27 +261,45 @@ class StockImportAdmin(ShopScopedAdmin):
         return TemplateResponse(request, "admin/catalogue/stockimport/arrivals.html", context,
                                 status=400 if data is not None else 200)
 
+    def progress_view(self, request, object_id):
+        """Where an import stands: refreshes itself (meta refresh without JavaScript, a quiet fetch with it)."""
+        stock_imports_fail_stale()
+        record = self.get_queryset(request).filter(pk=object_id).first()
+        if record is None or not self.has_view_permission(request, record):
+            raise PermissionDenied
+        index = record.index_progress() if record.applied else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import du stock de %(shop)s") % {"shop": record.shop},
+            "record": record,
+            "index": index,
+            "done": record.finished and record.phase == StockImport.Phase.DONE,
+            "refresh_seconds": 2,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/catalogue/stockimport/progress.html", context)
+
     def upload_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = StockUploadForm(request.POST or None, request.FILES or None, user=request.user)
-        if request.method == "POST" and form.is_valid():
+        if getattr(request, "upload_too_large", False):
+            form.add_error("file", form.too_large_message())
+        elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            try:
-                record = stock_import(
-                    shop=form.cleaned_data["shop"],
-                    data=upload.read(),
-                    filename=upload.name,
-                    user=request.user,
-                    channel=StockImport.Channel.ADMIN,
-                    force=form.cleaned_data["force"],
-                    hold_check=True,
-                )
-            except StockImportRefused as refused:
-                record = refused.stock_import
-                self.message_user(request, record.message, messages.ERROR)
-            else:
-                self.message_user(request, record.message, messages.SUCCESS)
+            record = stock_import_create(
+                shop=form.cleaned_data["shop"],
+                file=upload,
+                filename=upload.name,
+                user=request.user,
+                channel=StockImport.Channel.ADMIN,
+                force=form.cleaned_data["force"],
+                hold_check=True,
+            )
+            record = stock_import_start(stock_import=record)
+            if not record.finished:  # in the worker's hands
+                return redirect(reverse("admin:catalogue_stockimport_progress", args=[record.pk]))
+            self.message_user(request, record.message, messages.SUCCESS if record.applied else messages.ERROR)
             return redirect(reverse("admin:catalogue_stockimport_change", args=[record.pk]))
         context = {
             **self.admin_site.each_context(request),

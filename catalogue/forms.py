@@ -42,12 +42,14 @@ class StockUploadForm(ShopChoiceMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self._limit_shops(user)
 
+    @staticmethod
+    def too_large_message():
+        return _("Fichier trop volumineux (%(size)s au plus).") % {"size": filesizeformat(settings.STOCK_FILE_MAX_BYTES)}
+
     def clean_file(self):
         file = self.cleaned_data["file"]
         if file.size > settings.STOCK_FILE_MAX_BYTES:
-            raise forms.ValidationError(
-                _("Fichier trop volumineux (%(size)s au plus).") % {"size": filesizeformat(settings.STOCK_FILE_MAX_BYTES)}
-            )
+            raise forms.ValidationError(self.too_large_message())
         return file
 
 

@@ -165,6 +165,9 @@ class StockLine(models.Model):
     price = models.DecimalField(_("prix TTC"), max_digits=8, decimal_places=2, null=True, blank=True)
     #: Last change of what a reader could get here: quantity, price or held copies.
     changed_at = models.DateTimeField(_("modifié le"), db_index=True)
+    #: Change stamp of the last write (``catalogue.stock.changes``): a reader of
+    #: ``stock_version >= token`` never misses a change, even one committed late.
+    stock_version = models.BigIntegerField(_("version du stock"), default=0)
 
     objects = StockLineQuerySet.as_manager()
 
@@ -177,7 +180,11 @@ class StockLine(models.Model):
             models.CheckConstraint(condition=Q(held__gte=0), name="stockline_held_non_negative"),
             models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gte=0), name="stockline_price_non_negative"),
         ]
-        indexes = [models.Index(fields=["book", "shop"], name="stockline_book_shop")]
+        indexes = [
+            models.Index(fields=["book", "shop"], name="stockline_book_shop"),
+            models.Index(fields=["shop", "stock_version"], name="stockline_shop_version"),
+            models.Index(fields=["stock_version"], name="stockline_version"),
+        ]
 
     def __str__(self):
         return f"{self.book} @ {self.shop}: {self.quantity}"
@@ -204,11 +211,27 @@ def stock_file_name(instance, filename: str) -> str:
 
 
 class StockImport(models.Model):
-    """One stock snapshot sent by a shop, kept with its file and report."""
+    """One stock file sent by a shop, kept with its file and report, whatever became of it.
+
+    Status: ``pending`` (file kept, waiting for a worker) → ``running`` →
+    ``applied`` | ``refused`` (the file, not the portal: the previous stock is
+    kept) | ``failed`` (the portal: an error, or a worker that stopped
+    mid-way; the previous stock is kept, as the import is one transaction).
+    """
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("en attente")
+        RUNNING = "running", _("en cours")
         APPLIED = "applied", _("appliqué")
         REFUSED = "refused", _("refusé")
+        FAILED = "failed", _("échoué")
+
+    class Phase(models.TextChoices):
+        WAITING = "waiting", _("en attente d'un traitement")
+        READING = "reading", _("lecture du fichier")
+        APPLYING = "applying", _("mise à jour du stock")
+        INDEXING = "indexing", _("mise à jour de la recherche")
+        DONE = "done", _("terminé")
 
     class Channel(models.TextChoices):
         COMMAND = "command", _("ligne de commande")
@@ -223,7 +246,17 @@ class StockImport(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("envoyé par"), null=True, blank=True, on_delete=models.SET_NULL
     )
     channel = models.CharField(_("canal"), max_length=10, choices=Channel.choices, default=Channel.COMMAND)
-    status = models.CharField(_("résultat"), max_length=10, choices=Status.choices)
+    status = models.CharField(_("résultat"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(_("étape"), max_length=10, choices=Phase.choices, default=Phase.WAITING)
+    #: The sender's options, kept for the worker.
+    force = models.BooleanField(_("forcé"), default=False)
+    partial = models.BooleanField(_("mise à jour partielle"), default=False)
+    #: Refuse, until applied with ``force``, a snapshot that would zero titles readers hold (the admin's upload).
+    hold_check = models.BooleanField(_("confirmation si des titres réservés passent à zéro"), default=False)
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    #: Last sign of life of the worker running it: a ``running`` import silent for too long is marked failed.
+    heartbeat_at = models.DateTimeField(_("dernier signe du traitement"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
     message = models.TextField(_("message"), blank=True)
     encoding = models.CharField(_("encodage"), max_length=30, blank=True)
     delimiter = models.CharField(_("séparateur"), max_length=5, blank=True)
@@ -234,8 +267,19 @@ class StockImport(models.Model):
     zeroed_count = models.PositiveIntegerField(_("passées à zéro"), default=0)
     rejected_count = models.PositiveIntegerField(_("rejetées"), default=0)
     books_created_count = models.PositiveIntegerField(_("livres ajoutés au catalogue"), default=0)
-    #: [{"line": 12, "value": "978…", "error": "clé de contrôle incorrecte"}, …]
+    warning_count = models.PositiveIntegerField(_("avertissements"), default=0)
+    #: Lines of the file applied so far (progress while the import runs).
+    lines_applied = models.PositiveIntegerField(_("lignes appliquées"), default=0)
+    #: Books whose search document the import refreshes, and the ``IndexRefresh`` rows doing it.
+    books_to_index = models.PositiveIntegerField(_("livres à réindexer"), default=0)
+    index_refresh_ids = models.JSONField(_("mises à jour de l'index"), default=list, blank=True)
+    #: The first ``STOCK_IMPORT_MAX_REPORTED_PROBLEMS`` problems:
+    #: [{"line": 12, "value": "978…", "error": "clé de contrôle incorrecte", "level": "error", "kind": "isbn"}, …]
     report = models.JSONField(_("rapport ligne à ligne"), default=list, blank=True)
+    #: Every problem counted by kind: {"isbn": 1200, "price": 3, "duplicate": 1}.
+    problem_counts = models.JSONField(_("problèmes par type"), default=dict, blank=True)
+    #: The change stamp its lines carry (``StockLine.stock_version``), once applied.
+    stock_version = models.BigIntegerField(_("version du stock"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("durée (ms)"), default=0)
 
     class Meta:
@@ -253,6 +297,26 @@ class StockImport(models.Model):
     @property
     def applied(self):
         return self.status == self.Status.APPLIED
+
+    @property
+    def finished(self):
+        return self.status in (self.Status.APPLIED, self.Status.REFUSED, self.Status.FAILED)
+
+    def index_progress(self) -> dict:
+        """How far the search index refresh of an applied import is: books done, and refreshes failed for now."""
+        refreshes = IndexRefresh.objects.filter(pk__in=self.index_refresh_ids)
+        done = sum(len(ids) for ids in refreshes.filter(done_at__isnull=False).values_list("book_ids", flat=True))
+        failed = refreshes.filter(done_at__isnull=True, attempts__gt=0).count()
+        given_up = refreshes.filter(gave_up_at__isnull=False).count()
+        if self.phase == self.Phase.INDEXING and done >= self.books_to_index:
+            StockImport.objects.filter(pk=self.pk, phase=self.Phase.INDEXING).update(phase=self.Phase.DONE)
+            self.phase = self.Phase.DONE
+        return {"books_to_index": self.books_to_index, "books_indexed": done, "failed_refreshes": failed,
+                "given_up_refreshes": given_up}
+
+    @property
+    def problems_left_out(self):
+        return max(self.rejected_count + self.warning_count - len(self.problems), 0)
 
     @property
     def problems(self) -> list[dict]:

@@ -2,9 +2,9 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from bookshops.geo import shop_ids_near
 from bookshops.location import get_location
 from bookshops.models import Shop
-from bookshops.geo import shop_ids_near
 from bookshops.selectors import picks_for_home
 
 from .exceptions import InvalidISBN

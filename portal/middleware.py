@@ -1,8 +1,10 @@
 import time
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from .routers import replica_configured, reset_primary, use_primary
 
@@ -56,3 +58,62 @@ class ReplicaRoutingMiddleware:
             return int(request.COOKIES.get(self.COOKIE, "0")) > time.time()
         except ValueError:
             return False
+
+
+class _CountingStream:
+    """Counts what the form parser reads of a request body."""
+
+    def __init__(self, stream):
+        self.stream, self.count = stream, 0
+
+    def read(self, *args):
+        data = self.stream.read(*args)
+        self.count += len(data)
+        return data
+
+    def readline(self, *args):
+        data = self.stream.readline(*args)
+        self.count += len(data)
+        return data
+
+    def __getattr__(self, name):  # close() and the rest: the stream's own
+        return getattr(self.stream, name)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RefuseBrokenInputMiddleware:
+    """400 on every page, admin included, for a NUL byte in the path, the query string or a form field, and for a
+    form body cut off before its declared length.
+
+    No database stores a NUL in text (PostgreSQL refuses it), so such a value
+    could only end in a server error further down; a cut-off form is half a
+    file. Both are refused before any view runs.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            return self.refuse(request, _("Caractère nul (octet zéro) dans l'adresse : requête refusée."))
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            declared = request.META.get("CONTENT_LENGTH") or ""
+            counter = request._stream = _CountingStream(request._stream)
+            fields = list(request.POST.lists())
+            if declared.isascii() and declared.isdigit() and counter.count < int(declared) and not getattr(
+                request, "upload_too_large", False
+            ):
+                return self.refuse(request, _("Envoi incomplet (connexion coupée ?) : rien n'a été enregistré, "
+                                              "recommencez."))
+            names = [upload.name or "" for upload in request.FILES.values()]
+            if any("\x00" in key + "".join(values) for key, values in fields) or any("\x00" in n for n in names):
+                return self.refuse(request, _("Caractère nul dans un champ du formulaire : envoi refusé."))
+        return self.get_response(request)
+
+    @staticmethod
+    def refuse(request, message):
+        if request.path.startswith("/api/"):
+            return JsonResponse({"error": "bad_request", "message": str(message)}, status=400)
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")

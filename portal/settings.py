@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "portal.middleware.ReplicaRoutingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.RefuseBrokenInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.FrenchFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -226,6 +227,11 @@ STORAGES = {
     },
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "portal.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 # --- E-mail -----------------------------------------------------------------
@@ -350,6 +356,15 @@ SEARCH_MISS_RETENTION_DAYS = env.int("SEARCH_MISS_RETENTION_DAYS", default=365)
 RESERVATIONS_EMAIL_MAX_ATTEMPTS = env.int("RESERVATIONS_EMAIL_MAX_ATTEMPTS", default=10)
 #: Scheme and host of the links in e-mails.
 RESERVATIONS_LINK_BASE_URL = env("RESERVATIONS_LINK_BASE_URL", default="http://localhost:8000")
+#: Problems of one import kept in full in its report (all of them are counted, by kind).
+STOCK_IMPORT_MAX_REPORTED_PROBLEMS = env.int("STOCK_IMPORT_MAX_REPORTED_PROBLEMS", default=1000)
+#: A running import whose worker gave no sign of life for this long is marked failed.
+STOCK_IMPORT_STALE_SECONDS = env.int("STOCK_IMPORT_STALE_SECONDS", default=15 * 60)
+#: pass Culture's ``modifiedSince`` looks back this much further (see ``catalogue.stock.api.passculture``).
+STOCK_CHANGES_LOOKBACK_SECONDS = env.int("STOCK_CHANGES_LOOKBACK_SECONDS", default=120)
+#: Stock files up to this size are imported within the request (answer 200/422 at once); bigger ones by the
+#: worker (answer 202, then GET the import's status_url; the admin shows a progress page).
+STOCK_IMPORT_INLINE_MAX_BYTES = env.int("STOCK_IMPORT_INLINE_MAX_BYTES", default=256 * 1024)
 
 # --- Orders and alerts ------------------------------------------------------------
 #: Most copies of one order (a shop orders for a reader, not for a class).

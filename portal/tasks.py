@@ -21,7 +21,6 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
 from django_tasks_db.backend import DatabaseBackend
 
 from .routers import reset_primary, use_primary

@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from portal.tasks import enqueue_on_commit, outbox_catch_up, outbox_run, task
+from portal.textfiles import clean_text
 
 from .models import OutgoingEmail, Reservation
 
@@ -69,7 +70,8 @@ def _render(email: OutgoingEmail) -> None:
     }
     with translation.override(email.language):
         email.subject = str(subjects[email.kind]) % {
-            "reference": reservation.reference, "title": reservation.book.title[:150]
+            # One line: a line break from a shop's file would make the header unsendable.
+            "reference": reservation.reference, "title": clean_text(reservation.book.title)[:150]
         }
         email.body_text = render_to_string(f"reservations/email/{email.kind}.txt", context)
         email.body_html = render_to_string(f"reservations/email/{email.kind}.html", context)

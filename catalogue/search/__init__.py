@@ -17,8 +17,8 @@ from django.utils import timezone
 from ..exceptions import InvalidISBN
 from ..isbn import normalize_isbn
 from ..models import Book, SearchMiss, StockLine
-from .documents import documents_build
 from . import engine as _engine
+from .documents import documents_build
 from .engine import Filters, SearchEngine, Term
 from .text import MAX_QUERY_LENGTH, query_words
 

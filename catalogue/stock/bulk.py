@@ -32,6 +32,11 @@ def bulk_insert(model, objects: list) -> None:
     _write(model._meta.db_table, [f.column for f in fields], rows)
 
 
+def bulk_insert_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """INSERT ready-made rows (values already prepared for the database) into any table."""
+    _write(table, columns, rows)
+
+
 def bulk_upsert(table: str, columns: list[str], rows: list[tuple], *, conflict: list[str], update: list[str]) -> None:
     """INSERT rows, or UPDATE the ``update`` columns of the rows that clash on ``conflict``."""
     connection = connections[DEFAULT_DB_ALIAS]

@@ -1,21 +1,26 @@
 """Reading shops' stock files as real shop software exports them.
 
-Separators ``;``, ``,``, tab or ``|``; UTF-8 (with or without BOM), UTF-16
-or Windows-1252; French or English headers in any case and accents.
+Separators ``;``, ``,``, tab or ``|``; UTF-8 (with or without BOM), UTF-16,
+UTF-32 or Windows-1252; French or English headers in any case and accents.
+Read as a stream (memory does not grow with the file); texts are made single
+lines without control characters; the report keeps the first problems only.
 """
 
 import csv
 import io
 import re
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from portal.textfiles import TextFileError, decode, detect_delimiter, normalize_header
+from portal.textfiles import TextFileError, clean_text, detect_delimiter, normalize_header, open_text
 
 from ..exceptions import InvalidISBN
 from ..isbn import normalize_isbn
+from ..models import StockLine
 
 #: Normalised header → column meaning. Headers are compared without accents,
 #: case, spaces or punctuation: "Qté" → "qte", "Prix TTC" → "prixttc".
@@ -44,39 +49,58 @@ class StockFileError(TextFileError):
     """The file as a whole cannot be read as a stock file."""
 
 
+#: Largest price the stock line's column holds (``numeric(8,2)``: 999999.99).
+_price_field = StockLine._meta.get_field("price")
+MAX_PRICE = Decimal(10) ** (_price_field.max_digits - _price_field.decimal_places) - Decimal("0.01")
+#: Longest cell value quoted back in a report.
+MAX_REPORTED_VALUE = 60
+
+
 @dataclass
 class StockRow:
     line: int
     isbn: str
-    quantity: int
+    #: None when the row's quantity was unreadable: the ISBN's current stock is left as it is.
+    quantity: int | None
     price: Decimal | None = None
     title: str = ""
     author: str = ""
     publisher: str = ""
 
 
-@dataclass
-class ParsedStockFile:
-    encoding: str
-    delimiter: str
-    columns: dict[str, int]
-    rows: list[StockRow] = field(default_factory=list)
-    #: Rows read (header and blank lines excluded), good or bad.
-    rows_read: int = 0
-    #: [{"line", "value", "error", "level"}], in line order.
-    problems: list[dict] = field(default_factory=list)
-    #: ISBNs whose row was unreadable: their current stock is left as it is.
-    unreadable_isbns: set[str] = field(default_factory=set)
+class ProblemLog:
+    """A report that stays small whatever the file: the first ``keep`` problems in full, all of them counted by kind."""
+
+    def __init__(self, keep: int):
+        self.keep = keep
+        #: [{"line", "value", "error", "level", "kind"}], the first ``keep`` in the order met.
+        self.kept: list[dict] = []
+        #: {"isbn": 12, "quantity": 3, …}: every problem, by kind.
+        self.counts: dict[str, int] = {}
+        self.errors = 0
+        self.warnings = 0
+
+    def add(self, line: int, value: str, error, *, level: str, kind: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if level == "error":
+            self.errors += 1
+        else:
+            self.warnings += 1
+        if len(self.kept) < self.keep:
+            value = clean_text(value)
+            if len(value) > MAX_REPORTED_VALUE:
+                value = value[: MAX_REPORTED_VALUE - 1] + "…"
+            self.kept.append({"line": line, "value": value, "error": str(error), "level": level, "kind": kind})
+
+    def reject(self, line, value, error, *, kind):
+        self.add(line, value, error, level="error", kind=kind)
+
+    def warn(self, line, value, error, *, kind):
+        self.add(line, value, error, level="warning", kind=kind)
 
     @property
-    def rejected_count(self):
-        return sum(1 for p in self.problems if p["level"] == "error")
-
-    def reject(self, line, value, error):
-        self.problems.append({"line": line, "value": value, "error": str(error), "level": "error"})
-
-    def warn(self, line, value, error):
-        self.problems.append({"line": line, "value": value, "error": str(error), "level": "warning"})
+    def left_out(self) -> int:
+        return self.errors + self.warnings - len(self.kept)
 
 
 def map_columns(header: list[str]) -> dict[str, int]:
@@ -88,9 +112,12 @@ def map_columns(header: list[str]) -> dict[str, int]:
     return columns
 
 
+_QUANTITY = re.compile(r"[0-9]{1,9}([.,]0+)?")
+
+
 def parse_quantity(raw: str) -> int:
     value = raw.strip().replace("\u00a0", "").replace(" ", "")
-    if re.fullmatch(r"[0-9]+([.,]0+)?", value):
+    if _QUANTITY.fullmatch(value):
         quantity = int(re.split(r"[.,]", value)[0])
         if quantity <= MAX_QUANTITY:
             return quantity
@@ -99,108 +126,123 @@ def parse_quantity(raw: str) -> int:
         raise ValueError(_("quantité négative (%(value)s)") % {"value": raw})
     if not value:
         raise ValueError(_("quantité manquante"))
-    raise ValueError(_("quantité illisible (%(value)s)") % {"value": raw})
+    raise ValueError(_("quantité illisible (%(value)s)") % {"value": raw[:MAX_REPORTED_VALUE]})
+
+
+_PRICE = re.compile(r"[0-9]{1,12}([.,][0-9]{1,6})?")
 
 
 def parse_price(raw: str) -> Decimal | None:
+    """A price in euros, to the cent; ``ValueError`` unless finite, not negative and within the column's range."""
     value = re.sub(r"[\s\u00a0€]|EUR", "", raw.strip(), flags=re.IGNORECASE)
     if not value:
         return None
     if "," in value and "." in value:  # 1.234,56 or 1,234.56
         value = value.replace(".", "").replace(",", ".") if value.rfind(",") > value.rfind(".") else value.replace(",", "")
-    value = value.replace(",", ".")
-    try:
-        price = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(_("prix illisible (%(value)s), prix précédent conservé") % {"value": raw}) from None
-    if price < 0 or price >= Decimal("1000000") or not price.is_finite():
+    if value.startswith("-") and _PRICE.fullmatch(value[1:]):
         raise ValueError(_("prix invraisemblable (%(value)s), prix précédent conservé") % {"value": raw})
-    return price.quantize(Decimal("0.01"))
+    # Plain digits only: Decimal() would also take "NaN", "Infinity", "1e9" or Unicode digits.
+    if not _PRICE.fullmatch(value):
+        raise ValueError(_("prix illisible (%(value)s), prix précédent conservé") % {"value": raw[:MAX_REPORTED_VALUE]})
+    price = Decimal(value.replace(",", ".")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if price > MAX_PRICE:
+        raise ValueError(_("prix invraisemblable (%(value)s), prix précédent conservé") % {"value": raw})
+    return price
 
 
-def parse_stock_file(data: bytes) -> ParsedStockFile:
-    """Read a stock file; raise ``StockFileError`` if it cannot be one."""
-    if not data.strip():
-        raise StockFileError(_("Le fichier est vide."))
-    text, encoding = decode(data)
-    text = text.lstrip("\ufeff")
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = detect_delimiter(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+class StockFileReader:
+    """A stock file read as a stream: ``rows()`` yields its rows one by one and logs its problems.
 
-    try:
-        header = next(reader)
-        while not any(cell.strip() for cell in header):
-            header = next(reader)
-    except StopIteration:
-        raise StockFileError(_("Le fichier est vide.")) from None
-    except csv.Error as exc:
-        raise StockFileError(_("Ligne d'en-tête illisible : %(error)s") % {"error": exc}) from None
+    Raises ``StockFileError`` when the file cannot be a stock file at all
+    (from the constructor for its encoding or header, from ``rows()`` when it
+    turns out to be cut off or malformed further down).
+    """
 
-    columns = map_columns(header)
-    missing = [name for name in ("isbn", "quantity") if name not in columns]
-    if missing:
-        raise StockFileError(
-            _(
-                "Ce n'est pas un fichier de stock : il faut au moins une colonne EAN/ISBN et une colonne "
-                "de quantité (Qté, Quantité, Stock). Colonnes trouvées : %(found)s."
-            )
-            % {"found": ", ".join(h.strip() for h in header if h.strip())[:300] or "—"}
-        )
-
-    parsed = ParsedStockFile(encoding=encoding, delimiter=delimiter, columns=columns)
-    previous_end = reader.line_num
-    while True:
+    def __init__(self, file: BinaryIO, *, problems: ProblemLog):
+        file.seek(0, io.SEEK_END)
+        if not file.tell():
+            raise StockFileError(_("Le fichier est vide."))
+        self.problems = problems
+        self.rows_read = 0
+        self.text, self.encoding = open_text(file)
+        self.delimiter = detect_delimiter(self._first_line())
+        self.text.seek(0)
+        self.reader = csv.reader(self.text, delimiter=self.delimiter, strict=True)
         try:
-            cells = next(reader)
+            header = next(self.reader)
+            while not any(cell.strip() for cell in header):
+                header = next(self.reader)
         except StopIteration:
-            break
+            raise StockFileError(_("Le fichier est vide.")) from None
         except csv.Error as exc:
+            raise StockFileError(_("Ligne d'en-tête illisible : %(error)s") % {"error": exc}) from None
+        header = [clean_text(name.lstrip("\ufeff")) for name in header]
+        self.columns = map_columns(header)
+        missing = [name for name in ("isbn", "quantity") if name not in self.columns]
+        if missing:
             raise StockFileError(
-                _("Fichier tronqué ou mal formé à la ligne %(line)s : %(error)s")
-                % {"line": previous_end + 1, "error": exc}
-            ) from None
-        line, previous_end = previous_end + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        parsed.rows_read += 1
-        _read_row(parsed, line, cells)
-    if not parsed.rows_read:
-        raise StockFileError(_("Le fichier ne contient aucune ligne de stock après l'en-tête."))
-    return parsed
+                _(
+                    "Ce n'est pas un fichier de stock : il faut au moins une colonne EAN/ISBN et une colonne "
+                    "de quantité (Qté, Quantité, Stock). Colonnes trouvées : %(found)s."
+                )
+                % {"found": ", ".join(h for h in header if h)[:300] or "—"}
+            )
 
+    def _first_line(self) -> str:
+        while True:
+            line = self.text.readline(64 * 1024)
+            if not line or line.strip():
+                return line
 
-def _cell(cells, columns, name):
-    index = columns.get(name)
-    return cells[index].strip() if index is not None and index < len(cells) else ""
+    def rows(self) -> Iterator[StockRow]:
+        previous_end = self.reader.line_num
+        while True:
+            try:
+                cells = next(self.reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise StockFileError(
+                    _("Fichier tronqué ou mal formé à la ligne %(line)s : %(error)s")
+                    % {"line": previous_end + 1, "error": exc}
+                ) from None
+            line, previous_end = previous_end + 1, self.reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            self.rows_read += 1
+            row = self._read_row(line, cells)
+            if row is not None:
+                yield row
+        if not self.rows_read:
+            raise StockFileError(_("Le fichier ne contient aucune ligne de stock après l'en-tête."))
 
+    def _cell(self, cells, name):
+        index = self.columns.get(name)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
 
-def _read_row(parsed: ParsedStockFile, line: int, cells: list[str]) -> None:
-    raw_isbn = _cell(cells, parsed.columns, "isbn")
-    try:
-        isbn = normalize_isbn(raw_isbn)
-    except InvalidISBN as exc:
-        parsed.reject(line, raw_isbn, _("ISBN invalide : %(reason)s") % {"reason": exc.message})
-        return
-    try:
-        quantity = parse_quantity(_cell(cells, parsed.columns, "quantity"))
-    except ValueError as exc:
-        parsed.reject(line, raw_isbn, exc)
-        parsed.unreadable_isbns.add(isbn)
-        return
-    price = None
-    try:
-        price = parse_price(_cell(cells, parsed.columns, "price"))
-    except ValueError as exc:
-        parsed.warn(line, raw_isbn, exc)
-    parsed.rows.append(
-        StockRow(
+    def _read_row(self, line: int, cells: list[str]) -> StockRow | None:
+        raw_isbn = self._cell(cells, "isbn")
+        try:
+            isbn = normalize_isbn(raw_isbn)
+        except InvalidISBN as exc:
+            self.problems.reject(line, raw_isbn, _("ISBN invalide : %(reason)s") % {"reason": exc.message}, kind="isbn")
+            return None
+        try:
+            quantity = parse_quantity(self._cell(cells, "quantity"))
+        except ValueError as exc:
+            self.problems.reject(line, raw_isbn, exc, kind="quantity")
+            return StockRow(line=line, isbn=isbn, quantity=None)
+        price = None
+        try:
+            price = parse_price(self._cell(cells, "price"))
+        except ValueError as exc:
+            self.problems.warn(line, raw_isbn, exc, kind="price")
+        return StockRow(
             line=line,
             isbn=isbn,
             quantity=quantity,
             price=price,
-            title=_cell(cells, parsed.columns, "title")[:500],
-            author=_cell(cells, parsed.columns, "author")[:300],
-            publisher=_cell(cells, parsed.columns, "publisher")[:200],
+            title=clean_text(self._cell(cells, "title"))[:500],
+            author=clean_text(self._cell(cells, "author"))[:300],
+            publisher=clean_text(self._cell(cells, "publisher"))[:200],
         )
-    )

@@ -15,13 +15,14 @@ from django.db.models.functions import Greatest, Now
 
 from ..exceptions import InsufficientStock
 from ..models import StockLine
+from .changes import ChangeStamp
 from .signals import stock_changed
 
 
 def stock_hold(*, stock_line_id: int, quantity: int) -> None:
     """Hold ``quantity`` copies of a line, or raise ``InsufficientStock``: one conditional UPDATE."""
     updated = StockLine.objects.filter(pk=stock_line_id, quantity__gte=F("held") + quantity).update(
-        held=F("held") + quantity, changed_at=Now()
+        held=F("held") + quantity, changed_at=Now(), stock_version=ChangeStamp()
     )
     if not updated:
         raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
@@ -32,7 +33,7 @@ def stock_hold(*, stock_line_id: int, quantity: int) -> None:
 
 def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool = False) -> None:
     """Give held copies back; a collected copy also leaves the shelf until the next snapshot."""
-    changes = {"held": Greatest(F("held") - quantity, 0), "changed_at": Now()}
+    changes = {"held": Greatest(F("held") - quantity, 0), "changed_at": Now(), "stock_version": ChangeStamp()}
     if collected:
         changes["quantity"] = Greatest(F("quantity") - quantity, 0)
     if StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes):

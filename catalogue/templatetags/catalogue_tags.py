@@ -1,6 +1,7 @@
 from django import template
 from django.template.defaultfilters import floatformat
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 

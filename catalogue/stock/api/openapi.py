@@ -19,7 +19,19 @@ def _import(description):
 
 
 _SHOP_STOCK_ERRORS = {
-    "400": _error("Corps JSON illisible ou paramètre invalide ; rien n'a changé."),
+    "202": {
+        "description": (
+            "Fichier reçu et gardé, import confié au traitement en arrière-plan (fichiers de plus de "
+            "STOCK_IMPORT_INLINE_MAX_BYTES, 256 Kio par défaut) : suivez « status_url »."
+        ),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportAccepted"}}},
+    },
+    "400": _error(
+        "Corps JSON illisible ou trop imbriqué, paramètre invalide, caractère nul dans l'adresse, ou corps plus "
+        "court (connexion coupée : incomplete_body) ou plus long (body_too_long) que son Content-Length ; "
+        "rien n'a changé."
+    ),
+    "411": _error("Ni Content-Length ni corps « chunked » lisible par ce serveur : envoyez Content-Length."),
     "401": _error("Jeton manquant, invalide ou révoqué (en-tête WWW-Authenticate)."),
     "403": _error("Le jeton appartient à une autre librairie (forbidden) ou à une librairie qui n'est plus membre "
                   "active (shop_inactive) ; rien n'a changé."),
@@ -29,6 +41,7 @@ _SHOP_STOCK_ERRORS = {
     "415": _error("Type de contenu autre que text/csv ou application/json."),
     "422": _import("Import refusé (fichier illisible, trop de lignes rejetées, ou instantané qui viderait "
                    "la plupart du stock) : le stock précédent est conservé ; le rapport dit pourquoi."),
+    "500": _import("Import échoué sur une erreur du portail : le stock précédent est conservé ; renvoyez le fichier."),
 }
 
 _STOCK_BODY = {
@@ -57,6 +70,7 @@ _PROBLEM = {
         "value": {"type": "string", "description": "Valeur en cause (l'ISBN tel qu'envoyé)."},
         "error": {"type": "string"},
         "level": {"type": "string", "enum": ["error", "warning"]},
+        "kind": {"type": "string", "enum": ["isbn", "quantity", "price", "duplicate"]},
     },
 }
 
@@ -100,6 +114,27 @@ DOCUMENT = {
                 ),
                 "requestBody": _STOCK_BODY,
                 "responses": {"200": _import("Lignes appliquées, avec le rapport ligne à ligne."), **_SHOP_STOCK_ERRORS},
+            },
+        },
+        "/shops/{slug}/imports/{import_id}": {
+            "parameters": [_SHOP_SLUG, {"name": "import_id", "in": "path", "required": True,
+                                        "schema": {"type": "integer"}, "description": "« import_id » d'un envoi."}],
+            "get": {
+                "operationId": "shopStockImport",
+                "summary": "Où en est un import, et son rapport",
+                "description": (
+                    "Statuts : pending (fichier gardé, en attente d'un traitement) → running (lignes lues : "
+                    "progress.rows_read) → applied (puis la recherche se met à jour : progress.books_indexed sur "
+                    "books_to_index ; phase passe de indexing à done) | refused (le fichier : le stock précédent est "
+                    "conservé) | failed (le portail, ou un traitement arrêté en route : rien n'est appliqué)."
+                ),
+                "responses": {
+                    "200": _import("L'import, son statut et son rapport."),
+                    "401": _error("Jeton manquant, invalide ou révoqué."),
+                    "403": _error("Le jeton appartient à une autre librairie."),
+                    "404": _error("Librairie ou import inconnu."),
+                    "405": _error("Méthode non autorisée."),
+                },
             },
         },
         "/openapi.json": {
@@ -148,13 +183,42 @@ DOCUMENT = {
                 "properties": {"stocks": {"type": "array", "items": {"$ref": "#/components/schemas/StockItem"}}},
             },
             "Problem": _PROBLEM,
+            "ImportAccepted": {
+                "type": "object",
+                "required": ["import_id", "status", "status_url"],
+                "properties": {
+                    "import_id": {"type": "integer"},
+                    "status": {"type": "string", "enum": ["pending", "running", "applied", "refused", "failed"]},
+                    "status_url": {"type": "string", "description": "GET (même jeton) : statut et rapport."},
+                },
+            },
             "ImportResult": {
                 "type": "object",
                 "required": ["import_id", "status", "message", "counts", "errors", "warnings"],
                 "properties": {
                     "import_id": {"type": "integer"},
-                    "status": {"type": "string", "enum": ["applied", "refused"]},
+                    "status": {"type": "string", "enum": ["pending", "running", "applied", "refused", "failed"]},
+                    "phase": {"type": "string", "enum": ["waiting", "reading", "applying", "indexing", "done"]},
                     "message": {"type": "string"},
+                    "status_url": {"type": "string"},
+                    "received_at": {"type": "string", "format": "date-time"},
+                    "started_at": {"type": ["string", "null"], "format": "date-time"},
+                    "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                    "duration_ms": {"type": "integer", "minimum": 0},
+                    "stock_version": {"type": ["integer", "null"],
+                                      "description": "Marque de changement posée sur les lignes de cet import."},
+                    "progress": {
+                        "type": "object",
+                        "properties": {name: {"type": "integer", "minimum": 0} for name in (
+                            "rows_read", "lines_applied", "books_to_index", "books_indexed", "failed_refreshes",
+                            "given_up_refreshes")},
+                    },
+                    "problem_counts": {"type": "object", "additionalProperties": {"type": "integer"},
+                                       "description": "Tous les problèmes, comptés par type (isbn, quantity, price, "
+                                                      "duplicate)."},
+                    "problems_left_out": {"type": "integer", "minimum": 0,
+                                          "description": "Problèmes comptés mais pas détaillés (au-delà des "
+                                                         "STOCK_IMPORT_MAX_REPORTED_PROBLEMS premiers)."},
                     "counts": {
                         "type": "object",
                         "required": ["rows_read", "created", "updated", "unchanged", "zeroed", "rejected",

@@ -6,8 +6,10 @@ import rule and every line of the report stays the import's own.
 
 import csv
 import io
-import json
+import tempfile
+from typing import BinaryIO
 
+import ijson
 from django.utils.translation import gettext as _
 
 #: JSON key → stock-file header (a header the importer already recognises).
@@ -17,6 +19,10 @@ CSV_CONTENT_TYPES = {"text/csv", "application/csv", "text/plain", "text/tab-sepa
 JSON_CONTENT_TYPES = {"application/json"}
 #: Line of the converted file holding ``stocks[0]`` (line 1 is the header).
 FIRST_JSON_LINE = 2
+#: The format's own depth: the object, its list, an item. Other keys may nest a little more.
+MAX_JSON_DEPTH = 16
+#: A body or converted file stays in memory up to this size, then goes to a temporary file.
+SPOOL_BYTES = 1024 * 1024
 
 
 class PayloadError(ValueError):
@@ -31,8 +37,8 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def stock_file_from_body(body: bytes, content_type: str) -> tuple[bytes, bool]:
-    """Return the stock file bytes for a request body, and whether it came from JSON."""
+def stock_file_from_body(body: BinaryIO, content_type: str) -> tuple[BinaryIO, bool]:
+    """Return the stock file for a request body (a file), and whether it came from JSON."""
     kind = media_type(content_type)
     if kind in CSV_CONTENT_TYPES:
         return body, False
@@ -50,38 +56,77 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, bool):  # not a number, whatever Python thinks: the importer reports it
         return "true" if value else "false"
-    if isinstance(value, (int, float, str)):
-        # One JSON item, one physical line: the report's line numbers map back to indexes.
-        return " ".join(str(value).splitlines())
-    raise ValueError
+    # One JSON item, one physical line: the report's line numbers map back to indexes.
+    return " ".join(str(value).splitlines())
 
 
-def json_to_stock_file(body: bytes) -> bytes:
-    """Convert ``{"stocks": [{"ref", "quantity", "price"?, …}]}`` to a stock file."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadError(400, "malformed_json", _("JSON illisible : %(error)s") % {"error": exc}) from None
-    stocks = payload.get("stocks") if isinstance(payload, dict) else None
-    if not isinstance(stocks, list):
-        raise PayloadError(400, "malformed_json", _("Le JSON doit être un objet avec une liste « stocks »."))
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+def spooled_file() -> tempfile.SpooledTemporaryFile:
+    """A file in memory while small, on disk beyond ``SPOOL_BYTES``."""
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")
+
+
+def json_to_stock_file(body: BinaryIO) -> BinaryIO:
+    """Convert ``{"stocks": [{"ref", "quantity", "price"?, …}]}`` to a stock file, as a stream.
+
+    The JSON is read event by event (ijson), never built whole: memory stays
+    flat whatever the size, and nesting deeper than the format's is refused
+    at once rather than recursed into.
+    """
+    out = spooled_file()
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
     writer.writerow(JSON_COLUMNS.values())
-    for index, item in enumerate(stocks):
-        if not isinstance(item, dict):
-            raise PayloadError(
-                400, "malformed_json", _("stocks[%(index)s] doit être un objet.") % {"index": index}
-            )
-        try:
-            cells = [_cell(item.get(key)) for key in JSON_COLUMNS]
-        except ValueError:
-            raise PayloadError(
-                400, "malformed_json",
-                _("stocks[%(index)s] : chaque valeur doit être un texte ou un nombre.") % {"index": index},
-            ) from None
-        if not any(cell.strip() for cell in cells):
-            # The importer skips blank lines; an empty item must not vanish silently.
-            raise PayloadError(400, "malformed_json", _("stocks[%(index)s] est vide.") % {"index": index})
-        writer.writerow(cells)
-    return out.getvalue().encode()
+    depth, top_key, key, index, item, found = 0, None, None, -1, None, False
+    body.seek(0)
+    try:
+        for event, value in ijson.basic_parse(body, use_float=False):
+            opening, closing = event in ("start_map", "start_array"), event in ("end_map", "end_array")
+            if depth == 0 and event != "start_map":
+                raise PayloadError(400, "malformed_json", _("Le JSON doit être un objet avec une liste « stocks »."))
+            if depth == 1 and event == "map_key":
+                top_key = value
+            elif depth == 1 and top_key == "stocks" and not closing:
+                if event != "start_array":
+                    raise PayloadError(
+                        400, "malformed_json", _("Le JSON doit être un objet avec une liste « stocks »."))
+                found = True
+            elif depth == 2 and top_key == "stocks" and not closing:
+                index += 1
+                if event != "start_map":
+                    raise PayloadError(
+                        400, "malformed_json", _("stocks[%(index)s] doit être un objet.") % {"index": index})
+                item = {}
+            elif depth == 3 and item is not None:
+                if event == "map_key":
+                    key = value
+                elif opening:
+                    raise PayloadError(
+                        400, "malformed_json",
+                        _("stocks[%(index)s] : chaque valeur doit être un texte ou un nombre.") % {"index": index},
+                    )
+                elif event == "end_map":
+                    cells = [_cell(item.get(name)) for name in JSON_COLUMNS]
+                    if not any(cell.strip() for cell in cells):
+                        # The importer skips blank lines; an empty item must not vanish silently.
+                        raise PayloadError(400, "malformed_json", _("stocks[%(index)s] est vide.") % {"index": index})
+                    writer.writerow(cells)
+                    item = None
+                else:
+                    item[key] = value
+            if opening:
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    raise PayloadError(
+                        400, "malformed_json",
+                        _("JSON trop imbriqué (plus de %(depth)s niveaux) : ce n'est pas une liste de stocks.")
+                        % {"depth": MAX_JSON_DEPTH},
+                    )
+            elif closing:
+                depth -= 1
+    except ijson.JSONError as exc:
+        raise PayloadError(400, "malformed_json", _("JSON illisible : %(error)s") % {"error": exc}) from None
+    if not found:
+        raise PayloadError(400, "malformed_json", _("Le JSON doit être un objet avec une liste « stocks »."))
+    text.detach()
+    out.seek(0)
+    return out
