@@ -360,8 +360,6 @@ RESERVATIONS_LINK_BASE_URL = env("RESERVATIONS_LINK_BASE_URL", default="http://l
 STOCK_IMPORT_MAX_REPORTED_PROBLEMS = env.int("STOCK_IMPORT_MAX_REPORTED_PROBLEMS", default=1000)
 #: A running import whose worker gave no sign of life for this long is marked failed.
 STOCK_IMPORT_STALE_SECONDS = env.int("STOCK_IMPORT_STALE_SECONDS", default=15 * 60)
-#: pass Culture's ``modifiedSince`` looks back this much further (see ``catalogue.stock.api.passculture``).
-STOCK_CHANGES_LOOKBACK_SECONDS = env.int("STOCK_CHANGES_LOOKBACK_SECONDS", default=120)
 #: Stock files up to this size are imported within the request (answer 200/422 at once); bigger ones by the
 #: worker (answer 202, then GET the import's status_url; the admin shows a progress page).
 STOCK_IMPORT_INLINE_MAX_BYTES = env.int("STOCK_IMPORT_INLINE_MAX_BYTES", default=256 * 1024)

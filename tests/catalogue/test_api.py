@@ -183,8 +183,6 @@ def test_an_inactive_shops_token_is_refused_and_writes_nothing(client, shop, tok
     for method, url, body in (("PATCH", stock_url(), csv_body([[PESTE, 0]])), ("PUT", stock_url(), csv_body([[ETRANGER, 9]]))):
         body = assert_error(send(client, method, url, body, token=token), 403, "shop_inactive")
         assert "mollat" in body["message"] and "plus membre active" in body["message"]
-    assert_error(client.get(f"/api/v1/passculture/{SIRET}", headers={"Authorization": f"Bearer {token}"}),
-                 403, "shop_inactive")
     assert quantities(shop) == {PESTE: 4}
     assert not StockImport.objects.exists()
     shop.is_active = True

@@ -10,13 +10,12 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from bookshops.models import Shop
 from catalogue.models import StockLine
 from catalogue.stock import snapshots
-from catalogue.stock.api.passculture import passculture_stock_page
 from catalogue.stock.changes import stock_changes
 from catalogue.stock.holds import stock_hold
 from tests.factories import ShopFactory, StockLineFactory, make_isbn
@@ -98,41 +97,6 @@ def test_version_feed_read_during_a_long_import_misses_nothing(shop_with_stock, 
         time.sleep(0.1)
     assert seen == final
     assert naive_seen != final and first.book.isbn not in naive_seen, "the naive reader skips the import"
-
-
-def test_modified_since_with_its_margin_misses_nothing_when_the_commit_lags(shop_with_stock, monkeypatch, settings):
-    shop, (first, second, untouched) = shop_with_stock
-    stamped, resume = threading.Event(), threading.Event()
-    original_save = Shop.save
-
-    def slow_last_statement(self, *args, **kwargs):
-        original_save(self, *args, **kwargs)
-        if kwargs.get("update_fields") == ["stock_reported_at"]:
-            stamped.set()
-            resume.wait(10)  # lines stamped, commit not yet done
-
-    monkeypatch.setattr(Shop, "save", slow_last_statement)
-    data = stock_file([(first.book.isbn, 1), (second.book.isbn, 9), (untouched.book.isbn, 5)])
-    importer, errors = run_in_thread(lambda: snapshots.stock_import(shop=Shop.objects.get(pk=shop.pk), data=data))
-    assert stamped.wait(10)
-
-    def poll(since):
-        page = passculture_stock_page(shop=shop, limit=1000, after=None, modified_since=since)
-        return {row["ref"]: row["available"] for row in page["stocks"]}
-
-    time.sleep(0.3)
-    read_during_import_at = timezone.now()
-    assert poll(read_during_import_at - datetime.timedelta(seconds=1)) == {}  # nothing committed yet
-    resume.set()
-    importer.join(20)
-    assert not errors
-    stamp = StockLine.objects.get(pk=first.pk).changed_at
-    assert stamp < read_during_import_at, "the lines carry a stamp older than a read that could not see them"
-    # The next poll starts where the previous one read: the margin brings the import back.
-    assert poll(read_during_import_at) == {first.book.isbn: 1, second.book.isbn: 9}
-    settings.STOCK_CHANGES_LOOKBACK_SECONDS = 0
-    assert poll(read_during_import_at) == {}, "without the margin the import is skipped for good"
-    assert connection.vendor == "postgresql"
 
 
 def test_lines_applied_show_while_the_import_transaction_is_still_open(shop_with_stock, monkeypatch):

@@ -309,15 +309,3 @@ def test_nul_in_a_form_field_is_400_and_a_clean_form_goes_through(client, db, ur
 
 
 # --- limit -------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("limit", ["²", "١٢", "10000000000000000000000", "-1", "0"])
-def test_passculture_limit_takes_ascii_digits_only(client, token, limit):
-    from catalogue.models import StockLine as _  # noqa: F401
-
-    shop = StockLine.objects.first().shop
-    shop.siret = "73282932000074"
-    shop.save()
-    response = client.get(reverse("api:passculture-stocks", kwargs={"siret": shop.siret}), {"limit": limit},
-                          headers={"Authorization": f"Bearer {token}"})
-    assert_error(response, 400, "bad_parameter")

@@ -133,7 +133,7 @@ def read_body(request) -> BinaryIO:
 def import_payload(record: StockImport, *, from_json: bool | None = None) -> dict:
     """An import's status, counts and (first) problems: small whatever the file."""
     if from_json is None:  # the API names the file it converted from JSON so
-        from_json = record.file.name.endswith(".json.csv")
+        from_json = record.original_filename.endswith(".json.csv")
     index = record.index_progress()  # first: it may move the phase to done
     problems = []
     for problem in record.problems:
