@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -20,16 +21,25 @@ class ContributorInline(admin.TabularInline):
 @admin.register(Book)
 class BookAdmin(admin.ModelAdmin):
     list_display = ["title", "isbn", "publisher", "availability", "published_on"]
-    list_filter = ["availability", "language"]
     search_fields = ["=isbn", "title", "publisher", "contributors__name"]
     autocomplete_fields = ["subjects"]
     inlines = [ContributorInline]
-    readonly_fields = ["provenance", "created_at", "updated_at"]
+    list_filter = ["availability", "product_form", "language"]
+    readonly_fields = ["provenance_display", "created_at", "updated_at"]
+    exclude = ["provenance"]
     show_full_result_count = False
 
+    @admin.display(description=_("provenance des données"))
+    def provenance_display(self, obj):
+        lines = obj.provenance_lines() if obj else []
+        if not lines:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))
+
     def save_model(self, request, obj, form, change):
+        entry = {"source": str(Book.Source.STAFF), "user": request.user.get_username(), "at": timezone.now().isoformat()}
         for name in form.changed_data:
-            obj.provenance[name] = Book.Source.STAFF
+            obj.provenance[name] = entry
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
@@ -39,9 +49,9 @@ class BookAdmin(admin.ModelAdmin):
 
 @admin.register(Subject)
 class SubjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "scheme", "code"]
+    list_display = ["name", "name_en", "scheme", "code"]
     list_filter = ["scheme"]
-    search_fields = ["name", "code"]
+    search_fields = ["name", "name_en", "code"]
 
 
 class ShopScopedAdmin(admin.ModelAdmin):

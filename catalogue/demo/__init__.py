@@ -23,7 +23,8 @@ from stdnum import ean
 from bookshops.models import OpeningHours, Shop, StaffPick
 from catalogue.models import Book, Contributor, StockLine, Subject
 from catalogue.bulk import chunked
-from catalogue.services import CHUNK, books_import_onix, stock_import
+from catalogue.onix import books_import_onix
+from catalogue.services import CHUNK, stock_import
 
 DEMO_DIR = Path(__file__).resolve().parent
 ADMIN_USERNAME = "admin"
@@ -238,7 +239,7 @@ def _title(rng) -> str:
 
 def _create_books(rng, count: int) -> list[tuple[str, str, str, str, bool]]:
     """Generated books; returns (isbn, title, author, publisher, out of print) for the stock files."""
-    from catalogue.importers.onix import clil_names
+    from catalogue.onix import clil_names
 
     clil = clil_names()
     subjects = []
