@@ -22,6 +22,7 @@ from .exceptions import (
     RateLimited,
     ReasonRequired,
     ReservationError,
+    NotCollectable,
     ShopNotTakingReservations,
     TooManyActiveReservations,
 )
@@ -124,6 +125,8 @@ def _reservation_insert(
     shop = stock_line.shop
     if not (shop.offers_click_and_collect and shop.is_active):
         raise ShopNotTakingReservations(shop=shop)
+    if not stock_line.book.is_collectable:
+        raise NotCollectable(book=stock_line.book)
     if stock_line.available < quantity:
         # The line was read in this request: no need to render e-mails for copies already gone.
         raise InsufficientStock(stock_line_id=stock_line.pk, requested=quantity)

@@ -116,6 +116,10 @@ def _chunk_apply(batch: dict, report: OnixImportReport, origin: dict) -> None:
             if book is None:
                 book = Book(isbn=isbn, title="")
                 new_books.append(book)
+                # Saved with the row: the writers below only touch the rows of existing books.
+                for name in ("contributors", "subjects"):
+                    if getattr(item, name):
+                        book.provenance[name] = origin
             else:
                 old_books.append(book)
             if fields := book.apply_metadata(item.book_values(), ONIX, origin=origin):
