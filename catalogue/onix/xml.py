@@ -91,7 +91,8 @@ def text(element, path: str) -> str:
     found = element.find(path)
     if found is None:
         return ""
-    return " ".join("".join(found.itertext()).split())
+    value = "".join(found.itertext()) if len(found) else found.text
+    return " ".join(value.split()) if value else ""
 
 
 # --- Encoding ---------------------------------------------------------------------
