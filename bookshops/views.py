@@ -6,7 +6,8 @@ from django.views.decorators.http import require_POST
 
 from .location import forget_location, get_location
 from .models import OpeningHours, Shop
-from .selectors import distance_km, shops_near
+from .geo import distance_km, shops_near
+from .selectors import attach_open_now
 
 #: ``service=`` filter values → Shop fields.
 SERVICE_FILTERS = {
@@ -30,7 +31,7 @@ def _map_context(shops) -> dict:
 
 
 def shop_list(request):
-    shops = Shop.objects.active().annotate_open_at()
+    shops = Shop.objects.active()
     department = request.GET.get("departement", "").strip().upper()[:3]
     service = request.GET.get("service", "")
     if department:
@@ -39,6 +40,7 @@ def shop_list(request):
         shops = shops.filter(**{SERVICE_FILTERS[service]: True})
     location = get_location(request)
     shops = shops_near(location.lat, location.lon, None, queryset=shops) if location else list(shops)
+    attach_open_now(shops, shop_id_of=lambda shop: shop.pk, attr="is_open")
     departments = Shop.objects.active().exclude(department="").order_by().values_list("department", flat=True).distinct()
     context = {
         "shops": shops,

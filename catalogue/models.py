@@ -2,8 +2,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Greatest
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import formats
 from django.utils.dateparse import parse_datetime
@@ -12,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .isbn import hyphenate_isbn
+from .stock.availability import StockLineQuerySet
 
 
 class Subject(models.Model):
@@ -301,20 +301,6 @@ class FormLink(models.Model):
         return f"{self.book_id} → {self.isbn}"
 
 
-class StockLineQuerySet(models.QuerySet):
-    def annotate_available(self):
-        return self.annotate(available=Greatest(F("quantity") - F("held"), 0))
-
-    def in_stock(self):
-        """Lines with at least one copy a reader could reserve now."""
-        return self.filter(quantity__gt=F("held"))
-
-    def for_user(self, user):
-        if user.is_superuser:
-            return self
-        return self.filter(shop__staff=user)
-
-
 class StockLine(models.Model):
     """What one shop holds of one book."""
 
@@ -347,12 +333,8 @@ class StockLine(models.Model):
 
     @property
     def available(self):
+        """Copies a reader can get here (``StockLineQuerySet.annotate_available`` in SQL)."""
         return max(self.quantity - self.held, 0)
-
-    @available.setter
-    def available(self, value):
-        # annotate_available() computes the same figure in SQL; the property stays the source.
-        pass
 
 
 class StockImport(models.Model):

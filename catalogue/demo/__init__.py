@@ -22,9 +22,9 @@ from stdnum import ean
 
 from bookshops.models import OpeningHours, Shop, StaffPick
 from catalogue.models import Book, Contributor, StockLine, Subject
-from catalogue.bulk import chunked
 from catalogue.onix import books_import_onix
-from catalogue.services import CHUNK, stock_import
+from catalogue.stock.bulk import chunked
+from catalogue.stock.snapshots import CHUNK, stock_import
 
 DEMO_DIR = Path(__file__).resolve().parent
 ADMIN_USERNAME = "admin"

@@ -13,7 +13,7 @@ from catalogue.onix import OnixDeletion, OnixHeader, OnixProduct, books_import_o
 from catalogue.onix.subjects import subject_names, subjects_ensure
 from catalogue.search import search_books, update_index
 from catalogue.search.forms import SearchForm
-from catalogue.services import stock_import
+from catalogue.stock.snapshots import stock_import
 from reservations.exceptions import NotCollectable
 from reservations.services import reservation_create
 from tests.factories import ShopFactory, StockLineFactory

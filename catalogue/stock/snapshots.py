@@ -1,4 +1,4 @@
-"""Workflows that change the catalogue: stock snapshots and their records (ONIX feeds: ``catalogue.onix``)."""
+"""A shop's stock file applied as its whole stock (a snapshot) or as a few lines, all or nothing, with its record."""
 
 import time
 from dataclasses import dataclass
@@ -10,11 +10,13 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
+from portal.textfiles import TextFileError
+
+from ..exceptions import StockImportRefused
+from ..models import Book, Contributor, StockImport, StockLine
+from ..search import update_index
 from .bulk import bulk_insert, bulk_upsert, chunked
-from .exceptions import StockImportRefused
-from .importers.stock_file import ParsedStockFile, StockFileError, StockRow, parse_stock_file
-from .models import Book, Contributor, StockImport, StockLine
-from .search import update_index
+from .files import ParsedStockFile, StockRow, parse_stock_file
 
 #: Rows per query when looking up or writing many rows at once.
 CHUNK = 2000
@@ -71,7 +73,7 @@ def stock_import(
             shop.stock_reported_at = timezone.now()
             shop.save(update_fields=["stock_reported_at"])
             transaction.on_commit(lambda: update_index(changed_book_ids))
-    except (StockFileError, _Refusal) as exc:
+    except (TextFileError, _Refusal) as exc:
         record.status = StockImport.Status.REFUSED
         record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}
     else:
@@ -116,8 +118,10 @@ def _merge_duplicates(parsed: ParsedStockFile) -> dict[str, StockRow]:
 
 def _apply(shop, parsed: ParsedStockFile, *, force: bool, partial: bool, origin: dict):
     counts = _Counts()
-    # Serialise imports of one shop; reservations only touch ``held``, which
-    # imports never write, so they are not blocked.
+    # Serialise imports of one shop. Reservations are not blocked: holds and
+    # releases write only ``held``, which imports never write; a collection also
+    # lowers ``quantity``, and whichever write lands last wins (a snapshot's
+    # figure is the shop's own count, made after the sale or not).
     type(shop).objects.select_for_update().filter(pk=shop.pk).exists()
     rows = _merge_duplicates(parsed)
     book_ids, counts.books_created, described = _resolve_books(rows, origin)
