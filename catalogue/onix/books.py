@@ -222,6 +222,8 @@ def read_availability(product) -> str | None:
     for supply in product.iter("SupplyDetail"):
         for tag in ("ProductAvailability", "AvailabilityCode"):
             if (code := text(supply, tag)) in PRODUCT_AVAILABILITY:
+                if PRODUCT_AVAILABILITY[code] == A.AVAILABLE:
+                    return A.AVAILABLE  # the most hopeful answer: no need to read the other suppliers
                 supplied.append(PRODUCT_AVAILABILITY[code])
     if supplied:
         return min(supplied, key=_HOPE.index)

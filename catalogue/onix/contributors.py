@@ -1,6 +1,7 @@
 """ONIX contributors: names in the publisher's order, every role of ONIX list 17 mapped to ours, and their writing."""
 
 from ..models import Book, Contributor
+from ..stock.bulk import bulk_insert
 from .xml import text
 
 Role = Contributor.Role
@@ -70,7 +71,8 @@ def contributors_replace(books: list[Book], wanted: dict[int, list[tuple[str, st
         if differs:
             replace.append(book.pk)
     Contributor.objects.filter(book_id__in=replace).delete()
-    Contributor.objects.bulk_create(
+    bulk_insert(
+        Contributor,
         [
             Contributor(book_id=book_id, name=name, role=role, position=position)
             for book_id in replace

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Book, Contributor, FormLink
 from ..search import update_index
+from ..stock.bulk import bulk_insert
 from . import books as book_fields
 from .contributors import contributors_replace
 from .reader import OnixDeletion, OnixFileError, OnixHeader, OnixProduct, iter_onix
@@ -158,11 +159,15 @@ def _chunk_apply(batch: dict, report: OnixImportReport, origin: dict) -> None:
 
 
 def _create(new_books: list[Book]) -> None:
-    Book.objects.bulk_create(new_books)
-    if new_books and new_books[0].pk is None:  # backends that do not return ids
-        ids = dict(Book.objects.filter(isbn__in=[b.isbn for b in new_books]).values_list("isbn", "id"))
-        for book in new_books:
-            book.pk = ids[book.isbn]
+    if not new_books:
+        return
+    now = timezone.now()
+    for book in new_books:
+        book.created_at = book.updated_at = now
+    bulk_insert(Book, new_books)
+    ids = dict(Book.objects.filter(isbn__in=[b.isbn for b in new_books]).values_list("isbn", "id"))
+    for book in new_books:
+        book.pk = ids[book.isbn]
 
 
 def _form_links_replace(wanted: dict[int, list[str]]) -> set[int]:
@@ -171,7 +176,7 @@ def _form_links_replace(wanted: dict[int, list[str]]) -> set[int]:
         current.setdefault(book_id, set()).add(isbn)
     replace = {pk: isbns for pk, isbns in wanted.items() if set(isbns) != current.get(pk, set())}
     FormLink.objects.filter(book_id__in=list(replace)).delete()
-    FormLink.objects.bulk_create([FormLink(book_id=pk, isbn=isbn) for pk, isbns in replace.items() for isbn in isbns])
+    bulk_insert(FormLink, [FormLink(book_id=pk, isbn=isbn) for pk, isbns in replace.items() for isbn in isbns])
     return set(replace)
 
 

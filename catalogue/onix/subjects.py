@@ -5,6 +5,7 @@ import functools
 from pathlib import Path
 
 from ..models import Book, Subject
+from ..stock.bulk import bulk_insert
 from .xml import text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -105,7 +106,5 @@ def subjects_replace(books: list[Book], wanted: dict[int, set[int]], *, origin: 
         if differs:
             replace.append(book.pk)
     through.objects.filter(book_id__in=replace).delete()
-    through.objects.bulk_create(
-        [through(book_id=book_id, subject_id=subject_id) for book_id in replace for subject_id in wanted[book_id]]
-    )
+    bulk_insert(through, [through(book_id=b, subject_id=s) for b in replace for s in wanted[b]])
     return set(replace)
