@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")  # a development secret key; the runs below set DEBUG themselves
 DATA = ROOT / "tests" / "data" / "onix"
 
 
