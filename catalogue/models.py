@@ -1,14 +1,14 @@
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import formats
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from .isbn import hyphenate_isbn
 from .stock.availability import StockLineQuerySet
@@ -209,9 +209,11 @@ class Book(models.Model):
         for field, entry in sorted(self.provenance.items()):
             entry = entry if isinstance(entry, dict) else {"source": entry}
             try:
-                label = self._meta.get_field(field).verbose_name
-            except Exception:
+                model_field = self._meta.get_field(field)
+            except FieldDoesNotExist:
                 label = field
+            else:  # "contributors" is a reverse relation: named after its model
+                label = getattr(model_field, "verbose_name", None) or model_field.related_model._meta.verbose_name_plural
             lines.append(f"{str(label).capitalize()} : {provenance_phrase(entry)}")
         return lines
 

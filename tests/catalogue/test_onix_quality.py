@@ -274,6 +274,7 @@ def test_provenance_is_readable_in_the_admin(client, django_user_model):
     ebook = Book.objects.get(isbn=PHEBUS_EBOOK)
     html = client.get(reverse("admin:catalogue_book_change", args=[ebook.pk])).content.decode()
     assert "Éditeur : notice ONIX de immatériel·fr (9782752906700.xml)" in html
+    assert "Contributeurs : notice ONIX de immatériel·fr" in html and "Genres : notice ONIX" in html
 
 
 # --- 11. Memory whatever DEBUG says ----------------------------------------------------------
