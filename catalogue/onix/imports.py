@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Book, Contributor, FormLink
-from ..search import update_index
 from ..stock.bulk import bulk_insert
+from ..tasks import index_refresh_later
 from . import books as book_fields
 from .contributors import contributors_replace
 from .reader import OnixDeletion, OnixFileError, OnixHeader, OnixProduct, iter_onix
@@ -152,8 +152,7 @@ def _chunk_apply(batch: dict, report: OnixImportReport, origin: dict) -> None:
         report.unchanged += len(old_books) - len(changed)
         touched |= {b.pk for b in new_books} | changed
         report.book_ids.update(touched)
-        ids = sorted(touched)
-        transaction.on_commit(lambda: update_index(ids))
+        index_refresh_later(touched)
     if connection.queries_logged:
         reset_queries()  # DEBUG keeps every query: a 50,000-product feed would grow memory without end
 

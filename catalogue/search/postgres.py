@@ -6,7 +6,7 @@ to ``ha:*`` and matches Haas, not every word starting with "ha".
 """
 
 from .documents import CLASS_WEIGHTS, FIELD_CLASSES
-from .engine import DOC, WORD, SearchEngine, Term
+from .engine import DOC, WORD, SearchEngine, Term, reading
 
 CONFIG = "french_unaccent"
 #: ts_rank's weights, in its {D, C, B, A} order, from the one declaration in documents.py.
@@ -45,9 +45,7 @@ class PostgresSearchEngine(SearchEngine):
 
     def close_words(self, word):
         """Vocabulary words sharing most trigrams (pg_trgm ``%``, GIN index), about one typo away."""
-        from django.db import connection
-
-        with connection.cursor() as cursor:
+        with reading().cursor() as cursor:
             cursor.execute(
                 f"SELECT word FROM {WORD} WHERE word %% %s AND abs(length(word) - %s) <= 2 "
                 "ORDER BY similarity(word, %s) DESC, word LIMIT 3",

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalogue', '0003_verbose_names'),
+        ('catalogue', '0004_indexrefresh'),
     ]
 
     operations = [
