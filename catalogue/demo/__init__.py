@@ -44,6 +44,9 @@ STAFF_PERMISSIONS = [
     ("bookshops", "staffpick", ("view", "add", "change", "delete")),
     # The picks' book field is an autocomplete, which needs to see the books.
     ("catalogue", "book", ("view",)),
+    # pass Culture: each shop's exchanges, and its bookings (changed by validating a countermark).
+    ("passculture", "syncrun", ("view",)),
+    ("passculture", "booking", ("view", "change")),
 ]
 
 
