@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -43,16 +44,25 @@ class BookAdmin(admin.ModelAdmin):
     #: A shop or publisher address typed without a scheme is https (Django 6's default).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "isbn", "publisher", "availability", "published_on"]
-    list_filter = ["availability", "language"]
     search_fields = ["=isbn", "title", "publisher", "contributors__name"]
     autocomplete_fields = ["subjects"]
     inlines = [ContributorInline]
-    readonly_fields = ["provenance", "created_at", "updated_at"]
+    list_filter = ["availability", "product_form", "language"]
+    readonly_fields = ["provenance_display", "created_at", "updated_at"]
+    exclude = ["provenance"]
     show_full_result_count = False
 
+    @admin.display(description=_("provenance des données"))
+    def provenance_display(self, obj):
+        lines = obj.provenance_lines() if obj else []
+        if not lines:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))
+
     def save_model(self, request, obj, form, change):
+        entry = {"source": str(Book.Source.STAFF), "user": request.user.get_username(), "at": timezone.now().isoformat()}
         for name in form.changed_data:
-            obj.provenance[name] = Book.Source.STAFF
+            obj.provenance[name] = entry
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
@@ -62,9 +72,9 @@ class BookAdmin(admin.ModelAdmin):
 
 @admin.register(Subject)
 class SubjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "scheme", "code"]
+    list_display = ["name", "name_en", "scheme", "code"]
     list_filter = ["scheme"]
-    search_fields = ["name", "code"]
+    search_fields = ["name", "name_en", "code"]
 
 
 @admin.register(StockLine)

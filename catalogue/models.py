@@ -4,13 +4,15 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import FieldDoesNotExist
 from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from portal.tasks import Outbox
 
@@ -29,6 +31,8 @@ class Subject(models.Model):
     scheme = models.CharField(_("classification"), max_length=10, choices=Scheme.choices)
     code = models.CharField(_("code"), max_length=30)
     name = models.CharField(_("nom"), max_length=200)
+    #: English name where the scheme has one (Thema); the French ``name`` otherwise.
+    name_en = models.CharField(_("nom en anglais"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("genre")
@@ -37,6 +41,13 @@ class Subject(models.Model):
         constraints = [models.UniqueConstraint(fields=["scheme", "code"], name="subject_unique_code")]
 
     def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language (English when there is one and English is active)."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
         return self.name
 
 
@@ -55,7 +66,13 @@ class Book(models.Model):
         SHOP_FILE = "shop_file", _("fichier de stock d'une librairie")
         STAFF = "staff", _("saisie manuelle")
 
-    #: Sources that may overwrite a field, weakest first.
+    class Form(models.TextChoices):
+        PRINT = "print", _("livre imprimé")
+        AUDIO = "audio", _("livre audio")
+        EBOOK = "ebook", _("livre numérique")
+        OTHER = "other", _("autre produit")
+
+    #: Sources that may overwrite a field, weakest first (see ``may_set``).
     SOURCE_RANK = {Source.SHOP_FILE: 0, Source.ONIX: 1, Source.STAFF: 2}
 
     isbn = models.CharField(_("ISBN"), max_length=13, unique=True)
@@ -73,7 +90,11 @@ class Book(models.Model):
         _("disponibilité chez l'éditeur"), max_length=20, choices=Availability.choices, default=Availability.UNKNOWN
     )
     subjects = models.ManyToManyField(Subject, verbose_name=_("genres"), related_name="books", blank=True)
-    #: Which source last set each field: {"title": "onix", "publisher": "shop_file", ...}.
+    product_form = models.CharField(_("type de produit"), max_length=10, choices=Form.choices, default=Form.PRINT)
+    #: ONIX ProductForm code as sent (list 150, or list 7 in ONIX 2.1): "BC", "AC", "EA", "DG"…
+    product_form_code = models.CharField(_("code ONIX du format"), max_length=4, blank=True)
+    #: Who set each field: {"title": {"source": "shop_file", "shop": 3, "shop_name": "…", "file": "…",
+    #: "at": "2026-12-02T06:40:00+00:00", "copies": 2}, …}; older rows hold the bare source ("onix").
     provenance = models.JSONField(_("provenance des données"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -97,6 +118,13 @@ class Book(models.Model):
     def is_out_of_print(self):
         return self.availability == self.Availability.OUT_OF_PRINT
 
+    @property
+    def is_collectable(self) -> bool:
+        """Offered for click-and-collect: a print book or audio on a physical carrier, not an e-book or goods."""
+        if self.product_form == self.Form.PRINT:
+            return True
+        return self.product_form == self.Form.AUDIO and self.product_form_code not in DOWNLOADABLE_AUDIO
+
     def contributors_with_role(self, role):
         return [c for c in self.contributors.all() if c.role == role]
 
@@ -108,24 +136,119 @@ class Book(models.Model):
     def translators(self):
         return self.contributors_with_role(Contributor.Role.TRANSLATOR)
 
-    def apply_metadata(self, values: dict, source: str) -> list[str]:
-        """Set fields from ``source`` unless a stronger source already set them.
+    def credits(self) -> list[tuple[str, list[str]]]:
+        """Every contributor but authors and translators, grouped by role: [("Illustrations de", [names]), …]."""
+        groups = {}
+        for contributor in self.contributors.all():
+            if contributor.role not in (Contributor.Role.AUTHOR, Contributor.Role.TRANSLATOR):
+                groups.setdefault(contributor.role, []).append(contributor.name)
+        return [(CREDIT_LABELS[role], groups[role]) for role in Contributor.Role.values if role in groups]
+
+    def byline(self) -> tuple[str, list[str]]:
+        """The names to show under the title in results: the authors, else the editors, else anyone credited."""
+        if authors := self.authors:
+            return "", [c.name for c in authors]
+        if editors := self.contributors_with_role(Contributor.Role.EDITOR):
+            return str(CREDIT_LABELS[Contributor.Role.EDITOR]), [c.name for c in editors]
+        credits = self.credits()
+        return (str(credits[0][0]), credits[0][1]) if credits else ("", [])
+
+    def other_forms(self):
+        """The same work in other forms (its e-book, audio book, other editions) that the catalogue holds."""
+        linked = set(self.form_links.values_list("isbn", flat=True))
+        linked |= set(FormLink.objects.filter(isbn=self.isbn).values_list("book__isbn", flat=True))
+        linked.discard(self.isbn)
+        return Book.objects.filter(isbn__in=linked).order_by("product_form", "title") if linked else Book.objects.none()
+
+    # --- provenance ------------------------------------------------------
+
+    def provenance_of(self, field: str) -> dict:
+        """Who set ``field``, as a dict (older rows stored the bare source name)."""
+        entry = self.provenance.get(field)
+        if isinstance(entry, str):
+            return {"source": entry}
+        return entry or {}
+
+    def may_set(self, field: str, source: str, *, copies: int | None = None) -> bool:
+        """Whether ``source`` may write ``field``: the one precedence rule of the catalogue.
+
+        Staff edits beat ONIX, ONIX beats shop files, and an empty field takes any
+        value. Between two shops' files the one reporting more copies of the book
+        wins; equal copies, the newer file wins (so a shop correcting its own
+        title is heard). A withdrawn ONIX record (deletion notice) yields to all.
+        """
+        current = self.provenance_of(field)
+        if not current or current.get("withdrawn") or getattr(self, field, None) in ("", None):
+            return True
+        rank, current_rank = self.SOURCE_RANK[source], self.SOURCE_RANK.get(current.get("source"), 0)
+        if rank != current_rank or source != self.Source.SHOP_FILE:
+            return rank >= current_rank
+        return (copies or 0) >= (current.get("copies") or 0)
+
+    def apply_metadata(self, values: dict, source: str, *, origin: dict | None = None) -> list[str]:
+        """Set fields from ``source`` where ``may_set`` allows, recording ``origin`` (shop, file, date…).
 
         Returns the names of the fields that changed.
         """
         changed = []
-        rank = self.SOURCE_RANK[source]
+        entry = {"source": str(source), **(origin or {})}
         for field, value in values.items():
-            if value in (None, ""):
-                continue
-            current_source = self.provenance.get(field)
-            if current_source and self.SOURCE_RANK.get(current_source, 0) > rank:
+            if value in (None, "") or not self.may_set(field, source, copies=entry.get("copies")):
                 continue
             if getattr(self, field) != value:
                 setattr(self, field, value)
                 changed.append(field)
-            self.provenance[field] = source
+                self.provenance_record(field, entry, changed=True)
+            else:
+                self.provenance_record(field, entry, changed=False)
         return changed
+
+    def provenance_record(self, field: str, entry: dict, *, changed: bool) -> None:
+        """Note who set ``field``; an unchanged value keeps its first giver unless another kind of source confirms it."""
+        current = self.provenance.get(field)
+        if changed or not isinstance(current, dict) or current.get("source") != entry["source"] or current.get("withdrawn"):
+            self.provenance[field] = entry
+
+    def provenance_lines(self) -> list[str]:
+        """Readable provenance, one line per field: « Titre : fichier de stock de La Plume d'Oie, 2 décembre »."""
+        lines = []
+        for field, entry in sorted(self.provenance.items()):
+            entry = entry if isinstance(entry, dict) else {"source": entry}
+            try:
+                model_field = self._meta.get_field(field)
+            except FieldDoesNotExist:
+                label = field
+            else:  # "contributors" is a reverse relation: named after its model
+                label = getattr(model_field, "verbose_name", None) or model_field.related_model._meta.verbose_name_plural
+            lines.append(f"{str(label).capitalize()} : {provenance_phrase(entry)}")
+        return lines
+
+
+#: ONIX ProductForm codes of audio sent as files, not on a carrier a shop can hand over.
+DOWNLOADABLE_AUDIO = {"AJ", "AN", "AO"}
+
+
+def provenance_phrase(entry: dict) -> str:
+    """« fichier de stock de La Plume d'Oie (stock.csv), 2 décembre 2026 » from one provenance entry."""
+    source = entry.get("source", "")
+    if source == Book.Source.SHOP_FILE and entry.get("shop_name"):
+        text = _("fichier de stock de %(shop)s") % {"shop": entry["shop_name"]}
+    elif source == Book.Source.ONIX and entry.get("sender"):
+        text = _("notice ONIX de %(sender)s") % {"sender": entry["sender"]}
+    elif source == Book.Source.STAFF and entry.get("user"):
+        text = _("saisie manuelle par %(user)s") % {"user": entry["user"]}
+    else:
+        text = str(Book.Source(source).label) if source in Book.Source.values else source
+    if entry.get("file"):
+        text += f" ({entry['file']})"
+    if entry.get("copies") is not None and source == Book.Source.SHOP_FILE:
+        text += ", " + _("%(n)s ex.") % {"n": entry["copies"]}
+    when = parse_datetime(entry["at"]) if entry.get("at") else None
+    if when is not None:
+        text += ", " + formats.date_format(when, "j F Y")
+    if entry.get("withdrawn"):
+        text += " — " + _("retirée par une notice de suppression")
+    return text
 
 
 class Contributor(models.Model):
@@ -135,8 +258,12 @@ class Contributor(models.Model):
         AUTHOR = "author", _("auteur")
         TRANSLATOR = "translator", _("traducteur")
         ILLUSTRATOR = "illustrator", _("illustrateur")
+        PHOTOGRAPHER = "photographer", _("photographe")
         EDITOR = "editor", _("directeur de publication")
         PREFACE = "preface", _("préfacier")
+        AFTERWORD = "afterword", _("postfacier")
+        ADAPTER = "adapter", _("adaptateur")
+        NARRATOR = "narrator", _("lecteur (livre audio)")
         OTHER = "other", _("autre")
 
     book = models.ForeignKey(Book, verbose_name=_("livre"), on_delete=models.CASCADE, related_name="contributors")
@@ -151,6 +278,35 @@ class Contributor(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_role_display()})"
+
+
+#: How the book page introduces each role's names.
+CREDIT_LABELS = {
+    Contributor.Role.TRANSLATOR: pgettext_lazy("credit", "Traduit par"),
+    Contributor.Role.ILLUSTRATOR: pgettext_lazy("credit", "Illustrations de"),
+    Contributor.Role.PHOTOGRAPHER: pgettext_lazy("credit", "Photographies de"),
+    Contributor.Role.EDITOR: pgettext_lazy("credit", "Sous la direction de"),
+    Contributor.Role.PREFACE: pgettext_lazy("credit", "Préface de"),
+    Contributor.Role.AFTERWORD: pgettext_lazy("credit", "Postface de"),
+    Contributor.Role.ADAPTER: pgettext_lazy("credit", "Adaptation de"),
+    Contributor.Role.NARRATOR: pgettext_lazy("credit", "Lu par"),
+    Contributor.Role.OTHER: pgettext_lazy("credit", "Avec la participation de"),
+}
+
+
+class FormLink(models.Model):
+    """The publisher says another product is this book in another form (ONIX related product 06, 13 or 27)."""
+
+    book = models.ForeignKey(Book, verbose_name=_("livre"), on_delete=models.CASCADE, related_name="form_links")
+    isbn = models.CharField(_("ISBN de l'autre forme"), max_length=13, db_index=True)
+
+    class Meta:
+        verbose_name = _("autre forme")
+        verbose_name_plural = _("autres formes")
+        constraints = [models.UniqueConstraint(fields=["book", "isbn"], name="formlink_unique_book_isbn")]
+
+    def __str__(self):
+        return f"{self.book_id} → {self.isbn}"
 
 
 class StockLine(models.Model):

@@ -24,6 +24,14 @@ class ShopNotTakingReservations(ReservationError):
         super().__init__(shop.pk)
 
 
+class NotCollectable(ReservationError):
+    message = _("Ce produit (livre numérique, produit qui n'est pas un livre) n'est pas proposé en retrait en librairie.")
+
+    def __init__(self, *, book):
+        self.book = book
+        super().__init__(book.pk)
+
+
 class InvalidQuantity(ReservationError):
     def __init__(self, *, requested: int, maximum: int):
         self.requested = requested

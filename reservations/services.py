@@ -24,6 +24,7 @@ from .exceptions import (
     InvalidTransition,
     RateLimited,
     ReasonRequired,
+    NotCollectable,
     ShopNotTakingReservations,
     StaffRateLimited,
     TooManyActiveReservations,
@@ -137,6 +138,8 @@ def _reservation_insert(
     shop = stock_line.shop
     if not shop.takes_reservations:
         raise ShopNotTakingReservations(shop=shop)
+    if not stock_line.book.is_collectable:
+        raise NotCollectable(book=stock_line.book)
     if stock_line.available < quantity:
         # The line was read in this request: nothing to write for copies already gone.
         raise InsufficientStock(stock_line_id=stock_line.pk, requested=quantity)

@@ -23,6 +23,7 @@ from stdnum import ean
 from bookshops.models import OpeningHours, Shop, StaffPick
 from catalogue.importers.onix_books import books_import_onix
 from catalogue.models import Book, Contributor, StockLine, Subject
+from catalogue.onix import books_import_onix
 from catalogue.stock.bulk import chunked
 from catalogue.stock.snapshots import CHUNK, stock_import
 
@@ -242,7 +243,7 @@ def _title(rng) -> str:
 
 def _create_books(rng, count: int) -> list[tuple[str, str, str, str, bool]]:
     """Generated books; returns (isbn, title, author, publisher, out of print) for the stock files."""
-    from catalogue.importers.onix import clil_names
+    from catalogue.onix import clil_names
 
     clil = clil_names()
     subjects = []

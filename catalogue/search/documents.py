@@ -5,7 +5,30 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from ..models import Book, Contributor, StockLine
-from .text import MAX_WORD_LENGTH, normalize, words
+from .text import MAX_WORD_LENGTH, words
+
+#: The indexed fields, in the column order of SQLite's FTS5 table (migration 0002), with their weight class.
+#: The one declaration both engines read. Contributors outrank the subtitle: readers type an author's
+#: name far more often than a subtitle's words, and a common subtitle word must not bury the author's books.
+FIELD_CLASSES = {
+    "title": "A",
+    "subtitle": "C",
+    "contributors": "B",
+    "collection": "C",
+    "publisher": "C",
+    "subjects": "D",
+}
+#: How much a match in each class counts, the same on both databases (PostgreSQL ``ts_rank``'s
+#: weights array, scaled to 1; SQLite ``bm25``'s column weights).
+CLASS_WEIGHTS = {"A": 10.0, "B": 5.0, "C": 2.0, "D": 1.0}
+
+
+def index_text(text: str) -> str:
+    """What the engines index for a field: the words the query splitter would find, space-separated.
+
+    Both databases then tokenise documents and queries alike (``2023/24`` is two words on both).
+    """
+    return " ".join(words(text))
 
 
 @dataclass
@@ -19,13 +42,13 @@ class Document:
     subjects: str
     in_stock_shops: int
 
-    FIELDS = ("title", "subtitle", "contributors", "collection", "publisher", "subjects")
+    FIELDS = tuple(FIELD_CLASSES)
 
     def texts(self) -> list[str]:
         return [getattr(self, name) for name in self.FIELDS]
 
-    def normalized_texts(self) -> list[str]:
-        return [normalize(text) for text in self.texts()]
+    def index_texts(self) -> list[str]:
+        return [index_text(text) for text in self.texts()]
 
     def vocabulary(self) -> set[str]:
         return {w for text in self.texts() for w in words(text) if 2 < len(w) <= MAX_WORD_LENGTH}

@@ -1,6 +1,7 @@
 from django import forms
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Book, Subject
@@ -29,14 +30,16 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["genre"].choices = [("", _("Tous les genres")), *genres_in_use()]
+        english = (get_language() or "").startswith("en")
+        genres = sorted(((pk, (english and name_en) or name) for pk, name, name_en in genres_in_use()), key=lambda g: g[1])
+        self.fields["genre"].choices = [("", _("Tous les genres")), *genres]
 
 
-def genres_in_use() -> list[tuple[int, str]]:
-    """The genres of the catalogue's books, for the filter; cached, as they change rarely."""
+def genres_in_use() -> list[tuple[int, str, str]]:
+    """The genres of the catalogue's books (id, French name, English name), for the filter; cached."""
 
     def query():
         used = Book.subjects.through.objects.filter(subject_id=OuterRef("pk"))
-        return list(Subject.objects.filter(Exists(used)).order_by("name").values_list("pk", "name"))
+        return list(Subject.objects.filter(Exists(used)).order_by("name").values_list("pk", "name", "name_en"))
 
-    return cache.get_or_set("search:genres", query, GENRES_CACHE_SECONDS)
+    return cache.get_or_set("search:genres:v2", query, GENRES_CACHE_SECONDS)

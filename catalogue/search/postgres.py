@@ -1,8 +1,21 @@
-"""PostgreSQL engine: stored weighted tsvector (GIN), French stemming without accents, trigram typos."""
+"""PostgreSQL engine: stored weighted tsvector (GIN), French stemming without accents, trigram typos.
 
+Each field is indexed twice: stemmed (``french_unaccent``) for whole words, and as typed
+(``simple``) for the prefix of the word still being typed, so ``haas:*`` is not stemmed
+to ``ha:*`` and matches Haas, not every word starting with "ha".
+"""
+
+from .documents import CLASS_WEIGHTS, FIELD_CLASSES
 from .engine import DOC, WORD, SearchEngine, Term, reading
 
 CONFIG = "french_unaccent"
+#: ts_rank's weights, in its {D, C, B, A} order, from the one declaration in documents.py.
+RANK_WEIGHTS = "{" + ", ".join(str(CLASS_WEIGHTS[c] / CLASS_WEIGHTS["A"]) for c in "DCBA") + "}"
+VECTOR_SQL = " || ".join(
+    f"setweight(to_tsvector('{config}', v.{name}), '{cls}')"
+    for name, cls in FIELD_CLASSES.items()
+    for config in (CONFIG, "simple")
+)
 
 
 class PostgresSearchEngine(SearchEngine):
@@ -13,16 +26,12 @@ class PostgresSearchEngine(SearchEngine):
             return
         # One array per column: eight parameters whatever the chunk size, so
         # psycopg parses the statement once instead of once per chunk.
-        columns = list(zip(*((doc.book_id, *doc.texts(), doc.in_stock_shops) for doc in documents)))
+        columns = list(zip(*((doc.book_id, *doc.index_texts(), doc.in_stock_shops) for doc in documents)))
         cursor.execute(
             f"INSERT INTO {DOC} (book_id, vector, in_stock_shops, updated_at) "
-            f"SELECT v.id, "
-            f"setweight(to_tsvector('{CONFIG}', v.title), 'A') || "
-            f"setweight(to_tsvector('{CONFIG}', v.subtitle || ' ' || v.contributors), 'B') || "
-            f"setweight(to_tsvector('{CONFIG}', v.collection || ' ' || v.publisher), 'C') || "
-            f"setweight(to_tsvector('{CONFIG}', v.subjects), 'D'), v.n, now() "
-            "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-            "%s::integer[]) AS v(id, title, subtitle, contributors, collection, publisher, subjects, n) "
+            f"SELECT v.id, {VECTOR_SQL}, v.n, now() "
+            f"FROM unnest(%s::bigint[], {'%s::text[], ' * len(FIELD_CLASSES)}%s::integer[]) "
+            f"AS v(id, {', '.join(FIELD_CLASSES)}, n) "
             "ON CONFLICT (book_id) DO UPDATE SET vector = EXCLUDED.vector, "
             "in_stock_shops = EXCLUDED.in_stock_shops, updated_at = EXCLUDED.updated_at",
             [list(column) for column in columns],
@@ -52,13 +61,13 @@ class PostgresSearchEngine(SearchEngine):
                 alternatives.append(f"plainto_tsquery('{CONFIG}', %s)")
                 params.append(form)
             if term.prefix:
-                alternatives.append(f"to_tsquery('{CONFIG}', %s)")
+                alternatives.append("to_tsquery('simple', %s)")
                 params.append(f"{term.word}:*")
             groups.append("(" + " || ".join(alternatives) + ")")
         tsquery = " && ".join(groups)
         return (
             f"{DOC} d CROSS JOIN (SELECT {tsquery} AS query) q",
             "d.vector @@ q.query",
-            "ts_rank(d.vector, q.query)",
+            f"ts_rank('{RANK_WEIGHTS}', d.vector, q.query)",
             params,
         )

@@ -11,13 +11,15 @@ import logging
 
 from django.db import OperationalError
 
+from .documents import CLASS_WEIGHTS, FIELD_CLASSES
 from .engine import DOC, SearchEngine, Term
 
 logger = logging.getLogger(__name__)
 
 FTS = "catalogue_book_fts"
-#: bm25 weights of the FTS columns: title, subtitle, contributors, collection, publisher, subjects.
-WEIGHTS = "10.0, 4.0, 5.0, 2.0, 2.0, 1.0"
+COLUMNS = ", ".join(FIELD_CLASSES)
+#: bm25 weights of the FTS columns, in their order.
+WEIGHTS = ", ".join(str(CLASS_WEIGHTS[cls]) for cls in FIELD_CLASSES.values())
 
 
 def fts_string(word: str) -> str:
@@ -44,9 +46,8 @@ class SqliteSearchEngine(SearchEngine):
         ids = [doc.book_id for doc in documents]
         cursor.execute(f"DELETE FROM {FTS} WHERE rowid IN ({', '.join(['%s'] * len(ids))})", ids)
         cursor.executemany(
-            f"INSERT INTO {FTS} (rowid, title, subtitle, contributors, collection, publisher, subjects) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [(doc.book_id, *doc.normalized_texts()) for doc in documents],
+            f"INSERT INTO {FTS} (rowid, {COLUMNS}) VALUES (%s{', %s' * len(FIELD_CLASSES)})",
+            [(doc.book_id, *doc.index_texts()) for doc in documents],
         )
         BookSearchDocument.objects.bulk_create(
             [BookSearchDocument(book_id=doc.book_id, in_stock_shops=doc.in_stock_shops) for doc in documents],

@@ -29,7 +29,7 @@ from portal.textfiles import TextFileError
 from ..exceptions import StockImportRefused
 from ..models import Book, Contributor, IndexRefresh, StockImport, StockLine
 from ..search import INDEX_CHUNK
-from ..tasks import refresh_search_index
+from ..tasks import index_refresh_later, refresh_search_index
 from .bulk import bulk_insert, bulk_insert_rows, bulk_upsert, chunked
 from .changes import change_stamp
 from .files import MAX_QUANTITY, ProblemLog, StockFileReader, StockRow
@@ -382,10 +382,13 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
             )
 
     version = record.stock_version = change_stamp()
-    now, applied = timezone.now(), 0
+    now, applied, described = timezone.now(), 0, []
+    # Where the file's titles came from, for each field they set (``Book.provenance``).
+    origin = {"shop": shop.pk, "shop_name": shop.name, "file": record.original_filename[:120], "at": now.isoformat()}
     for rows in _staged_pages(problems):
-        book_ids, books_created = _resolve_books(rows)
+        book_ids, books_created, page_described = _resolve_books(rows, origin)
         counts.books_created += books_created
+        described += page_described
         current = {
             book_id: (quantity, price)
             for book_id, quantity, price in StockLine.objects.filter(
@@ -419,6 +422,7 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
     # if it reads within the moments this statement and the commit take (see passculture).
     StockLine.objects.filter(shop=shop, stock_version=version).update(changed_at=timezone.now())
     _index_later(record)
+    index_refresh_later(described)  # books the file described better, whether or not their line changed
     shop.stock_reported_at = timezone.now()
     shop.save(update_fields=["stock_reported_at"])
     return counts, zeroed_ids
@@ -445,10 +449,16 @@ def _index_later(record: StockImport) -> None:
         enqueue_on_commit(refresh_search_index, ids)
 
 
-def _resolve_books(rows: dict[str, StockRow]) -> tuple[dict[str, int], int]:
-    """Map every ISBN to a book id, creating unknown books from the file's columns."""
+def _resolve_books(rows: dict[str, StockRow], origin: dict) -> tuple[dict[str, int], int, list[int]]:
+    """Map every ISBN to a book id, creating unknown books from the file's columns.
+
+    The file's title, publisher and author also fill a known book's empty fields,
+    or replace another shop file's where ``Book.may_set`` says so; returns the ids
+    of the books so described too.
+    """
     isbns = list(rows)
     book_ids = {}
+    described = _describe_known_books(rows, origin)
     for batch in chunked(isbns, CHUNK):
         book_ids.update(Book.objects.filter(isbn__in=batch).values_list("isbn", "id"))
     missing = [rows[isbn] for isbn in isbns if isbn not in book_ids]
@@ -456,7 +466,9 @@ def _resolve_books(rows: dict[str, StockRow]) -> tuple[dict[str, int], int]:
     new_books = []
     for row in missing:
         book = Book(isbn=row.isbn, title="", created_at=now, updated_at=now)
-        book.apply_metadata({"title": row.title, "publisher": row.publisher}, Book.Source.SHOP_FILE)
+        book.apply_metadata(
+            {"title": row.title, "publisher": row.publisher}, Book.Source.SHOP_FILE, origin={**origin, "copies": row.quantity}
+        )
         new_books.append(book)
     bulk_insert(Book, new_books)
     if new_books:
@@ -468,7 +480,30 @@ def _resolve_books(rows: dict[str, StockRow]) -> tuple[dict[str, int], int]:
             if row.author
         ]
         bulk_insert(Contributor, contributors)
-    return book_ids, len(new_books)
+    return book_ids, len(new_books), described
+
+
+def _describe_known_books(rows: dict[str, StockRow], origin: dict) -> list[int]:
+    described = set()
+    for batch in chunked([isbn for isbn, row in rows.items() if row.title or row.publisher or row.author], CHUNK):
+        books = list(Book.objects.filter(isbn__in=batch).only("id", "isbn", "title", "publisher", "provenance"))
+        credited = set(Contributor.objects.filter(book__in=books).values_list("book_id", flat=True))
+        to_save, authors = [], []
+        for book in books:
+            row = rows[book.isbn]
+            before = dict(book.provenance)
+            entry = {**origin, "copies": row.quantity}
+            if book.apply_metadata({"title": row.title, "publisher": row.publisher}, Book.Source.SHOP_FILE, origin=entry):
+                described.add(book.pk)
+            if row.author and book.pk not in credited and book.may_set("contributors", Book.Source.SHOP_FILE):
+                authors.append(Contributor(book_id=book.pk, name=row.author[:300], role=Contributor.Role.AUTHOR))
+                book.provenance["contributors"] = {"source": str(Book.Source.SHOP_FILE), **entry}
+                described.add(book.pk)
+            if book.provenance != before:
+                to_save.append(book)
+        Book.objects.bulk_update(to_save, ["title", "publisher", "provenance"], batch_size=500)
+        bulk_insert(Contributor, authors)
+    return sorted(described)
 
 
 def _upsert_stock_lines(rows: list[tuple]) -> None:

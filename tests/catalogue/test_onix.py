@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalogue.importers.onix import OnixFileError, OnixProduct, ProductProblem, html_to_text, iter_onix, parse_onix_date
+from catalogue.onix import OnixFileError, OnixProduct, ProductProblem, html_to_text, iter_onix, parse_onix_date
 from catalogue.models import Book, Contributor, StockLine, Subject
-from catalogue.importers.onix_books import books_import_onix
+from catalogue.onix import books_import_onix
 from tests.factories import BookFactory, ContributorFactory
 
 DATA = Path(__file__).parent.parent / "data" / "onix"
@@ -172,7 +172,7 @@ def test_import_creates_books_contributors_and_subjects(django_capture_on_commit
     assert book.publisher == "Phébus"
     assert [str(c) for c in book.contributors.all()] == ["Julie Otsuka (auteur)"]
     assert [s.name for s in book.subjects.all()] == ["Romans contemporains"]
-    assert book.provenance["title"] == Book.Source.ONIX
+    assert book.provenance_of("title")["source"] == Book.Source.ONIX
     assert indexed == [book.pk]
     assert report.isbns == {"9782752908643"}
     assert not StockLine.objects.exists()  # the feed's prices never become stock or shop prices

@@ -320,7 +320,7 @@ def test_admin_edit_refreshes_the_index(client, catalogue, django_user_model, dj
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {
             "isbn": book.isbn, "title": "Le temps des bastides", "publisher": book.publisher,
-            "availability": "available", "provenance": "{}",
+            "availability": "available", "product_form": "print",
             "contributors-TOTAL_FORMS": "0", "contributors-INITIAL_FORMS": "0",
         })
     assert response.status_code == 302, response.content.decode()[:2000]

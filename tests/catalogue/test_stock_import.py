@@ -41,7 +41,7 @@ def test_real_shop_exports_import_with_french_headers(filename, encoding, delimi
     assert alienor.title == "Aliénor d'Aquitaine"
     assert alienor.publisher == "Le Livre de poche"
     assert [c.name for c in alienor.authors] == ["Régine Pernoud"]
-    assert alienor.provenance["title"] == Book.Source.SHOP_FILE
+    assert alienor.provenance_of("title")["source"] == Book.Source.SHOP_FILE
     assert (record.created_count, record.books_created_count, record.rejected_count) == (3, 3, 0)
     shop.refresh_from_db()
     assert shop.stock_reported_at is not None

@@ -2,15 +2,17 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalogue.importers.onix_books import OnixImportReport, books_import_onix
+from catalogue.onix import OnixImportReport, books_import_onix
 
 
 def format_onix_report(report: OnixImportReport) -> str:
     lines = [
         f"{report.filename} : produits lus {report.products_read} · livres ajoutés {report.created} · "
         f"mis à jour {report.updated} · inchangés {report.unchanged} · rejetés {len(report.rejected)} · "
-        f"{report.duration_ms} ms"
+        f"retirés {report.withdrawn} · supprimés {report.deleted} · {report.duration_ms} ms"
     ]
+    for warning in report.file_warnings:
+        lines.append(f"  AVERTISSEMENT FICHIER : {warning}")
     if report.file_error:
         lines.append(f"  ERREUR FICHIER : {report.file_error}")
     for problem in report.rejected:
