@@ -21,7 +21,6 @@ from django.utils.text import slugify
 from stdnum import ean
 
 from bookshops.models import OpeningHours, Shop, StaffPick
-from catalogue.importers.onix_books import books_import_onix
 from catalogue.models import Book, Contributor, StockLine, Subject
 from catalogue.onix import books_import_onix
 from catalogue.stock.bulk import chunked

@@ -127,7 +127,7 @@ def test_a_killed_worker_leaves_the_stock_intact_and_the_record_says_so(shop, mo
 def test_a_portal_error_is_a_failed_record_and_a_500_json_the_stock_is_kept(client, shop, monkeypatch):
     token = api_token_create(shop=shop, name="Caisse")[1]
 
-    def broken(rows):
+    def broken(rows, origin):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(snapshots, "_resolve_books", broken)
