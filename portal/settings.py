@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "catalogue",
     "bookshops",
     "reservations",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -8,7 +8,7 @@ from django.utils import timezone
 from bookshops.location import ReaderLocation
 from bookshops.models import Shop, StaffPick
 from bookshops.selectors import picks_for_home
-from catalogue.demo import demo_load
+from demo.services import demo_load
 from catalogue.models import StockLine
 from tests.factories import BookFactory, ContributorFactory, ShopFactory, StaffPickFactory, UserFactory
 

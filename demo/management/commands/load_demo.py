@@ -3,7 +3,7 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from catalogue.demo import ADMIN_PASSWORD, ADMIN_USERNAME, GENERATED_BOOKS, STAFF_PASSWORD, demo_load
+from demo.services import ADMIN_PASSWORD, ADMIN_USERNAME, GENERATED_BOOKS, STAFF_PASSWORD, demo_load
 
 User = get_user_model()
 
@@ -11,7 +11,7 @@ User = get_user_model()
 class Command(BaseCommand):
     help = (
         "Remplit une base vide avec le réseau de démonstration : 40 librairies d'Aquitaine, des livres réels "
-        "(notices ONIX) et ~5 000 livres inventés, leurs stocks et des comptes de démonstration."
+        "(notices ONIX) et 600 livres inventés (titres tous différents), leurs stocks et des comptes de démonstration."
     )
 
     def add_arguments(self, parser):
