@@ -120,6 +120,14 @@ class Shop(models.Model):
         """Whether the shop is open at that moment (now by default)."""
         return open_at(self.opening_hours.all(), self.closures.all(), moment)
 
+    def next_opening(self, moment: datetime.datetime | None = None) -> datetime.datetime | None:
+        """When the shop opens next after that moment (now by default)."""
+        return next_opening(self.opening_hours.all(), self.closures.all(), moment)
+
+    def week_hours(self) -> list[tuple[str, list]]:
+        """Each weekday with its opening ranges, for the shop page and the reader's reservation page."""
+        return week_hours(self.opening_hours.all())
+
 
 def open_at(hours, closures, moment: datetime.datetime | None = None) -> bool:
     """Whether opening ``hours`` minus ``closures`` (of one shop) include that moment (now by default)."""
@@ -138,6 +146,30 @@ def open_at(hours, closures, moment: datetime.datetime | None = None) -> bool:
             if h.weekday == yesterday and time < h.closes:
                 return True
     return False
+
+
+#: How far ahead "opens at …" looks for the next opening.
+NEXT_OPENING_DAYS = 14
+
+
+def next_opening(hours, closures, moment: datetime.datetime | None = None) -> datetime.datetime | None:
+    """When a closed shop opens next (local time), from its weekly ``hours`` minus ``closures``; None if not within two weeks."""
+    moment = timezone.localtime(moment or timezone.now())
+    for offset in range(NEXT_OPENING_DAYS):
+        day = moment.date() + datetime.timedelta(days=offset)
+        if any(c.start_date <= day <= c.end_date for c in closures):
+            continue
+        starts = sorted(h.opens for h in hours if h.weekday == day.weekday())
+        for opens in starts:
+            start = timezone.make_aware(datetime.datetime.combine(day, opens), moment.tzinfo)
+            if start > moment:
+                return start
+    return None
+
+
+def week_hours(hours) -> list[tuple[str, list]]:
+    """Every weekday's label with its opening ranges (empty when closed), Monday first."""
+    return [(label, [h for h in hours if h.weekday == day]) for day, label in OpeningHours.WEEKDAYS]
 
 
 class OpeningHours(models.Model):

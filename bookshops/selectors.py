@@ -5,6 +5,7 @@ the exact distance on the WGS-84 ellipsoid (geopy's geodesic) then sorts
 the few rows left and drops the corners of the box.
 """
 
+import datetime
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from django.db.models import ExpressionWrapper, F, FloatField, Q
 from django.utils import timezone
 from geopy.distance import geodesic
 
-from .models import Closure, OpeningHours, Shop, open_at
+from .models import NEXT_OPENING_DAYS, Closure, OpeningHours, Shop, next_opening, open_at
 
 #: Kilometres per degree of latitude, at its smallest (on the equator).
 KM_PER_DEGREE_LAT_MIN = 110.57
@@ -185,24 +186,27 @@ def stock_lines_for_book(book, location=None) -> BookStock:
 
 
 def attach_open_now(lines, moment=None) -> None:
-    """Set ``shop_is_open`` on each line, reading only today's hours and closures of those shops.
+    """Set ``shop_is_open`` on each line, and ``shop_opens_at`` (or None) when the shop is closed.
 
-    Two small queries, whatever the number of lines; cheaper than prefetching
-    every range of the week or computing it in SQL with subqueries.
+    Two small queries, whatever the number of lines: those shops' weekly hours
+    and the closures of the next two weeks.
     """
     shop_ids = {line.shop_id for line in lines}
     if not shop_ids:
         return
     moment = timezone.localtime(moment or timezone.now())
     today = moment.date()
-    weekdays = (today.weekday(), (today.weekday() - 1) % 7)
     hours, closures = defaultdict(list), defaultdict(list)
-    for h in OpeningHours.objects.filter(shop_id__in=shop_ids, weekday__in=weekdays):
+    for h in OpeningHours.objects.filter(shop_id__in=shop_ids):
         hours[h.shop_id].append(h)
-    for c in Closure.objects.filter(shop_id__in=shop_ids, start_date__lte=today, end_date__gte=today):
+    horizon = today + datetime.timedelta(days=NEXT_OPENING_DAYS)
+    for c in Closure.objects.filter(shop_id__in=shop_ids, start_date__lte=horizon, end_date__gte=today):
         closures[c.shop_id].append(c)
     for line in lines:
         line.shop_is_open = open_at(hours[line.shop_id], closures[line.shop_id], moment)
+        line.shop_opens_at = (
+            None if line.shop_is_open else next_opening(hours[line.shop_id], closures[line.shop_id], moment)
+        )
 
 
 @dataclass(frozen=True)

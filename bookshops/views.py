@@ -2,11 +2,18 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .location import forget_location, get_location
-from .models import OpeningHours, Shop
+from .models import Shop
 from .selectors import distance_km, shops_near
+
+
+def osm_credit() -> str:
+    """OpenStreetMap's credit line, in the reader's language."""
+    return _('&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d’OpenStreetMap</a>')
+
 
 #: ``service=`` filter values → Shop fields.
 SERVICE_FILTERS = {
@@ -25,7 +32,7 @@ def _map_context(shops) -> dict:
     ]
     return {
         "map_points": points,
-        "map_tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
+        "map_tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION or osm_credit()},
     }
 
 
@@ -38,7 +45,10 @@ def shop_list(request):
     if service in SERVICE_FILTERS:
         shops = shops.filter(**{SERVICE_FILTERS[service]: True})
     location = get_location(request)
+    shops = shops.prefetch_related("opening_hours", "closures")
     shops = shops_near(location.lat, location.lon, None, queryset=shops) if location else list(shops)
+    for shop in shops:
+        shop.opens_at = None if shop.is_open else shop.next_opening()
     departments = Shop.objects.active().exclude(department="").order_by().values_list("department", flat=True).distinct()
     context = {
         "shops": shops,
@@ -60,9 +70,8 @@ def shop_detail(request, slug):
     context = {
         "shop": shop,
         "is_open": shop.is_open_at(),
-        "hours": [
-            (label, [h for h in shop.opening_hours.all() if h.weekday == day]) for day, label in OpeningHours.WEEKDAYS
-        ],
+        "opens_at": shop.next_opening(),
+        "hours": shop.week_hours(),
         "closures": [c for c in shop.closures.all() if c.end_date >= today],
         "location": location,
         **_map_context([shop]),

@@ -9,7 +9,9 @@ from bookshops.selectors import nearest_holdings, picks_for_home, shop_ids_near,
 from .exceptions import InvalidISBN
 from .isbn import normalize_isbn
 from .models import Book, BookSearchDocument, StockLine
+from .prices import book_prices
 from .search import books_with_availability, search_books, search_miss_record
+from .search.engine import SORT_RELEVANCE
 from .search.forms import SearchForm
 
 #: Books shown on the home page.
@@ -34,9 +36,11 @@ def home(request):
     )
     book_ids = list(dict.fromkeys(recent))[:HOME_BOOKS]
     location = get_location(request)
+    books = books_with_availability(book_ids)
+    _attach_prices(books)
     context = {
         "network": network,
-        "books": books_with_availability(book_ids),
+        "books": books,
         "picks": picks_for_home(location, HOME_PICKS),
         "location": location,
     }
@@ -80,14 +84,22 @@ def search(request):
         boost_shop_ids=nearby,
         only_shop_ids=only,
         page=data.get("page") or 1,
+        sort=data.get("sort") or SORT_RELEVANCE,
     )
     if results.isbn_book is not None:
         return redirect(results.isbn_book)
     if results.total == 0 and not results.is_empty_query and (data.get("page") or 1) == 1:
         search_miss_record(query=query)
+    _attach_prices(results.books)
     if location:
         holdings = nearest_holdings([book.pk for book in results.books], location, shop_ids=nearby)
         for book in results.books:
             book.nearby = holdings.get(book.pk)
     context = {"form": form, "query": query, "results": results, "location": location, "shop": shop}
     return render(request, "catalogue/search.html", context)
+
+
+def _attach_prices(books) -> None:
+    prices = book_prices(book_ids=[book.pk for book in books])
+    for book in books:
+        book.price = prices.get(book.pk)

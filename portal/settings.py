@@ -185,10 +185,10 @@ GEOCODER_MIN_DELAY_SECONDS = env.float("GEOCODER_MIN_DELAY_SECONDS", default=1.0
 LOCATION_RADIUS_CHOICES = [10, 30, 50, 100]
 LOCATION_DEFAULT_RADIUS_KM = env.int("LOCATION_DEFAULT_RADIUS_KM", default=30)
 MAP_TILE_URL = env("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-MAP_TILE_ATTRIBUTION = env(
-    "MAP_TILE_ATTRIBUTION",
-    default='&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d’OpenStreetMap</a>',
-)
+#: Empty: OpenStreetMap's credit, in the reader's language.
+MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", default="")
+#: Where readers write about the site (accessibility statement, footer).
+PORTAL_CONTACT_EMAIL = env("PORTAL_CONTACT_EMAIL", default="contact@librairies.example")
 
 # --- Reservations ---------------------------------------------------------------
 #: Most copies one reservation may hold.
