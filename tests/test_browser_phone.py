@@ -248,3 +248,30 @@ def test_keyboard_walk_from_search_to_a_cancelled_reservation(browser, live_serv
     reservation.refresh_from_db()
     assert reservation.status == Reservation.Status.CANCELLED
     assert "Annulée" in page.locator(".status").inner_text()
+
+
+@pytest.mark.parametrize("width", [375, WIDE])
+def test_booksellers_admin_pages_pass_axe(browser, live_server, network, width):
+    from demo.services import STAFF_PASSWORD
+
+    shop = network["line"].shop
+    page = new_page(browser, live_server, width)
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", shop.slug)
+    page.fill("#id_password", STAFF_PASSWORD)
+    page.locator("input[type=submit]").click()
+    page.wait_for_url(re.compile(r"/admin/$"))
+    problems = [p for p in check_page(page, "admin-index", width) if "scrolls sideways" not in p]
+    for name in [
+        "admin:reservations_reservation_changelist",
+        "admin:reservations_colleague",
+        "admin:catalogue_stockimport_add",
+        "admin:bookshops_shop_changelist",
+        "admin:bookshops_staffpick_changelist",
+    ]:
+        response = page.goto(live_server.url + reverse(name))
+        assert response.status == 200, name
+        problems += [p for p in check_page(page, name, width) if "scrolls sideways" not in p]
+    page.goto(live_server.url + reverse("admin:reservations_reservation_change", args=[network["reservation"].pk]))
+    problems += [p for p in check_page(page, "admin-reservation", width) if "scrolls sideways" not in p]
+    assert not problems, "\n".join(problems)
