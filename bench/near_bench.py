@@ -121,7 +121,8 @@ def run(name, books, runs, first_book):
 
     from bookshops.location import ReaderLocation
     from bookshops.models import Shop
-    from bookshops.selectors import book_lines_near, bounding_box, stock_lines_for_book
+    from bookshops.geo import bounding_box
+    from catalogue.stock.selectors import book_lines_near, stock_lines_for_book
     from catalogue.models import Book
 
     rng = random.Random(7)

@@ -184,7 +184,7 @@ def place_shops(connection, seed):
     """Spread the shops as a national network is: a dense city (Bordeaux: 15 % of the shops within
     30 km, as many as around Paris), the others on towns all over France."""
     from bookshops.gazetteer import get_gazetteer
-    from bookshops.selectors import sphere_km
+    from bookshops.geo import sphere_km
 
     towns = [place for places in get_gazetteer().by_name.values() for place in places]
     around = [t for t in towns if sphere_km(44.84, -0.58, t.latitude, t.longitude) < 28]

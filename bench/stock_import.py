@@ -47,7 +47,7 @@ def main():
 
     from bookshops.models import Shop
     from catalogue.models import StockLine
-    from catalogue.services import stock_import
+    from catalogue.stock.snapshots import stock_import
 
     call_command("migrate", verbosity=0)
     rng = random.Random(42)

@@ -1,9 +1,9 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalogue.admin import ShopScopedAdmin
-
+from .admin_scoping import ShopScopedAdmin
 from .exceptions import GeocodingFailed
 from .models import ApiToken, Closure, CoordinatesSource, OpeningHours, Shop, StaffPick
 from .services import shop_geocode
@@ -41,6 +41,8 @@ class StaffPickInline(admin.StackedInline):
 
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
+    #: A shop or publisher address typed without a scheme is https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "town", "department", "is_active", "stock_reported_at", "has_coordinates"]
     list_filter = ["department", "is_active", "offers_click_and_collect"]
     search_fields = ["name", "town", "postcode", "slug"]
@@ -120,14 +122,6 @@ class StaffPickAdmin(ShopScopedAdmin):
     readonly_fields = ["author", "created_at"]
     date_hierarchy = "created_at"
     actions = ["publish", "unpublish"]
-
-    #: The model's foreign keys have no French verbose_name (a migration the lead may add).
-    labels = {"shop": _("Librairie"), "book": _("Livre")}
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name in self.labels:
-            kwargs.setdefault("label", self.labels[db_field.name])
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

@@ -32,10 +32,6 @@ class ReaderLocation:
     #: None means "any distance".
     radius_km: int | None
 
-    @property
-    def radius_param(self) -> str:
-        return ANY_RADIUS if self.radius_km is None else str(self.radius_km)
-
 
 @dataclass
 class LocationState:

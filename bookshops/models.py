@@ -8,33 +8,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-def open_at_expression(moment: datetime.datetime, shop: str = "pk"):
-    """SQL for ``Shop.is_open_at(moment)``, for the shop referenced by ``OuterRef(shop)``.
-
-    Lets a list of shops (or of stock lines) say "ouvert maintenant" without
-    loading every shop's hours; tests keep it in step with ``is_open_at``.
-    """
-    moment = timezone.localtime(moment)
-    day, time = moment.date(), moment.time()
-    today, yesterday = day.weekday(), (day.weekday() - 1) % 7
-    same_day = models.Q(weekday=today, opens__lte=time) & (
-        models.Q(closes__gt=time) | models.Q(closes__lt=models.F("opens"))
-    )
-    from_yesterday = models.Q(weekday=yesterday, closes__lt=models.F("opens"), closes__gt=time)
-    hours = OpeningHours.objects.filter(same_day | from_yesterday, shop=models.OuterRef(shop))
-    closed = Closure.objects.filter(shop=models.OuterRef(shop), start_date__lte=day, end_date__gte=day)
-    return models.ExpressionWrapper(
-        models.Q(models.Exists(hours)) & ~models.Q(models.Exists(closed)), output_field=models.BooleanField()
-    )
-
-
 class ShopQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
-    def annotate_open_at(self, moment: datetime.datetime | None = None):
-        """Annotate ``is_open``: whether each shop is open at that moment (now by default)."""
-        return self.annotate(is_open=open_at_expression(moment or timezone.now()))
+    def taking_reservations(self):
+        """Shops a reader can reserve at online."""
+        return self.filter(is_active=True, offers_click_and_collect=True)
 
     def for_user(self, user):
         """The shops a user may manage: all for the association, their own for staff."""
@@ -110,11 +90,10 @@ class Shop(models.Model):
     def has_coordinates(self):
         return self.latitude is not None and self.longitude is not None
 
-    def is_open_on(self, day: datetime.date) -> bool:
-        """Whether the shop opens at all on that day (weekly hours, minus closures)."""
-        if any(c.start_date <= day <= c.end_date for c in self.closures.all()):
-            return False
-        return any(h.weekday == day.weekday() for h in self.opening_hours.all())
+    @property
+    def takes_reservations(self) -> bool:
+        """Whether a reader can reserve here online (``ShopQuerySet.taking_reservations``)."""
+        return self.is_active and self.offers_click_and_collect
 
     def is_open_at(self, moment: datetime.datetime | None = None) -> bool:
         """Whether the shop is open at that moment (now by default)."""
@@ -137,15 +116,20 @@ def open_at(hours, closures, moment: datetime.datetime | None = None) -> bool:
         return False
     yesterday = (day.weekday() - 1) % 7
     for h in hours:
-        if h.closes > h.opens:
+        if not crosses_midnight(h.opens, h.closes):
             if h.weekday == day.weekday() and h.opens <= time < h.closes:
                 return True
-        else:  # a range across midnight: opens today, closes tomorrow
+        else:
             if h.weekday == day.weekday() and time >= h.opens:
                 return True
             if h.weekday == yesterday and time < h.closes:
                 return True
     return False
+
+
+def crosses_midnight(opens: datetime.time, closes: datetime.time) -> bool:
+    """An opening range that closes the next day (a night shop open 20:00-02:00)."""
+    return closes <= opens
 
 
 #: How far ahead "opens at …" looks for the next opening.

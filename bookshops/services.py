@@ -18,7 +18,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
 
-from catalogue.importers.stock_file import StockFileError, decode, detect_delimiter, normalize_header
+from portal.textfiles import TextFileError, decode, detect_delimiter, normalize_header
 
 from .exceptions import GeocodingFailed, ShopFileError
 from .gazetteer import department_of
@@ -94,7 +94,7 @@ def shops_import(*, data: bytes) -> ShopImportReport:
         raise ShopFileError(_("Le fichier est vide."))
     try:
         text, encoding = decode(data)
-    except StockFileError as exc:
+    except TextFileError as exc:
         raise ShopFileError(str(exc)) from None
     text = text.lstrip("\ufeff")
     first_line = next((line for line in text.splitlines() if line.strip()), "")

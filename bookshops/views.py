@@ -6,8 +6,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .location import forget_location, get_location
+from .geo import distance_km, shops_near
 from .models import Shop
-from .selectors import distance_km, shops_near
+from .selectors import attach_open_now
 
 
 def osm_credit() -> str:
@@ -37,7 +38,7 @@ def _map_context(shops) -> dict:
 
 
 def shop_list(request):
-    shops = Shop.objects.active().annotate_open_at()
+    shops = Shop.objects.active()
     department = request.GET.get("departement", "").strip().upper()[:3]
     service = request.GET.get("service", "")
     if department:
@@ -45,10 +46,8 @@ def shop_list(request):
     if service in SERVICE_FILTERS:
         shops = shops.filter(**{SERVICE_FILTERS[service]: True})
     location = get_location(request)
-    shops = shops.prefetch_related("opening_hours", "closures")
     shops = shops_near(location.lat, location.lon, None, queryset=shops) if location else list(shops)
-    for shop in shops:
-        shop.opens_at = None if shop.is_open else shop.next_opening()
+    attach_open_now(shops, shop_id_of=lambda shop: shop.pk, attr="is_open", opens_attr="opens_at")
     departments = Shop.objects.active().exclude(department="").order_by().values_list("department", flat=True).distinct()
     context = {
         "shops": shops,

@@ -1,15 +1,19 @@
 from django.contrib import admin, messages
+from django.db import models
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from bookshops.admin_scoping import ShopScopedAdmin
+
 from .exceptions import StockImportRefused
 from .forms import StockUploadForm
 from .models import Book, Contributor, SearchMiss, StockImport, StockLine, Subject
 from .search import update_index
-from .services import stock_import
+from .stock.snapshots import stock_import
 
 
 class ContributorInline(admin.TabularInline):
@@ -19,6 +23,8 @@ class ContributorInline(admin.TabularInline):
 
 @admin.register(Book)
 class BookAdmin(admin.ModelAdmin):
+    #: A shop or publisher address typed without a scheme is https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "isbn", "publisher", "availability", "published_on"]
     list_filter = ["availability", "language"]
     search_fields = ["=isbn", "title", "publisher", "contributors__name"]
@@ -42,25 +48,6 @@ class SubjectAdmin(admin.ModelAdmin):
     list_display = ["name", "scheme", "code"]
     list_filter = ["scheme"]
     search_fields = ["name", "code"]
-
-
-class ShopScopedAdmin(admin.ModelAdmin):
-    """Staff see and touch only their own shops' rows; the association sees all."""
-
-    shop_field = "shop"
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(**{f"{self.shop_field}__staff": request.user})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == self.shop_field and not request.user.is_superuser:
-            from bookshops.models import Shop
-
-            kwargs["queryset"] = Shop.objects.for_user(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(StockLine)
@@ -125,8 +112,6 @@ class StockImportAdmin(ShopScopedAdmin):
 
     def upload_view(self, request):
         if not self.has_add_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         form = StockUploadForm(request.POST or None, request.FILES or None, user=request.user)
         if request.method == "POST" and form.is_valid():

@@ -27,3 +27,17 @@ class StockImportRefused(Exception):
     def __init__(self, stock_import):
         self.stock_import = stock_import
         super().__init__(stock_import.message)
+
+
+class InsufficientStock(Exception):
+    """Not enough free copies on the line for a hold; ``message`` is for the user."""
+
+    message = _("Plus d'exemplaire disponible")
+
+    def __init__(self, *, stock_line_id: int | None, requested: int):
+        self.stock_line_id = stock_line_id
+        self.requested = requested
+        super().__init__(stock_line_id, requested)
+
+    def __str__(self):
+        return str(self.message)

@@ -1,4 +1,6 @@
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from bookshops.models import Shop
@@ -16,14 +18,14 @@ class StockUploadForm(forms.Form):
         help_text=_("À cocher seulement si vous savez que votre stock a réellement beaucoup diminué."),
     )
 
-    MAX_SIZE = 50 * 1024 * 1024
-
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["shop"].queryset = Shop.objects.for_user(user)
 
     def clean_file(self):
         file = self.cleaned_data["file"]
-        if file.size > self.MAX_SIZE:
-            raise forms.ValidationError(_("Fichier trop volumineux (50 Mo au plus)."))
+        if file.size > settings.STOCK_FILE_MAX_BYTES:
+            raise forms.ValidationError(
+                _("Fichier trop volumineux (%(size)s au plus).") % {"size": filesizeformat(settings.STOCK_FILE_MAX_BYTES)}
+            )
         return file

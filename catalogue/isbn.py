@@ -37,15 +37,6 @@ def normalize_isbn(value: str) -> str:
         raise InvalidISBN(value, "checksum") from None
 
 
-def looks_like_isbn(value: str) -> bool:
-    """Whether a search query is an ISBN rather than words."""
-    try:
-        normalize_isbn(value)
-    except InvalidISBN:
-        return False
-    return True
-
-
 def hyphenate_isbn(isbn13: str) -> str:
     """ISBN-13 with its standard hyphens, for display."""
     try:

@@ -2,12 +2,12 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Greatest
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .isbn import hyphenate_isbn
+from .stock.availability import StockLineQuerySet
 
 
 class Subject(models.Model):
@@ -145,20 +145,6 @@ class Contributor(models.Model):
         return f"{self.name} ({self.get_role_display()})"
 
 
-class StockLineQuerySet(models.QuerySet):
-    def annotate_available(self):
-        return self.annotate(available=Greatest(F("quantity") - F("held"), 0))
-
-    def in_stock(self):
-        """Lines with at least one copy a reader could reserve now."""
-        return self.filter(quantity__gt=F("held"))
-
-    def for_user(self, user):
-        if user.is_superuser:
-            return self
-        return self.filter(shop__staff=user)
-
-
 class StockLine(models.Model):
     """What one shop holds of one book."""
 
@@ -191,12 +177,8 @@ class StockLine(models.Model):
 
     @property
     def available(self):
+        """Copies a reader can get here (``StockLineQuerySet.annotate_available`` in SQL)."""
         return max(self.quantity - self.held, 0)
-
-    @available.setter
-    def available(self, value):
-        # annotate_available() computes the same figure in SQL; the property stays the source.
-        pass
 
 
 class StockImport(models.Model):

@@ -4,7 +4,8 @@ from django.shortcuts import redirect, render
 
 from bookshops.location import get_location
 from bookshops.models import Shop
-from bookshops.selectors import nearest_holdings, picks_for_home, shop_ids_near, stock_lines_for_book
+from bookshops.geo import shop_ids_near
+from bookshops.selectors import picks_for_home
 
 from .exceptions import InvalidISBN
 from .isbn import normalize_isbn
@@ -13,6 +14,7 @@ from .prices import book_prices
 from .search import books_with_availability, search_books, search_miss_record
 from .search.engine import SORT_RELEVANCE
 from .search.forms import SearchForm
+from .stock.selectors import nearest_holdings, stock_lines_for_book
 
 #: Books shown on the home page.
 HOME_BOOKS = 6
@@ -29,8 +31,7 @@ def home(request):
         }
         cache.set("home:network", network, 600)
     recent = (
-        StockLine.objects.in_stock()
-        .filter(shop__is_active=True)
+        StockLine.objects.available()
         .order_by("-changed_at")
         .values_list("book_id", flat=True)[: HOME_BOOKS * 5]
     )

@@ -20,8 +20,9 @@ from stdnum import ean
 from bookshops.models import OpeningHours, Shop, StaffPick
 from bookshops.services import booksellers_group_sync
 from catalogue.models import Book, Contributor, StockLine, Subject
-from catalogue.bulk import chunked
-from catalogue.services import CHUNK, books_import_onix, stock_import
+from catalogue.stock.bulk import chunked
+from catalogue.importers.onix_books import books_import_onix
+from catalogue.stock.snapshots import CHUNK, stock_import
 
 DEMO_DIR = Path(__file__).resolve().parent / "data"
 ADMIN_USERNAME = "admin"

@@ -17,7 +17,8 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+#: Off unless asked: ``scripts/dev`` and the test run set ``DJANGO_DEBUG=true``.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 if DEBUG:
     SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-dev-only-key-never-use-in-production-5b1d7c")
 else:
@@ -77,6 +78,14 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
 }
+if not VAR_DIR.is_dir():  # the default SQLite file, uploads and static files live there
+    try:
+        VAR_DIR.mkdir()
+    except OSError as exc:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"Cannot create {VAR_DIR} ({exc}): create it, or set DATABASE_URL, "
+                                   "DJANGO_MEDIA_ROOT and DJANGO_STATIC_ROOT elsewhere.") from None
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two concurrent
@@ -140,8 +149,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 # --- E-mail -----------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
-vars().update(EMAIL_CONFIG)
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Librairies en réseau <contact@librairies.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -172,8 +189,8 @@ LOGGING = {
 STOCK_IMPORT_MAX_REJECTED_SHARE = env.float("STOCK_IMPORT_MAX_REJECTED_SHARE", default=0.1)
 #: Share of a shop's in-stock lines that one snapshot may drop before it is refused.
 STOCK_IMPORT_MAX_DROPPED_SHARE = env.float("STOCK_IMPORT_MAX_DROPPED_SHARE", default=0.5)
-#: Largest body the point-of-sale API accepts (bytes); larger requests get a 413.
-API_MAX_BODY_SIZE = env.int("API_MAX_BODY_SIZE", default=20 * 1024 * 1024)
+#: Largest stock file accepted, by the admin upload and the API alike (bytes).
+STOCK_FILE_MAX_BYTES = env.int("STOCK_FILE_MAX_BYTES", default=50 * 1024 * 1024)
 
 # --- Geography (bookshops) ----------------------------------------------------
 #: "offline" (shipped GeoNames gazetteer, no network), "banfrance" or "nominatim".

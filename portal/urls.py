@@ -12,7 +12,7 @@ admin.site.index_title = _("Gestion du réseau")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", include("catalogue.api.urls")),
+    path("api/v1/", include("catalogue.stock.api.urls")),
     path("shops/", include("bookshops.urls")),
     path("reservations/", include("reservations.urls")),
     path("accessibilite/", TemplateView.as_view(

@@ -8,13 +8,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from bookshops.admin_scoping import ShopScopedAdmin
 from bookshops.models import Shop
-from catalogue.admin import ShopScopedAdmin
 from catalogue.models import StockLine
 
 from . import services
 from .colleague import colleague_book_lookup, colleague_holdings
-from .exceptions import ReservationError
+from .exceptions import REFUSALS
 from .forms import ColleagueSearchForm, MoveToShopForm, OnBehalfReservationForm, ReasonForm
 from .models import OutgoingEmail, Reservation, ReservationEvent
 
@@ -62,7 +62,7 @@ class ReservationAdmin(ShopScopedAdmin):
         for reservation in queryset.select_related("shop", "book").order_by("pk"):
             try:
                 service(reservation=reservation, user=request.user, **kwargs)
-            except ReservationError as error:
+            except REFUSALS as error:
                 self.message_user(request, f"{reservation.reference} : {error.message}", messages.ERROR)
             else:
                 done += 1
@@ -146,8 +146,8 @@ class ReservationAdmin(ShopScopedAdmin):
         shops = self._bookseller_shops(request, change=True)
         origin = get_object_or_404(shops, pk=request.POST.get("origin") or request.GET.get("origin") or shops.first().pk)
         line = get_object_or_404(
-            StockLine.objects.select_related("shop", "book"), pk=line_id, shop__is_active=True,
-            shop__offers_click_and_collect=True,
+            StockLine.objects.select_related("shop", "book"), pk=line_id,
+            shop__in=Shop.objects.taking_reservations(),
         )
         back = reverse("admin:reservations_colleague") + "?" + urlencode({"q": line.book.isbn, "shop": origin.pk})
         if line.shop_id == origin.pk:
@@ -165,7 +165,7 @@ class ReservationAdmin(ShopScopedAdmin):
                     reader_email=data["reader_email"], reader_phone=data["reader_phone"],
                     form_token=data["form_token"], referred_by_shop=origin, user=request.user,
                 )
-            except ReservationError as error:
+            except REFUSALS as error:
                 form.add_error(None, error.message)
         if reservation is not None:
             self.message_user(request, _(
@@ -203,7 +203,7 @@ class ReservationAdmin(ShopScopedAdmin):
                     reservation=reservation, shop=form.cleaned_data["shop"], user=request.user,
                     reason=form.cleaned_data["reason"],
                 )
-            except ReservationError as error:
+            except REFUSALS as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:
                 self.message_user(request, _(

@@ -3,11 +3,13 @@
 from dataclasses import dataclass, field
 
 from bookshops.models import Shop
-from bookshops.selectors import attach_open_now, book_lines_queryset, distance_km
+from bookshops.geo import distance_km
+from bookshops.selectors import attach_open_now
 from catalogue.exceptions import InvalidISBN
 from catalogue.isbn import normalize_isbn
 from catalogue.models import Book, StockLine
 from catalogue.search import search_books
+from catalogue.stock.selectors import book_lines_queryset
 
 #: Books listed for a title query; the bookseller picks one.
 MAX_BOOKS = 20

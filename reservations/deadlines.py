@@ -2,7 +2,10 @@
 
 import datetime
 
+from django.conf import settings
 from django.utils import timezone
+
+from bookshops.models import crosses_midnight
 
 #: How far ahead to look for opening days before giving up on a shop's hours.
 SEARCH_DAYS = 400
@@ -11,7 +14,7 @@ SEARCH_DAYS = 400
 def _day_end(ranges, day: datetime.date) -> datetime.datetime:
     """When the shop closes on ``day`` (its last range), as an aware datetime."""
     tz = timezone.get_current_timezone()
-    if any(closes < opens for opens, closes in ranges):
+    if any(crosses_midnight(opens, closes) for opens, closes in ranges):
         # The day's last range ends after midnight: the whole day counts.
         end = datetime.datetime.combine(day, datetime.time(23, 59, 59))
     else:
@@ -57,3 +60,12 @@ class ShopCalendar:
 def opening_days_after(shop, start: datetime.datetime, days: int) -> datetime.datetime:
     """The closing time of the ``days``-th opening day after ``start``'s day (see ``ShopCalendar.after``)."""
     return ShopCalendar(shop).after(start, days)
+
+
+def request_deadlines(shop, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
+    """(confirm_by, remind_at) of a reservation requested at ``shop`` at ``now``."""
+    calendar = ShopCalendar(shop)
+    return (
+        calendar.after(now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
+        calendar.after(now, settings.RESERVATIONS_REMIND_OPENING_DAYS),
+    )

@@ -1,5 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.exceptions import InsufficientStock
+
 
 class ReservationError(Exception):
     """A reservation that cannot be made or changed; ``message`` is for the user."""
@@ -10,13 +12,8 @@ class ReservationError(Exception):
         return str(self.message)
 
 
-class InsufficientStock(ReservationError):
-    message = _("Plus d'exemplaire disponible")
-
-    def __init__(self, *, stock_line_id: int, requested: int):
-        self.stock_line_id = stock_line_id
-        self.requested = requested
-        super().__init__(stock_line_id, requested)
+#: What a reservation workflow may refuse with, each carrying a ``message`` for the user.
+REFUSALS = (ReservationError, InsufficientStock)
 
 
 class ShopNotTakingReservations(ReservationError):

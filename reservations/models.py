@@ -30,9 +30,6 @@ class ReservationQuerySet(models.QuerySet):
             return self
         return self.filter(shop__staff=user)
 
-    def for_email(self, email: str):
-        return self.filter(reader_email=email.strip().lower())
-
     def awaiting_reminder(self, now):
         return self.filter(status=Reservation.Status.REQUESTED, remind_at__lte=now, reminder_sent_at__isnull=True)
 
@@ -143,10 +140,6 @@ class Reservation(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
 
-    @property
-    def holds_stock(self) -> bool:
-        return self.is_active
-
     def can_move_to(self, status) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
 
@@ -194,12 +187,6 @@ class ReservationEvent(models.Model):
 
     def __str__(self):
         return f"{self.from_status or '∅'} → {self.to_status}"
-
-    @property
-    def who(self) -> str:
-        if self.user_id:
-            return self.user.get_full_name() or self.user.get_username()
-        return self.get_actor_display()
 
 
 class OutgoingEmailQuerySet(models.QuerySet):

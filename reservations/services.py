@@ -5,23 +5,22 @@ import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalogue.models import StockLine
+from catalogue.stock.holds import stock_hold, stock_release
 
-from .deadlines import ShopCalendar, opening_days_after
+from .deadlines import opening_days_after, request_deadlines
 from .emails import email_enqueue, email_queue, email_render
 from .exceptions import (
     AlreadyAtShop,
+    REFUSALS,
     InsufficientStock,
     InvalidQuantity,
     InvalidTransition,
     RateLimited,
     ReasonRequired,
-    ReservationError,
     ShopNotTakingReservations,
     TooManyActiveReservations,
 )
@@ -38,23 +37,6 @@ READER_EMAIL_ON = {
     Status.EXPIRED: "expired",
     Status.REDIRECTED: "redirected",
 }
-
-
-def stock_hold(*, stock_line_id: int, quantity: int) -> None:
-    """Hold ``quantity`` copies of a line, or raise ``InsufficientStock``: one conditional UPDATE."""
-    updated = StockLine.objects.filter(pk=stock_line_id, quantity__gte=F("held") + quantity).update(
-        held=F("held") + quantity, changed_at=Now()
-    )
-    if not updated:
-        raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
-
-
-def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool = False) -> None:
-    """Give held copies back; a collected copy also leaves the shelf until the next snapshot."""
-    changes = {"held": Greatest(F("held") - quantity, 0), "changed_at": Now()}
-    if collected:
-        changes["quantity"] = Greatest(F("quantity") - quantity, 0)
-    StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes)
 
 
 def _rate_limit(client: str) -> None:
@@ -101,7 +83,7 @@ def reservation_create(
             reader_phone=reader_phone, note=note, language=language, form_token=form_token,
             referred_by_shop=referred_by_shop, user=user, now=now,
         )
-    except (ReservationError, IntegrityError):
+    except (*REFUSALS, IntegrityError):
         # A replayed form (double click, back button, or both submissions at
         # once) is not an error: it finds the reservation the first one made.
         # Looked up only on failure, so the common path costs no query.
@@ -122,13 +104,13 @@ def _reservation_insert(
     form_token=None, referred_by_shop=None, user=None, now=None,
 ) -> Reservation:
     shop = stock_line.shop
-    if not (shop.offers_click_and_collect and shop.is_active):
+    if not shop.takes_reservations:
         raise ShopNotTakingReservations(shop=shop)
     if stock_line.available < quantity:
         # The line was read in this request: no need to render e-mails for copies already gone.
         raise InsufficientStock(stock_line_id=stock_line.pk, requested=quantity)
     now = now or timezone.now()
-    calendar = ShopCalendar(shop)
+    confirm_by, remind_at = request_deadlines(shop, now)
     reservation = Reservation(
         shop=shop,
         book=stock_line.book,
@@ -139,8 +121,8 @@ def _reservation_insert(
         note=note.strip(),
         language=language if language in Reservation.Language.values else Reservation.Language.FR,
         created_at=now,
-        confirm_by=calendar.after(now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
-        remind_at=calendar.after(now, settings.RESERVATIONS_REMIND_OPENING_DAYS),
+        confirm_by=confirm_by,
+        remind_at=remind_at,
         form_token=form_token or None,
         referred_by_shop=referred_by_shop,
     )
@@ -187,36 +169,47 @@ def reservation_transition(
             raise InvalidTransition(reservation=locked, to_status=to_status)
         if check is not None:
             check(locked)
-        from_status = locked.status
-        locked.status = to_status
-        fields = ["status", "updated_at"]
         if to_status == Status.CONFIRMED:
-            locked.confirmed_at = now
+            from_status = locked.status
+            locked.status, locked.confirmed_at = to_status, now
             locked.pickup_deadline = opening_days_after(locked.shop, now, locked.shop.hold_days)
-            fields += ["confirmed_at", "pickup_deadline"]
+            locked.save(update_fields=["status", "confirmed_at", "pickup_deadline", "updated_at"])
+            _record(locked, from_status, to_status, actor=actor, user=user, reason=reason, now=now)
         else:
-            locked.closed_at = now
-            fields.append("closed_at")
-            stock_release(
-                shop_id=locked.shop_id,
-                book_id=locked.book_id,
-                quantity=locked.quantity,
-                collected=to_status == Status.COLLECTED,
-            )
-        if to_status == Status.CANCELLED:
-            locked.cancel_reason = reason[:300]
-            fields.append("cancel_reason")
-        locked.save(update_fields=fields)
-        ReservationEvent.objects.create(
-            reservation=locked, from_status=from_status, to_status=to_status, actor=actor, user=user,
-            reason=reason[:300], created_at=now,
-        )
+            if to_status == Status.CANCELLED:
+                locked.cancel_reason = reason[:300]
+            _close(locked, to_status, actor=actor, user=user, reason=reason, now=now)
         kinds = [READER_EMAIL_ON[to_status]]
         if to_status == Status.CANCELLED and actor == Actor.READER:
             kinds.append("shop_cancelled")
         email_queue(reservation=locked, kinds=kinds, extra=email_extra)
     reservation.__dict__.update({k: v for k, v in locked.__dict__.items() if k != "_state"})
     return reservation
+
+
+def _record(reservation, from_status, to_status, *, actor, user, reason, now) -> None:
+    ReservationEvent.objects.create(
+        reservation=reservation, from_status=from_status, to_status=to_status, actor=actor, user=user,
+        reason=reason[:300], created_at=now,
+    )
+
+
+def _close(locked: Reservation, to_status: str, *, actor, user, reason: str, now) -> None:
+    """End a locked reservation: its status and closing date, its copies released (taken, when
+    collected), the event recorded. The caller has set any other field to save."""
+    from_status = locked.status
+    locked.status, locked.closed_at = to_status, now
+    fields = ["status", "closed_at", "updated_at"]
+    if to_status == Status.CANCELLED:
+        fields.append("cancel_reason")
+    if to_status == Status.REDIRECTED:
+        fields.append("redirected_to")
+    locked.save(update_fields=fields)
+    stock_release(
+        shop_id=locked.shop_id, book_id=locked.book_id, quantity=locked.quantity,
+        collected=to_status == Status.COLLECTED,
+    )
+    _record(locked, from_status, to_status, actor=actor, user=user, reason=reason, now=now)
 
 
 def reservation_confirm(*, reservation: Reservation, user=None, now=None) -> Reservation:
@@ -324,7 +317,7 @@ def reservation_move_to_shop(*, reservation: Reservation, shop, user=None, reaso
     now = now or timezone.now()
     if shop.pk == reservation.shop_id:
         raise AlreadyAtShop(reservation=reservation, shop=shop)
-    if not (shop.offers_click_and_collect and shop.is_active):
+    if not shop.takes_reservations:
         raise ShopNotTakingReservations(shop=shop)
     with transaction.atomic():
         # The reservation first, then the lines: the order reservation_transition locks them in.
@@ -341,32 +334,22 @@ def reservation_move_to_shop(*, reservation: Reservation, shop, user=None, reaso
             raise InsufficientStock(stock_line_id=None, requested=old.quantity)
         # The hold is the first write: without the copies nothing has changed.
         stock_hold(stock_line_id=line.pk, quantity=old.quantity)
-        calendar = ShopCalendar(line.shop)
+        confirm_by, remind_at = request_deadlines(line.shop, now)
         new = Reservation.objects.create(
             shop=line.shop, book=old.book, quantity=old.quantity, reader_name=old.reader_name,
             reader_email=old.reader_email, reader_phone=old.reader_phone, note=old.note, language=old.language,
-            created_at=now, confirm_by=calendar.after(now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
-            remind_at=calendar.after(now, settings.RESERVATIONS_REMIND_OPENING_DAYS), referred_by_shop=old.shop,
+            created_at=now, confirm_by=confirm_by, remind_at=remind_at, referred_by_shop=old.shop,
         )
-        from_status = old.status
-        old.status, old.closed_at, old.redirected_to = Status.REDIRECTED, now, new
-        old.save(update_fields=["status", "closed_at", "redirected_to", "updated_at"])
-        stock_release(shop_id=old.shop_id, book_id=old.book_id, quantity=old.quantity)
         reason = (reason or "").strip()
-        ReservationEvent.objects.bulk_create([
-            ReservationEvent(
-                reservation=old, from_status=from_status, to_status=Status.REDIRECTED, actor=Actor.STAFF, user=user,
-                reason=(reason or _("transférée à %(shop)s (%(reference)s)") % {
-                    "shop": line.shop, "reference": new.reference})[:300],
-                created_at=now,
-            ),
-            ReservationEvent(
-                reservation=new, to_status=Status.REQUESTED, actor=Actor.STAFF, user=user,
-                reason=(_("transférée depuis %(shop)s (%(reference)s)") % {
-                    "shop": old.shop, "reference": old.reference})[:300],
-                created_at=now,
-            ),
-        ])
+        old.redirected_to = new
+        _close(
+            old, Status.REDIRECTED, actor=Actor.STAFF, user=user, now=now,
+            reason=reason or _("transférée à %(shop)s (%(reference)s)") % {"shop": line.shop, "reference": new.reference},
+        )
+        _record(
+            new, "", Status.REQUESTED, actor=Actor.STAFF, user=user, now=now,
+            reason=_("transférée depuis %(shop)s (%(reference)s)") % {"shop": old.shop, "reference": old.reference},
+        )
         email_queue(reservation=old, kinds=["redirected"], extra={"new_reservation": new})
         email_queue(reservation=new, kinds=["shop_new"])
     reservation.__dict__.update({k: v for k, v in old.__dict__.items() if k != "_state"})

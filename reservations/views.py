@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from catalogue.models import StockLine
 
 from . import services
-from .exceptions import ReservationError
+from .exceptions import REFUSALS
 from .forms import ReservationForm
 from .models import Reservation
 
@@ -33,7 +33,7 @@ def _reader_language() -> str:
 
 
 def _reserve(request, line: StockLine):
-    if not (line.shop.offers_click_and_collect and line.shop.is_active):
+    if not line.shop.takes_reservations:
         raise Http404("shop does not take reservations")
     form = ReservationForm(request.POST or None, available=line.available)
     if request.method == "POST" and form.is_valid():
@@ -50,7 +50,7 @@ def _reserve(request, line: StockLine):
                 form_token=data["form_token"],
                 client=_client(request),
             )
-        except ReservationError as error:
+        except REFUSALS as error:
             form.add_error(None, error.message)
         else:
             messages.success(
@@ -105,7 +105,7 @@ def reservation_cancel(request, token):
         services.reservation_cancel(
             reservation=reservation, reason=_("annulée par le lecteur"), by_reader=True
         )
-    except ReservationError as error:
+    except REFUSALS as error:
         messages.error(request, error.message)
     else:
         messages.success(request, _("Votre réservation est annulée."))

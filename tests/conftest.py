@@ -41,8 +41,8 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    # The site follows the browser's Accept-Language, and headless Chromium
-    # says en-US: the browser tests play a French reader.
+    # The site is French whatever Accept-Language says (portal.middleware); a
+    # French browser still makes the date and number formats the reader's.
     return {**browser_context_args, "locale": "fr-FR"}
 
 

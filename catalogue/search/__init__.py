@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count
 
 from ..exceptions import InvalidISBN
 from ..isbn import normalize_isbn
@@ -154,7 +154,7 @@ def books_with_availability(book_ids: list[int]) -> list[Book]:
     # Counting every line of a book held in hundreds of shops costs more than the search itself.
     recount = [pk for pk, n in stored.items() if n <= LIVE_COUNT_MAX]
     live = dict(
-        StockLine.objects.filter(book_id__in=recount, quantity__gt=F("held"), shop__is_active=True)
+        StockLine.objects.filter(book_id__in=recount).available()
         .values("book_id")
         .annotate(n=Count("shop_id"))
         .values_list("book_id", "n")

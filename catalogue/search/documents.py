@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F
+from django.db.models import Count
 
 from ..models import Book, Contributor, StockLine
 from .text import MAX_WORD_LENGTH, normalize, words
@@ -45,7 +45,7 @@ def documents_build(*, book_ids: list[int]) -> list[Document]:
     ):
         subjects.setdefault(book_id, []).append(name)
     in_stock = dict(
-        StockLine.objects.filter(book_id__in=book_ids, quantity__gt=F("held"), shop__is_active=True)
+        StockLine.objects.filter(book_id__in=book_ids).available()
         .values("book_id")
         .annotate(n=Count("shop_id"))
         .values_list("book_id", "n")

@@ -7,6 +7,7 @@ from django.db import connection
 from bookshops.models import Shop
 
 from ..models import Book, BookSearchDocument, SearchWord, StockLine
+from ..stock.availability import available_sql
 from .documents import Document
 from .text import MIN_TYPO_LENGTH, edits1
 
@@ -58,11 +59,9 @@ class Filters:
         clauses, params = [], []
         if self.in_stock_only:
             # The stored count prunes fast; the live check ignores copies held since.
-            clauses.append(
-                f"d.in_stock_shops > 0 AND (SELECT 1 FROM {LINE} l JOIN {SHOP} s ON s.id = l.shop_id "
-                "WHERE l.book_id = d.book_id AND l.quantity > l.held AND s.is_active = %s LIMIT 1) IS NOT NULL"
-            )
-            params.append(True)
+            sql, available_params = available_sql(line_table=LINE, shop_table=SHOP, book_column="d.book_id")
+            clauses.append(f"d.in_stock_shops > 0 AND {sql}")
+            params += available_params
         if self.out_of_print_only:
             clauses.append(f"EXISTS (SELECT 1 FROM {BOOK} b WHERE b.id = d.book_id AND b.availability = %s)")
             params.append(Book.Availability.OUT_OF_PRINT)
@@ -86,16 +85,7 @@ class Filters:
 
 
 def held_in_shops_sql(shop_ids: list[int]) -> tuple[str, list]:
-    if not shop_ids:
-        return "1 = 0", []
-    placeholders = ", ".join(["%s"] * len(shop_ids))
-    # A scalar subquery, not EXISTS: PostgreSQL would turn EXISTS into a semi-join
-    # hashing every stock line, where one index probe per matching book is enough.
-    return (
-        f"(SELECT 1 FROM {LINE} l WHERE l.book_id = d.book_id AND l.quantity > l.held "
-        f"AND l.shop_id IN ({placeholders}) LIMIT 1) IS NOT NULL",
-        list(shop_ids),
-    )
+    return available_sql(line_table=LINE, shop_table=SHOP, book_column="d.book_id", shop_ids=shop_ids)
 
 
 class SearchEngine:

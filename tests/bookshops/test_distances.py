@@ -4,14 +4,8 @@ from geopy.distance import geodesic
 from bookshops.gazetteer import get_gazetteer
 from bookshops.location import ReaderLocation
 from bookshops.models import Shop
-from bookshops.selectors import (
-    bounding_box,
-    distance_km,
-    nearest_holdings,
-    shop_ids_near,
-    shops_near,
-    stock_lines_for_book,
-)
+from bookshops.geo import bounding_box, distance_km, shop_ids_near, shops_near
+from catalogue.stock.selectors import nearest_holdings, stock_lines_for_book
 from tests.factories import BookFactory, ShopFactory, StockLineFactory
 
 

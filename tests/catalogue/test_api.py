@@ -202,7 +202,7 @@ def test_unknown_shop_is_404(client, token):
 
 
 def test_oversized_body_is_413_and_changes_nothing(client, shop, token, settings):
-    settings.API_MAX_BODY_SIZE = 100
+    settings.STOCK_FILE_MAX_BYTES = 100
     body = csv_body([[ETRANGER, 1]] * 10)
     assert_error(send(client, "PUT", stock_url(), body, token=token), 413, "payload_too_large")
     assert quantities(shop) == {} and not StockImport.objects.exists()
@@ -210,10 +210,10 @@ def test_oversized_body_is_413_and_changes_nothing(client, shop, token, settings
 
 
 def test_body_longer_than_declared_length_is_cut_at_the_limit(rf, shop, token, settings):
-    from catalogue.api.payloads import PayloadError
-    from catalogue.api.views import read_body
+    from catalogue.stock.api.payloads import PayloadError
+    from catalogue.stock.api.views import read_body
 
-    settings.API_MAX_BODY_SIZE = 10
+    settings.STOCK_FILE_MAX_BYTES = 10
     request = rf.put(stock_url(), data=b"x" * 50, content_type="text/csv")
     request.META["CONTENT_LENGTH"] = "5"
     with pytest.raises(PayloadError) as raised:

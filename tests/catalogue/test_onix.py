@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 
 from catalogue.importers.onix import OnixFileError, OnixProduct, ProductProblem, html_to_text, iter_onix, parse_onix_date
 from catalogue.models import Book, Contributor, StockLine, Subject
-from catalogue.services import books_import_onix
+from catalogue.importers.onix_books import books_import_onix
 from tests.factories import BookFactory, ContributorFactory
 
 DATA = Path(__file__).parent.parent / "data" / "onix"
@@ -164,7 +164,7 @@ def test_html_to_text_is_safe():
 @pytest.mark.django_db
 def test_import_creates_books_contributors_and_subjects(django_capture_on_commit_callbacks, monkeypatch):
     indexed = []
-    monkeypatch.setattr("catalogue.services.update_index", lambda ids: indexed.extend(ids))
+    monkeypatch.setattr("catalogue.importers.onix_books.update_index", lambda ids: indexed.extend(ids))
     with django_capture_on_commit_callbacks(execute=True):
         report = books_import_onix(source=DATA / "im_onix/9782752906700.xml")
     assert (report.products_read, report.created, len(report.rejected)) == (4, 1, 3)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from bookshops.models import Shop
 from catalogue.models import Book, BookSearchDocument, SearchMiss, SearchWord, Subject
 from catalogue.search import search_books, update_index
-from catalogue.services import stock_import
+from catalogue.stock.snapshots import stock_import
 from tests.factories import BookFactory, ContributorFactory, ShopFactory, StockLineFactory, make_isbn
 
 pytestmark = pytest.mark.django_db

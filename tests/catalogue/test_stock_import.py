@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from catalogue.exceptions import StockImportRefused
 from catalogue.models import Book, StockImport, StockLine
-from catalogue.services import stock_import
+from catalogue.stock.snapshots import stock_import
 from tests.factories import ShopFactory, StockLineFactory, make_isbn
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from reservations.services import stock_hold, stock_release
+from catalogue.stock.holds import stock_hold, stock_release
 from tests.factories import StockLineFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bookshops.exceptions import ShopFileError
 from bookshops.services import ShopImportReport, shops_import
-from catalogue.importers.stock_file import format_problems
+from portal.textfiles import format_problems
 
 
 def format_shop_report(report: ShopImportReport) -> str:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalogue.services import OnixImportReport, books_import_onix
+from catalogue.importers.onix_books import OnixImportReport, books_import_onix
 
 
 def format_onix_report(report: OnixImportReport) -> str:

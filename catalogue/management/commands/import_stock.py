@@ -4,9 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bookshops.models import Shop
 from catalogue.exceptions import StockImportRefused
-from catalogue.importers.stock_file import format_problems
+from portal.textfiles import format_problems
 from catalogue.models import StockImport
-from catalogue.services import stock_import
+from catalogue.stock.snapshots import stock_import
 
 
 def format_stock_report(record: StockImport) -> str:

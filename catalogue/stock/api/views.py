@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from bookshops.models import Shop
 from catalogue.exceptions import StockImportRefused
 from catalogue.models import StockImport
-from catalogue.services import stock_import
+from catalogue.stock.snapshots import stock_import
 
 from .auth import WWW_AUTHENTICATE, authenticate
 from .openapi import openapi_document
@@ -60,8 +60,8 @@ def forbidden_for(token) -> JsonResponse:
 
 
 def read_body(request) -> bytes:
-    """The request body, refusing more than ``API_MAX_BODY_SIZE`` before reading it all."""
-    limit = settings.API_MAX_BODY_SIZE
+    """The request body, refusing more than ``STOCK_FILE_MAX_BYTES`` before reading it all."""
+    limit = settings.STOCK_FILE_MAX_BYTES
     too_big = PayloadError(
         413, "payload_too_large",
         _("Corps de requête trop gros (%(limit)s octets au plus) : envoyez un fichier plus petit.") % {"limit": limit},

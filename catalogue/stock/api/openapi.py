@@ -26,7 +26,7 @@ _SHOP_STOCK_ERRORS = {
     "403": _error("Le jeton appartient à une autre librairie ; rien n'a changé."),
     "404": _error("Librairie inconnue."),
     "405": _error("Méthode non autorisée."),
-    "413": _error("Corps trop gros (réglage API_MAX_BODY_SIZE, 20 Mo par défaut)."),
+    "413": _error("Corps trop gros (réglage STOCK_FILE_MAX_BYTES, 50 Mo par défaut)."),
     "415": _error("Type de contenu autre que text/csv ou application/json."),
     "422": _import("Import refusé (fichier illisible, trop de lignes rejetées, ou instantané qui viderait "
                    "la plupart du stock) : le stock précédent est conservé ; le rapport dit pourquoi."),

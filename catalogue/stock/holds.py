@@ -1,0 +1,34 @@
+"""Copies set aside for reservations: held, released, or taken off the shelf on collection.
+
+A hold is one conditional UPDATE (``quantity >= held + n``), safe on both
+databases without a lock: two readers can never both get the last copy.
+A stock snapshot writes ``quantity`` and never ``held``.
+
+Lock order: a workflow that locks a reservation and stock lines locks the
+reservation first, then the lines in primary-key order
+(``select_for_update(of=("self",))``); moves between two shops then never
+deadlock.
+"""
+
+from django.db.models import F
+from django.db.models.functions import Greatest, Now
+
+from ..exceptions import InsufficientStock
+from ..models import StockLine
+
+
+def stock_hold(*, stock_line_id: int, quantity: int) -> None:
+    """Hold ``quantity`` copies of a line, or raise ``InsufficientStock``: one conditional UPDATE."""
+    updated = StockLine.objects.filter(pk=stock_line_id, quantity__gte=F("held") + quantity).update(
+        held=F("held") + quantity, changed_at=Now()
+    )
+    if not updated:
+        raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
+
+
+def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool = False) -> None:
+    """Give held copies back; a collected copy also leaves the shelf until the next snapshot."""
+    changes = {"held": Greatest(F("held") - quantity, 0), "changed_at": Now()}
+    if collected:
+        changes["quantity"] = Greatest(F("quantity") - quantity, 0)
+    StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes)

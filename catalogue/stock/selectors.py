@@ -1,0 +1,117 @@
+"""Reads of stock lines a reader or a bookseller is shown: a book's holders, nearest first."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from bookshops.geo import nearest_first, shop_ids_near, with_distances, within_box
+from bookshops.models import Shop
+from bookshops.selectors import attach_open_now
+
+from ..models import StockLine
+
+#: Shops shown anyway, nearest first, when none is within the radius.
+NEAREST_ANYWAY = 5
+
+
+@dataclass
+class BookStock:
+    """The stock lines of one book a reader is shown, nearest first when their location is known."""
+
+    lines: list
+    location: object = None
+    #: Nothing was within the radius: ``lines`` are the nearest shops anyway.
+    none_within_radius: bool = False
+    #: Shops holding the book beyond the radius, not listed.
+    farther_count: int = 0
+
+    def __iter__(self):
+        return iter(self.lines)
+
+    def __len__(self):
+        return len(self.lines)
+
+    def __bool__(self):
+        return bool(self.lines)
+
+
+def book_lines_queryset(book):
+    """Lines of ``book`` with copies a reader could reserve, in active shops."""
+    return StockLine.objects.filter(book=book).available().select_related("shop")
+
+
+def _lines_within(lines, lat: float, lon: float, radius_km: float) -> list:
+    near = with_distances(list(within_box(lines, lat, lon, radius_km, prefix="shop__")), lat, lon, lambda line: line.shop)
+    return [line for line in near if line.distance_km <= radius_km]
+
+
+def book_lines_near(book, lat: float, lon: float, radius_km: float) -> list:
+    """Lines of ``book`` in shops within ``radius_km``, nearest first, with ``.distance_km``."""
+    return _lines_within(book_lines_queryset(book), lat, lon, radius_km)
+
+
+def stock_lines_for_book(book, location=None) -> BookStock:
+    """Lines of ``book`` with copies available, in active shops, nearest first when ``location`` is known.
+
+    If no shop within the location's radius has the book, the nearest ones
+    are returned anyway, flagged with ``none_within_radius``.
+    """
+    lines = book_lines_queryset(book)
+    if location is None:
+        stock = BookStock(lines=list(lines.order_by("shop__name")))
+    elif location.radius_km is None:
+        ranked = with_distances(list(lines), location.lat, location.lon, lambda line: line.shop)
+        stock = BookStock(lines=ranked, location=location)
+    else:
+        near = _lines_within(lines, location.lat, location.lon, location.radius_km)
+        if near:
+            stock = BookStock(lines=near, location=location, farther_count=lines.count() - len(near))
+        else:
+            nearest = nearest_first(lines, location.lat, location.lon, NEAREST_ANYWAY, prefix="shop__")
+            stock = BookStock(lines=nearest, location=location, none_within_radius=bool(nearest))
+            if not nearest:  # only shops without coordinates hold it
+                stock.lines = list(lines.order_by("shop__name"))
+    attach_open_now(stock.lines)
+    return stock
+
+
+@dataclass(frozen=True)
+class NearbyHolding:
+    """For one book of a result page: the nearest shop holding it and how many hold it within the radius."""
+
+    shop: Shop
+    #: None when the radius is "any" and the only holder has no coordinates.
+    distance_km: float | None
+    shops_within_radius: int
+
+
+def nearest_holdings(book_ids, location, *, shop_ids: list[int] | None = None) -> dict[int, NearbyHolding]:
+    """For each book id held within the location's radius: its nearest holder and the number of holders.
+
+    Three queries for a whole result page: the shops in range (bounding box;
+    skipped when the caller already has ``shop_ids_near``'s answer), the stock
+    lines of those books in those shops, then the nearest holders, whose exact
+    distance is the only one computed.
+    """
+    shop_ids = list(shop_ids_near(location.lat, location.lon, location.radius_km) if shop_ids is None else shop_ids)
+    if location.radius_km is None:  # "any distance": shops without coordinates too, last
+        shop_ids += list(Shop.objects.active().filter(Q(latitude__isnull=True) | Q(longitude__isnull=True))
+                         .values_list("pk", flat=True))
+    if not shop_ids or not book_ids:
+        return {}
+    rank = {pk: position for position, pk in enumerate(shop_ids)}
+    held: dict[int, list[int]] = defaultdict(list)
+    lines = StockLine.objects.filter(book_id__in=list(book_ids), shop_id__in=shop_ids).available()
+    for book_id, shop_id in lines.values_list("book_id", "shop_id"):
+        held[book_id].append(shop_id)
+    nearest = {book_id: min(ids, key=rank.__getitem__) for book_id, ids in held.items()}
+    shops = {shop.pk: shop for shop in with_distances(
+        list(Shop.objects.filter(pk__in=set(nearest.values()))), location.lat, location.lon
+    )}
+    return {
+        book_id: NearbyHolding(shops[shop_id], shops[shop_id].distance_km, len(held[book_id]))
+        for book_id, shop_id in nearest.items()
+    }
+
+
