@@ -137,7 +137,7 @@ NEXT_OPENING_DAYS = 14
 
 
 def next_opening(hours, closures, moment: datetime.datetime | None = None) -> datetime.datetime | None:
-    """When a closed shop opens next (local time), from its weekly ``hours`` minus ``closures``; None if not within two weeks."""
+    """When a closed shop opens next (local time): weekly ``hours`` minus ``closures``, within two weeks, else None."""
     moment = timezone.localtime(moment or timezone.now())
     for offset in range(NEXT_OPENING_DAYS):
         day = moment.date() + datetime.timedelta(days=offset)

@@ -257,7 +257,7 @@ BOOKSELLERS_PERMISSIONS = [
 
 
 def booksellers_group_sync() -> Group:
-    """Create the booksellers' group or reset its permissions to the list above (plus view/change every reservations model)."""
+    """Create the booksellers' group or reset its permissions: the list above, and every reservations model."""
     group, _created = Group.objects.get_or_create(name=BOOKSELLERS_GROUP)
     wanted = list(BOOKSELLERS_PERMISSIONS)
     if apps.is_installed("reservations"):

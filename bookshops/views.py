@@ -5,8 +5,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .location import forget_location, get_location
 from .geo import distance_km, shops_near
+from .location import forget_location, get_location
 from .models import Shop
 from .selectors import attach_open_now
 

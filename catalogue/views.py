@@ -2,19 +2,18 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from bookshops.geo import shop_ids_near
 from bookshops.location import get_location
 from bookshops.models import Shop
-from bookshops.geo import shop_ids_near
 from bookshops.selectors import picks_for_home
 
 from .exceptions import InvalidISBN
 from .isbn import normalize_isbn
 from .models import Book, BookSearchDocument, StockLine
-from .prices import book_prices
 from .search import books_with_availability, search_books, search_miss_record
 from .search.engine import SORT_RELEVANCE
 from .search.forms import SearchForm
-from .stock.selectors import nearest_holdings, stock_lines_for_book
+from .stock.selectors import book_prices, nearest_holdings, stock_lines_for_book
 
 #: Books shown on the home page.
 HOME_BOOKS = 6

@@ -19,9 +19,9 @@ from stdnum import ean
 
 from bookshops.models import OpeningHours, Shop, StaffPick
 from bookshops.services import booksellers_group_sync
+from catalogue.importers.onix_books import books_import_onix
 from catalogue.models import Book, Contributor, StockLine, Subject
 from catalogue.stock.bulk import chunked
-from catalogue.importers.onix_books import books_import_onix
 from catalogue.stock.snapshots import CHUNK, stock_import
 
 DEMO_DIR = Path(__file__).resolve().parent / "data"
@@ -339,7 +339,7 @@ def _create_picks(shops) -> int:
         .values_list("username", "pk")
     )
     existing = set(StaffPick.objects.filter(shop__in=shops).values_list("shop_id", "book_id"))
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     picks = []
     for shop in shops:
         books = held[shop.pk]

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
 
 admin.site.site_header = _("Librairies en réseau — administration")
 admin.site.site_title = _("Librairies en réseau")
@@ -15,9 +15,13 @@ urlpatterns = [
     path("api/v1/", include("catalogue.stock.api.urls")),
     path("shops/", include("bookshops.urls")),
     path("reservations/", include("reservations.urls")),
-    path("accessibilite/", TemplateView.as_view(
-        template_name="accessibility.html", extra_context={"contact_email": settings.PORTAL_CONTACT_EMAIL}
-    ), name="accessibility"),
+    path(
+        "accessibilite/",
+        TemplateView.as_view(
+            template_name="accessibility.html", extra_context={"contact_email": settings.PORTAL_CONTACT_EMAIL}
+        ),
+        name="accessibility",
+    ),
     path("", include("catalogue.urls")),
 ]
 

@@ -69,7 +69,10 @@ def reader_pages(network) -> list[tuple[str, str]]:
 def offline(context, live_server) -> None:
     """Only the test server answers: map tiles and anything else outside are refused."""
     host = urlsplit(live_server.url).netloc
-    context.route(re.compile(r"^https?://"), lambda route: route.continue_() if urlsplit(route.request.url).netloc == host else route.abort())
+    context.route(
+        re.compile(r"^https?://"),
+        lambda route: route.continue_() if urlsplit(route.request.url).netloc == host else route.abort(),
+    )
 
 
 def axe_serious(page) -> list[str]:
@@ -229,7 +232,9 @@ def tab_to(page, pattern: str, limit: int = 150) -> None:
     raise AssertionError(f"no focusable element matches {pattern!r}")
 
 
-def test_keyboard_walk_from_search_to_a_cancelled_reservation_with_and_without_javascript(browser, live_server, network):
+def test_keyboard_walk_from_search_to_a_cancelled_reservation_with_and_without_javascript(
+    browser, live_server, network
+):
     keyboard_walk(browser, live_server, network, javascript=True, email="camille@example.org")
     keyboard_walk(browser, live_server, network, javascript=False, email="sans-js@example.org")
 

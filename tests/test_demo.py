@@ -2,12 +2,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count, Q
+from stdnum import isbn as stdnum_isbn
 
 from bookshops.models import OpeningHours, Shop
-from bookshops.services import BOOKSELLERS_GROUP as STAFF_GROUP, booksellers_group_sync
-from demo.services import ADMIN_PASSWORD, STAFF_PASSWORD, demo_load
+from bookshops.services import BOOKSELLERS_GROUP as STAFF_GROUP
+from bookshops.services import booksellers_group_sync
 from catalogue.models import Book, StockImport, StockLine
-from stdnum import isbn as stdnum_isbn
+from demo.services import ADMIN_PASSWORD, STAFF_PASSWORD, demo_load
 
 pytestmark = pytest.mark.django_db
 

@@ -2,12 +2,11 @@
 
 import datetime
 import re
-from html import unescape
 import zoneinfo
 from decimal import Decimal
+from html import unescape
 
 import pytest
-from django.template import Context, Template
 from django.urls import reverse
 from django.utils import translation
 

@@ -1,9 +1,11 @@
 import datetime
 
 from django import template
-from django.template.defaultfilters import date as date_filter, floatformat
+from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
-from django.utils.translation import get_language, gettext as _
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 register = template.Library()
 

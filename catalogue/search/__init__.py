@@ -116,7 +116,9 @@ class SearchResults:
 class _Hits:
     """A lazy sequence for ``Paginator``: counts and slices through the engine."""
 
-    def __init__(self, engine: SearchEngine, terms: list[Term], filters: Filters, sort: str = _engine.SORT_RELEVANCE):
+    def __init__(
+        self, engine: SearchEngine, terms: list[Term], filters: Filters, sort: str = _engine.SORT_RELEVANCE
+    ):
         self.engine, self.terms, self.filters, self.sort = engine, terms, filters, sort
         self.truncated = False
 

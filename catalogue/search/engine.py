@@ -142,7 +142,9 @@ class SearchEngine:
             where_sql = f"{where_sql} AND {filter_sql}"
         return from_sql, where_sql, score_sql, params, filter_params
 
-    def hits(self, *, terms: list[Term], filters: Filters, limit: int, offset: int, sort: str = SORT_RELEVANCE) -> list[int]:
+    def hits(
+        self, *, terms: list[Term], filters: Filters, limit: int, offset: int, sort: str = SORT_RELEVANCE
+    ) -> list[int]:
         """Ids of the matching books, best first (or by title, or newest first: ``sort``)."""
         from_sql, where_sql, score_sql, match_params, filter_params = self._query(terms, filters)
         near_sql, near_params = filters.near_sql()

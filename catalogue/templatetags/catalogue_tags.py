@@ -1,7 +1,8 @@
 from django import template
 from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
-from django.utils.translation import get_language, gettext, gettext_lazy as _
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -61,9 +62,30 @@ def euros(amount):
 
 #: ISO 639-2 codes (as ONIX sends them) → the BCP 47 tags of ``lang`` attributes.
 LANG_TAGS = {
-    "fre": "fr", "fra": "fr", "eng": "en", "ger": "de", "deu": "de", "spa": "es", "ita": "it", "por": "pt",
-    "dut": "nl", "oci": "oc", "baq": "eu", "eus": "eu", "bre": "br", "cat": "ca", "cos": "co", "ara": "ar",
-    "chi": "zh", "jpn": "ja", "rus": "ru", "lat": "la", "gre": "el", "grc": "grc", "heb": "he", "pol": "pl",
+    "fre": "fr",
+    "fra": "fr",
+    "eng": "en",
+    "ger": "de",
+    "deu": "de",
+    "spa": "es",
+    "ita": "it",
+    "por": "pt",
+    "dut": "nl",
+    "oci": "oc",
+    "baq": "eu",
+    "eus": "eu",
+    "bre": "br",
+    "cat": "ca",
+    "cos": "co",
+    "ara": "ar",
+    "chi": "zh",
+    "jpn": "ja",
+    "rus": "ru",
+    "lat": "la",
+    "gre": "el",
+    "grc": "grc",
+    "heb": "he",
+    "pol": "pl",
     "tur": "tr",
 }
 
