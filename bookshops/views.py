@@ -70,7 +70,7 @@ def shop_detail(request, slug):
         "shop": shop,
         "is_open": shop.is_open_at(),
         "opens_at": shop.next_opening(),
-        "hours": shop.week_hours(),
+        "hours": shop.weekly_hours(),
         "closures": [c for c in shop.closures.all() if c.end_date >= today],
         "location": location,
         **_map_context([shop]),
