@@ -96,7 +96,7 @@ class ShopAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
-            fields += ["slug", "is_active", "staff", "siret"]
+            fields += ["slug", "is_active", "staff", "siret", "passculture_venue_id"]
         return fields
 
     def has_add_permission(self, request):

@@ -92,6 +92,13 @@ class Shop(models.Model):
     #: When the shop last sent a stock snapshot; the freshness readers see.
     stock_reported_at = models.DateTimeField(_("stock transmis le"), null=True, blank=True)
     is_active = models.BooleanField(_("membre actif"), default=True)
+    #: The shop's venue ("lieu") at pass Culture, found by SIRET among the venues
+    #: its offerer gave the association's provider access to.
+    passculture_venue_id = models.PositiveBigIntegerField(_("lieu pass Culture (identifiant)"), null=True, blank=True)
+    passculture_enabled = models.BooleanField(
+        _("stock envoyé au pass Culture"), default=False,
+        help_text=_("Les titres en stock sont proposés aux jeunes sur le pass Culture et leurs réservations arrivent ici."),
+    )
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("équipe"), related_name="shops", blank=True
     )

@@ -253,6 +253,9 @@ BOOKSELLERS_PERMISSIONS = [
     ("bookshops", "staffpick", ("view", "add", "change", "delete")),
     # The picks' book field is an autocomplete, which needs to see the books.
     ("catalogue", "book", ("view",)),
+    # pass Culture: each shop's exchanges, and its bookings (changed by validating a countermark).
+    ("passculture", "syncrun", ("view",)),
+    ("passculture", "booking", ("view", "change")),
 ]
 
 
@@ -265,6 +268,8 @@ def booksellers_group_sync() -> Group:
             wanted.append(("reservations", model._meta.model_name, ("view", "change")))
     permissions = []
     for app_label, model_name, actions in wanted:
+        if not apps.is_installed(app_label):
+            continue
         content_type = ContentType.objects.get_for_model(apps.get_model(app_label, model_name))
         for action in actions:
             permission, _created = Permission.objects.get_or_create(

@@ -159,8 +159,7 @@ class StockLine(models.Model):
     #: Copies set aside for reservations not yet collected.
     held = models.PositiveIntegerField(_("exemplaires réservés"), default=0)
     price = models.DecimalField(_("prix TTC"), max_digits=8, decimal_places=2, null=True, blank=True)
-    #: Last change of what a reader could get here: quantity, price or held
-    #: copies (pass Culture's ``modifiedSince`` sync reads it).
+    #: Last change of what a reader could get here: quantity, price or held copies.
     changed_at = models.DateTimeField(_("modifié le"), db_index=True)
 
     objects = StockLineQuerySet.as_manager()

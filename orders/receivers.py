@@ -9,7 +9,7 @@ from .tasks import stock_changed_follow_up
 
 
 @receiver(stock_changed, dispatch_uid="orders.stock_changed")
-def _on_stock_changed(sender, *, shop_id: int, book_ids, **kwargs):
+def _on_stock_changed(sender, *, shop_id: int, book_ids, copies_freed: bool = True, **kwargs):
     book_ids = sorted({int(pk) for pk in book_ids})
-    if book_ids:
+    if book_ids and copies_freed:  # a hold or a collection frees nothing an alert or an order waits for
         enqueue_on_commit(stock_changed_follow_up, shop_id, book_ids)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "bookshops",
     "reservations",
     "orders",
+    "passculture",
     "demo",
 ]
 
@@ -281,3 +282,19 @@ ORDERS_CONFIRM_HOURS = env.int("ORDERS_CONFIRM_HOURS", default=48)
 ALERTS_LIFETIME_DAYS = env.int("ALERTS_LIFETIME_DAYS", default=183)
 #: Open alerts one e-mail address may have.
 ALERTS_MAX_PER_EMAIL = env.int("ALERTS_MAX_PER_EMAIL", default=20)
+
+# --- pass Culture -----------------------------------------------------------------
+# The association is one pass Culture provider: one key for all its member shops
+# (README: "pass Culture"). Integration (tests with pass Culture):
+# https://backend.staging.passculture.team
+PASSCULTURE_API_URL = env("PASSCULTURE_API_URL", default="https://backend.passculture.pro")
+PASSCULTURE_API_KEY = env("PASSCULTURE_API_KEY", default="")
+#: The provider's HMAC key, which signs the booking notifications pass Culture sends.
+PASSCULTURE_HMAC_KEY = env("PASSCULTURE_HMAC_KEY", default="")
+PASSCULTURE_TIMEOUT_SECONDS = env.float("PASSCULTURE_TIMEOUT_SECONDS", default=30)
+#: Attempts of one call on 429, 5xx or a network failure; waits double from the base, at most the max.
+PASSCULTURE_MAX_ATTEMPTS = env.int("PASSCULTURE_MAX_ATTEMPTS", default=5)
+PASSCULTURE_RETRY_BASE_SECONDS = env.float("PASSCULTURE_RETRY_BASE_SECONDS", default=2)
+PASSCULTURE_RETRY_MAX_SECONDS = env.float("PASSCULTURE_RETRY_MAX_SECONDS", default=60)
+#: Days an EAN's eligibility, as pass Culture answered it, is trusted before being asked again.
+PASSCULTURE_EAN_CHECK_DAYS = env.int("PASSCULTURE_EAN_CHECK_DAYS", default=30)

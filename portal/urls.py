@@ -19,6 +19,7 @@ urlpatterns = [
     path("shops/", include("bookshops.urls")),
     path("reservations/", include("reservations.urls")),
     path("orders/", include("orders.urls")),
+    path("passculture/", include("passculture.urls")),
     path(
         "accessibilite/",
         TemplateView.as_view(

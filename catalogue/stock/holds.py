@@ -25,6 +25,9 @@ def stock_hold(*, stock_line_id: int, quantity: int) -> None:
     )
     if not updated:
         raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
+    if stock_changed.has_listeners():
+        shop_id, book_id = StockLine.objects.values_list("shop_id", "book_id").get(pk=stock_line_id)
+        stock_changed.send(sender=StockLine, shop_id=shop_id, book_ids=[book_id], copies_freed=False)
 
 
 def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool = False) -> None:
@@ -32,6 +35,6 @@ def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool 
     changes = {"held": Greatest(F("held") - quantity, 0), "changed_at": Now()}
     if collected:
         changes["quantity"] = Greatest(F("quantity") - quantity, 0)
-    StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes)
-    if not collected:  # copies back on the shelf
-        stock_changed.send(sender=StockLine, shop_id=shop_id, book_ids=[book_id])
+    if StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes):
+        # Released copies are back on the shelf; collected ones left with the reader.
+        stock_changed.send(sender=StockLine, shop_id=shop_id, book_ids=[book_id], copies_freed=not collected)

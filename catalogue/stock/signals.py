@@ -1,11 +1,15 @@
-"""Told whenever copies may have become available somewhere: who else must know (alerts, orders, pass Culture).
+"""Told whenever what a reader could get at a shop changed: who else must know (alerts, orders, pass Culture).
 
-``stock_changed`` is sent inside the transaction that changes the lines, with
-``shop_id`` and ``book_ids``; receivers that do work enqueue it on commit
-(``portal.tasks.enqueue_on_commit``), so a rollback tells nobody.
+Every workflow that changes a line's ``quantity``, ``held`` or ``price`` (a
+snapshot or PATCH, a hold, a release, a collection) sends ``stock_changed``
+inside its transaction, with ``shop_id``, ``book_ids`` and ``copies_freed``
+(False when copies were only taken: a hold, a collection). Receivers that do
+work enqueue it on commit (``portal.tasks.enqueue_on_commit``), so a rollback
+tells nobody. An explicit call, not a model signal nor a timestamp: receivers
+get the exact lines, and imports keep pointing down.
 """
 
 from django.dispatch import Signal
 
-#: Sent with ``shop_id`` and ``book_ids`` (the lines of that shop whose availability changed).
+#: Sent with ``shop_id``, ``book_ids`` (the lines of that shop whose availability changed) and ``copies_freed``.
 stock_changed = Signal()

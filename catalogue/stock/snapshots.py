@@ -81,7 +81,7 @@ def stock_import(
             shop.stock_reported_at = timezone.now()
             shop.save(update_fields=["stock_reported_at"])
             index_refresh_later(changed_book_ids)
-            stock_changed.send(sender=StockLine, shop_id=shop.pk, book_ids=changed_book_ids)
+            stock_changed.send(sender=StockLine, shop_id=shop.pk, book_ids=changed_book_ids, copies_freed=True)
     except (TextFileError, _Refusal) as exc:
         record.status = StockImport.Status.REFUSED
         record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}

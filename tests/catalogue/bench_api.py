@@ -59,16 +59,3 @@ def test_bench(client):
     assert r.status_code == 200, r.content[:300]
     print(f"PUT snapshot of {LINES} lines ({len(csv) // 1024} KiB): {time.perf_counter() - started:.2f} s")
 
-    pc = f"/api/v1/passculture/{shop.siret}"
-    for label, params in [("first page", {}), ("middle page", {"after": isbns[LINES // 2]}),
-                          ("modifiedSince (few lines)", {"modifiedSince": timezone.now().isoformat()})]:
-        count, per = timed(lambda: client.get(pc, params, headers=auth), seconds=3)
-        print(f"pass Culture {label}, limit 1000: {per * 1000:.1f} ms")
-    started, after, pages = time.perf_counter(), None, 0
-    while True:
-        body = client.get(pc, {"after": after} if after else {}, headers=auth).json()
-        pages += 1
-        if not body["stocks"]:
-            break
-        after = body["stocks"][-1]["ref"]
-    print(f"pass Culture full sync: {pages} requests in {time.perf_counter() - started:.2f} s")

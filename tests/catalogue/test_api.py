@@ -1,12 +1,10 @@
 import base64
-import datetime
 import json
 from decimal import Decimal
 
 import jsonschema
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from openapi_spec_validator import validate as validate_openapi
 
 from bookshops.models import ApiToken
@@ -244,86 +242,12 @@ def test_bad_force_parameter_is_400(client, shop, token):
 
 @pytest.mark.parametrize("method, url", [
     ("GET", stock_url()), ("POST", stock_url()), ("DELETE", stock_url()),
-    ("PUT", f"/api/v1/passculture/{SIRET}"), ("POST", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/openapi.json"),
 ])
 def test_wrong_method_is_405_with_allow(client, shop, token, method, url):
     response = getattr(client, method.lower())(url, headers={"Authorization": f"Bearer {token}"})
     assert_error(response, 405, "method_not_allowed")
     assert response["Allow"]
-
-
-# --- pass Culture ----------------------------------------------------------------------
-
-
-def passculture(client, token, siret=SIRET, auth="Basic", **params):
-    return client.get(f"/api/v1/passculture/{siret}", params, headers={"Authorization": f"{auth} {token}"})
-
-
-def test_passculture_answers_available_copies_and_euros(client, shop, token):
-    StockLineFactory(shop=shop, book__isbn=PESTE, quantity=5, held=2, price=Decimal("9.90"))
-    StockLineFactory(shop=shop, book__isbn=ETRANGER, quantity=1, held=3, price=Decimal("8.30"))
-    StockLineFactory(shop=shop, book__isbn=ALIENOR, quantity=0, price=None)
-    StockLineFactory(book__isbn=make_isbn(7), quantity=9)  # another shop's line
-    response = passculture(client, token)
-    assert response.status_code == 200
-    assert response.json() == {"total": 3, "limit": 1000, "offset": 0, "stocks": [
-        {"ref": PESTE, "available": 3, "price": 9.9},
-        {"ref": ETRANGER, "available": 0, "price": 8.3},
-        {"ref": ALIENOR, "available": 0, "price": None},
-    ]}
-    assert passculture(client, token, auth="Bearer").status_code == 200
-
-
-def test_passculture_pages_after_the_last_ref_until_an_empty_list(client, shop, token):
-    isbns = sorted(make_isbn(n) for n in range(7))
-    for isbn in reversed(isbns):
-        StockLineFactory(shop=shop, book__isbn=isbn, quantity=1)
-    seen, after, offsets = [], None, []
-    for _page in range(10):
-        params = {"limit": 3, **({"after": after} if after else {})}
-        body = passculture(client, token, **params).json()
-        assert (body["total"], body["limit"]) == (7, 3)
-        if not body["stocks"]:
-            break
-        offsets.append(body["offset"])
-        seen += [s["ref"] for s in body["stocks"]]
-        after = body["stocks"][-1]["ref"]
-    assert seen == isbns
-    assert offsets == [0, 3, 6]
-
-
-def test_passculture_modified_since_keeps_changed_lines_including_zeroed(client, shop, token):
-    old = timezone.now() - datetime.timedelta(days=3)
-    StockLineFactory(shop=shop, book__isbn=ETRANGER, quantity=2, changed_at=old)
-    StockLineFactory(shop=shop, book__isbn=PESTE, quantity=2, changed_at=old)
-    StockLineFactory(shop=shop, book__isbn=ALIENOR, quantity=2, changed_at=old)
-    since = timezone.now() - datetime.timedelta(seconds=1)
-    payload = {"stocks": [{"ref": ETRANGER, "quantity": 2}, {"ref": ALIENOR, "quantity": 3}]}
-    assert send(client, "PUT", stock_url(), payload, content_type="application/json", token=token).status_code == 200
-    iso = since.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    body = passculture(client, token, modifiedSince=iso).json()
-    assert body["stocks"] == [{"ref": PESTE, "available": 0, "price": 22.0}, {"ref": ALIENOR, "available": 3, "price": 22.0}]
-    assert body["total"] == 2
-    # "+02:00" sent unencoded reaches Django as " 02:00"
-    paris = since.astimezone(datetime.timezone(datetime.timedelta(hours=2))).strftime("%Y-%m-%dT%H:%M:%S")
-    assert passculture(client, token, modifiedSince=f"{paris} 02:00").json()["total"] == 2
-    assert passculture(client, token, modifiedSince="2000-01-01").json()["total"] == 3
-
-
-def test_passculture_siret_membership(client, shop, token):
-    ShopFactory(siret="44306184100047")
-    ShopFactory(siret="55210055400013", is_active=False)
-    assert passculture(client, token).status_code == 200
-    assert_error(passculture(client, token, siret="44306184100047"), 403, "forbidden")
-    assert_error(passculture(client, token, siret="55210055400013"), 404, "not_found")
-    assert_error(passculture(client, token, siret="00000000000000"), 404, "not_found")
-    assert_error(client.get(f"/api/v1/passculture/{SIRET}"), 401, "unauthorized")
-
-
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": "abc"}, {"limit": 10001}, {"after": "abc"},
-                                    {"modifiedSince": "hier"}, {"modifiedSince": "2025-13-45T00:00:00Z"}])
-def test_passculture_bad_parameters_are_400(client, shop, token, params):
-    assert_error(passculture(client, token, **params), 400, "bad_parameter")
 
 
 # --- the OpenAPI document is true ---------------------------------------------------------
@@ -357,7 +281,7 @@ def test_openapi_document_is_valid_and_every_operation_answers_as_documented(cli
     document = response.json()
     validate_openapi(document)
     StockLineFactory(shop=shop, book__isbn=ETRANGER, quantity=2)
-    values = {"slug": shop.slug, "siret": shop.siret}
+    values = {"slug": shop.slug}
     calls = 0
     for path, item in document["paths"].items():
         url = "/api/v1" + path.format(**values)
@@ -375,11 +299,11 @@ def test_openapi_document_is_valid_and_every_operation_answers_as_documented(cli
                     secured = operation.get("security", document["security"])
                     assert answer.status_code == (200 if headers or not secured else 401)
                     calls += 1
-    assert calls == 12
+    assert calls == 10
     assert StockImport.objects.filter(channel=StockImport.Channel.API, status=StockImport.Status.APPLIED).count() == 4
 
 
 def test_trailing_slash_is_tolerated_and_unknown_api_paths_answer_json(client, shop, token):
     assert send(client, "PATCH", stock_url() + "/", csv_body([[PESTE, 1]]), token=token).status_code == 200
-    assert passculture(client, token, siret=SIRET + "/").status_code == 200
+    assert_error(client.get("/api/v1/passculture/" + SIRET), 404, "not_found")  # the old pull endpoint is gone
     assert_error(client.get("/api/v1/nothing-here"), 404, "not_found")

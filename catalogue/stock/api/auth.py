@@ -13,8 +13,8 @@ WWW_AUTHENTICATE = 'Bearer realm="api", Basic realm="api"'
 def credentials(header: str) -> list[str]:
     """The candidate raw tokens in an ``Authorization`` header, most likely first.
 
-    ``Bearer <token>``; ``Basic <token>`` as pass Culture sends it (the raw
-    token, not base64); and, for ordinary HTTP clients, ``Basic`` with
+    ``Bearer <token>``; ``Basic <token>`` with the raw token (not base64),
+    as some point-of-sale software sends it; and, for ordinary HTTP clients, ``Basic`` with
     base64 of ``user:token`` or ``token:``.
     """
     scheme, _sep, value = header.strip().partition(" ")

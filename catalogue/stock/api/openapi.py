@@ -6,8 +6,6 @@ change it together with the views.
 
 import copy
 
-from .passculture import DEFAULT_LIMIT, MAX_LIMIT
-
 
 def _error(description):
     return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -68,9 +66,8 @@ DOCUMENT = {
         "version": "1.0.0",
         "description": (
             "Les logiciels de caisse des librairies membres envoient leur stock (instantané complet en PUT, "
-            "quelques lignes en PATCH) avec le jeton de la librairie ; le pass Culture lit le stock au format "
-            "de son API fournisseur. Les quantités envoyées sont les exemplaires en rayon ; "
-            "« available » retranche les exemplaires réservés."
+            "quelques lignes en PATCH) avec le jeton de la librairie. Les quantités envoyées sont les "
+            "exemplaires en rayon."
         ),
     },
     "servers": [{"url": "/api/v1"}],
@@ -104,40 +101,6 @@ DOCUMENT = {
                 "responses": {"200": _import("Lignes appliquées, avec le rapport ligne à ligne."), **_SHOP_STOCK_ERRORS},
             },
         },
-        "/passculture/{siret}": {
-            "get": {
-                "operationId": "passCultureStocks",
-                "summary": "Stock d'une librairie au format de l'API fournisseur du pass Culture",
-                "description": (
-                    "Lignes triées par « ref » (EAN-13). Chaque page continue après « after » (la dernière "
-                    "« ref » reçue) ; une liste « stocks » vide termine la synchronisation. Toutes les lignes "
-                    "connues de la librairie sont envoyées, y compris à 0 (le pass Culture ne met à jour que "
-                    "les références reçues). Sans paramètre : 200 pour le SIRET d'une librairie membre, "
-                    "404 sinon. Authentification : « Authorization: Basic <jeton> » (le jeton brut) ou Bearer."
-                ),
-                "parameters": [
-                    {"name": "siret", "in": "path", "required": True,
-                     "schema": {"type": "string", "pattern": "^[0-9]{14}$"}},
-                    {"name": "limit", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
-                    {"name": "after", "in": "query", "required": False,
-                     "schema": {"type": "string", "pattern": "^[0-9]{1,13}$"},
-                     "description": "Dernière « ref » de la page précédente."},
-                    {"name": "modifiedSince", "in": "query", "required": False,
-                     "schema": {"type": "string", "format": "date-time"},
-                     "description": "Seulement les lignes modifiées depuis (ISO 8601 ; UTC sans décalage)."},
-                ],
-                "responses": {
-                    "200": {"description": "Une page de stock.",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PassCulturePage"}}}},
-                    "400": _error("Paramètre invalide."),
-                    "401": _error("Jeton manquant, invalide ou révoqué."),
-                    "403": _error("Le jeton appartient à une autre librairie."),
-                    "404": _error("Aucune librairie membre n'a ce SIRET."),
-                    "405": _error("Méthode non autorisée."),
-                },
-            },
-        },
         "/openapi.json": {
             "get": {
                 "operationId": "openapiDocument",
@@ -156,7 +119,7 @@ DOCUMENT = {
             "bearerToken": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <jeton>"},
             "rawBasicToken": {
                 "type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "Forme du pass Culture : « Basic <jeton> », le jeton brut (pas de base64).",
+                "description": "« Basic <jeton> », le jeton brut (pas de base64).",
             },
         },
         "schemas": {
@@ -200,29 +163,6 @@ DOCUMENT = {
                     },
                     "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
                     "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
-                },
-            },
-            "PassCulturePage": {
-                "type": "object",
-                "required": ["total", "limit", "offset", "stocks"],
-                "properties": {
-                    "total": {"type": "integer", "minimum": 0, "description": "Lignes répondant au filtre."},
-                    "limit": {"type": "integer", "minimum": 1},
-                    "offset": {"type": "integer", "minimum": 0, "description": "Lignes avant cette page."},
-                    "stocks": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["ref", "available", "price"],
-                            "properties": {
-                                "ref": {"type": "string", "pattern": "^[0-9]{13}$"},
-                                "available": {"type": "integer", "minimum": 0,
-                                              "description": "Exemplaires réservables maintenant (en rayon − réservés)."},
-                                "price": {"type": ["number", "null"],
-                                          "description": "Prix TTC en euros ; null si la librairie n'en a jamais envoyé."},
-                            },
-                        },
-                    },
                 },
             },
         },

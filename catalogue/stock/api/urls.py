@@ -6,7 +6,6 @@ app_name = "api"
 # A trailing slash is tolerated: point-of-sale software is not always strict about it.
 urlpatterns = [
     re_path(r"^shops/(?P<slug>[-a-zA-Z0-9_]+)/stock/?$", views.shop_stock, name="shop-stock"),
-    re_path(r"^passculture/(?P<siret>[^/]+)/?$", views.passculture_stocks, name="passculture-stocks"),
     re_path(r"^openapi\.json$", views.openapi, name="openapi"),
     re_path(r"", views.unknown_endpoint),
 ]

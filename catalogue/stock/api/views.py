@@ -14,7 +14,6 @@ from catalogue.stock.snapshots import stock_import
 
 from .auth import WWW_AUTHENTICATE, authenticate
 from .openapi import openapi_document
-from .passculture import BadParameter, parse_after, parse_limit, parse_modified_since, passculture_stock_page
 from .payloads import FIRST_JSON_LINE, PayloadError, stock_file_from_body
 
 TRUE, FALSE = {"true", "1", "yes", "oui"}, {"false", "0", "no", "non", ""}
@@ -133,27 +132,6 @@ def shop_stock(request, slug):
     except StockImportRefused as refused:
         return JsonResponse(import_payload(refused.stock_import, from_json=from_json), status=422)
     return JsonResponse(import_payload(record, from_json=from_json))
-
-
-@api_view("GET")
-def passculture_stocks(request, siret):
-    """pass Culture's supplier API: the shop's stock by EAN-13, page after page."""
-    shops = Shop.objects.active().filter(siret=siret)
-    shop = shops.filter(pk=request.api_token.shop_id).first()
-    if shop is None:
-        if shops.exists():
-            return forbidden_for(request.api_token)
-        return error(404, "not_found", _("Aucune librairie membre n'a ce SIRET."))
-    try:
-        page = passculture_stock_page(
-            shop=shop,
-            limit=parse_limit(request.GET.get("limit")),
-            after=parse_after(request.GET.get("after")),
-            modified_since=parse_modified_since(request.GET.get("modifiedSince")),
-        )
-    except BadParameter as exc:
-        return error(400, "bad_parameter", str(exc))
-    return JsonResponse(page)
 
 
 @api_view("GET", authenticated=False)
