@@ -139,12 +139,16 @@ class StaffPickAdmin(ShopScopedAdmin):
     @admin.action(description=_("Publier les coups de cœur sélectionnés"), permissions=["change"])
     def publish(self, request, queryset):
         count = queryset.filter(is_published=False).update(is_published=True)
-        self.message_user(request, _("%(count)s coup(s) de cœur publié(s).") % {"count": count}, messages.SUCCESS)
+        message = ngettext("%(count)s coup de cœur publié.", "%(count)s coups de cœur publiés.", count)
+        message %= {"count": count}
+        self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description=_("Retirer de la publication"), permissions=["change"])
     def unpublish(self, request, queryset):
         count = queryset.filter(is_published=True).update(is_published=False)
-        self.message_user(request, _("%(count)s coup(s) de cœur retiré(s).") % {"count": count}, messages.SUCCESS)
+        message = ngettext("%(count)s coup de cœur retiré.", "%(count)s coups de cœur retirés.", count)
+        message %= {"count": count}
+        self.message_user(request, message, messages.SUCCESS)
 
 
 # --- API tokens ----------------------------------------------------------------
@@ -188,4 +192,5 @@ class ApiTokenAdmin(ShopScopedAdmin):
         for token in queryset.filter(revoked_at__isnull=True):
             api_token_revoke(token=token)
             count += 1
-        self.message_user(request, _("%(count)s jeton(s) révoqué(s).") % {"count": count}, messages.SUCCESS)
+        message = ngettext("%(count)s jeton révoqué.", "%(count)s jetons révoqués.", count) % {"count": count}
+        self.message_user(request, message, messages.SUCCESS)

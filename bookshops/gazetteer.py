@@ -122,6 +122,29 @@ class Gazetteer:
             places = [p for p in places if p.department.lower() == department.lower()]
         return list(places)
 
+    def close_towns(self, name: str, limit: int = 5) -> list[Place]:
+        """Communes whose name is one typo away from ``name`` (a letter missing, extra, wrong or swapped)."""
+        key = normalize_name(name)
+        if len(key) < 4:
+            return []
+        letters = "abcdefghijklmnopqrstuvwxyz "
+        splits = [(key[:i], key[i:]) for i in range(len(key) + 1)]
+        variants = {a + b[1:] for a, b in splits if b}
+        variants |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        variants |= {a + c + b[1:] for a, b in splits if b for c in letters}
+        variants |= {a + c + b for a, b in splits for c in letters}
+        variants.discard(key)
+        found = [p for variant in sorted(variants) for p in self.by_name.get(variant, ())]
+        if not found:  # "Andernos" style: the typo is in the first word(s) of a longer name
+            lengths = (len(key) - 1, len(key), len(key) + 1)
+            found = [
+                p
+                for k, ps in self.by_name.items()
+                if any(len(k) > n and k[n] == " " and k[:n] in variants for n in lengths)
+                for p in ps
+            ]
+        return sorted(found, key=lambda p: (p.department, p.name))[:limit]
+
     def search(self, query: str) -> list[Place]:
         """Places matching what a reader typed: "24100", "Bergerac", "Saint-Martin (54)", "33510 Andernos"."""
         query = " ".join(query.split())

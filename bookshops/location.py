@@ -47,6 +47,8 @@ class LocationState:
     query: str = ""
     #: Places an ambiguous name could mean.
     choices: list[Place] = field(default_factory=list)
+    #: The choices are the communes one typo away from what was typed.
+    typo: bool = False
     error: str = ""
 
 
@@ -115,6 +117,8 @@ def _resolve(request) -> LocationState:
     near = params.get("near", "").strip()[:100]
     if near:
         places = resolve_place(near)
+        if not places and (close := get_gazetteer().close_towns(near)):
+            return LocationState(query=near, choices=close, typo=True)
         if not places:
             return LocationState(
                 query=near,

@@ -149,6 +149,11 @@ class Shop(models.Model):
         """Whether the shop is open at that moment (now by default)."""
         return open_at(self.opening_hours.all(), self.closures.all(), moment)
 
+    def next_opening(self, moment: datetime.datetime | None = None) -> datetime.datetime | None:
+        """When the shop opens next after that moment (now by default)."""
+        return next_opening(self.opening_hours.all(), self.closures.all(), moment)
+
+
 
 def open_at(hours, closures, moment: datetime.datetime | None = None) -> bool:
     """Whether opening ``hours`` minus ``closures`` (of one shop) include that moment (now by default)."""
@@ -172,6 +177,27 @@ def open_at(hours, closures, moment: datetime.datetime | None = None) -> bool:
 def crosses_midnight(opens: datetime.time, closes: datetime.time) -> bool:
     """An opening range that closes the next day (a night shop open 20:00-02:00)."""
     return closes <= opens
+
+
+#: How far ahead "opens at …" looks for the next opening.
+NEXT_OPENING_DAYS = 14
+
+
+def next_opening(hours, closures, moment: datetime.datetime | None = None) -> datetime.datetime | None:
+    """When a closed shop opens next (local time): weekly ``hours`` minus ``closures``, within two weeks, else None."""
+    moment = timezone.localtime(moment or timezone.now())
+    for offset in range(NEXT_OPENING_DAYS):
+        day = moment.date() + datetime.timedelta(days=offset)
+        if any(c.start_date <= day <= c.end_date for c in closures):
+            continue
+        starts = sorted(h.opens for h in hours if h.weekday == day.weekday())
+        for opens in starts:
+            start = timezone.make_aware(datetime.datetime.combine(day, opens), moment.tzinfo)
+            if start > moment:
+                return start
+    return None
+
+
 
 
 class OpeningHours(models.Model):

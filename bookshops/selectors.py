@@ -1,35 +1,40 @@
 """Reads across shops: their picks, and whether they are open now."""
 
+import datetime
 from collections import defaultdict
 
 from django.db.models import Q
 from django.utils import timezone
 
 from .geo import nearest_first
-from .models import Closure, OpeningHours, Shop, StaffPick, open_at
+from .models import NEXT_OPENING_DAYS, Closure, OpeningHours, Shop, StaffPick, next_opening, open_at
 
 
-def attach_open_now(items, moment=None, *, shop_id_of=lambda item: item.shop_id, attr="shop_is_open") -> None:
+def attach_open_now(
+    items, moment=None, *, shop_id_of=lambda item: item.shop_id, attr="shop_is_open", opens_attr="shop_opens_at"
+) -> None:
     """Set ``attr`` on each item (a stock line, or a shop with ``shop_id_of=lambda s: s.pk``): whether
-    its shop is open at ``moment`` (now by default).
+    its shop is open at ``moment`` (now by default); and ``opens_attr``: when a closed shop opens next (or None).
 
-    Two small queries, whatever the number of items: only today's and yesterday's
-    hours (a range may cross midnight) and today's closures of those shops.
+    Two small queries, whatever the number of items: those shops' weekly hours and
+    their closures of the next two weeks.
     """
     shop_ids = {shop_id_of(item) for item in items}
     if not shop_ids:
         return
     moment = timezone.localtime(moment or timezone.now())
     today = moment.date()
-    weekdays = (today.weekday(), (today.weekday() - 1) % 7)
     hours, closures = defaultdict(list), defaultdict(list)
-    for h in OpeningHours.objects.filter(shop_id__in=shop_ids, weekday__in=weekdays):
+    for h in OpeningHours.objects.filter(shop_id__in=shop_ids):
         hours[h.shop_id].append(h)
-    for c in Closure.objects.filter(shop_id__in=shop_ids, start_date__lte=today, end_date__gte=today):
+    horizon = today + datetime.timedelta(days=NEXT_OPENING_DAYS)
+    for c in Closure.objects.filter(shop_id__in=shop_ids, start_date__lte=horizon, end_date__gte=today):
         closures[c.shop_id].append(c)
     for item in items:
         shop_id = shop_id_of(item)
-        setattr(item, attr, open_at(hours[shop_id], closures[shop_id], moment))
+        is_open = open_at(hours[shop_id], closures[shop_id], moment)
+        setattr(item, attr, is_open)
+        setattr(item, opens_attr, None if is_open else next_opening(hours[shop_id], closures[shop_id], moment))
 
 
 # --- Shops' picks ("coups de cœur") -----------------------------------------------

@@ -5,6 +5,9 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
@@ -232,3 +235,48 @@ def _import_row(report: ShopImportReport, line: int, values: dict) -> None:
         shop.save()
     bucket = report.created if created else report.updated if changed else report.unchanged
     bucket.append(shop.slug)
+
+
+# --- The booksellers' permission group ------------------------------------------
+
+#: Name of the group every shop's staff belong to.
+BOOKSELLERS_GROUP = "Libraires"
+
+#: (app label, model, actions) the booksellers' group is given; models are named, not imported,
+#: so this app does not depend on the apps above it.
+BOOKSELLERS_PERMISSIONS = [
+    ("catalogue", "stockimport", ("view", "add", "change")),
+    ("catalogue", "stockline", ("view",)),
+    ("bookshops", "shop", ("view", "change")),
+    ("bookshops", "openinghours", ("view", "add", "change", "delete")),
+    ("bookshops", "closure", ("view", "add", "change", "delete")),
+    ("bookshops", "staffpick", ("view", "add", "change", "delete")),
+    # The picks' book field is an autocomplete, which needs to see the books.
+    ("catalogue", "book", ("view",)),
+    # pass Culture: each shop's exchanges, and its bookings (changed by validating a countermark).
+    ("passculture", "syncrun", ("view",)),
+    ("passculture", "booking", ("view", "change")),
+]
+
+
+def booksellers_group_sync() -> Group:
+    """Create the booksellers' group or reset its permissions: the list above, and every reservations model."""
+    group, _created = Group.objects.get_or_create(name=BOOKSELLERS_GROUP)
+    wanted = list(BOOKSELLERS_PERMISSIONS)
+    if apps.is_installed("reservations"):
+        for model in apps.get_app_config("reservations").get_models():
+            wanted.append(("reservations", model._meta.model_name, ("view", "change")))
+    permissions = []
+    for app_label, model_name, actions in wanted:
+        if not apps.is_installed(app_label):
+            continue
+        content_type = ContentType.objects.get_for_model(apps.get_model(app_label, model_name))
+        for action in actions:
+            permission, _created = Permission.objects.get_or_create(
+                content_type=content_type,
+                codename=f"{action}_{model_name}",
+                defaults={"name": f"Can {action} {model_name}"},
+            )
+            permissions.append(permission)
+    group.permissions.set(permissions)
+    return group

@@ -2,12 +2,19 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .geo import distance_km, shops_near
 from .location import forget_location, get_location
 from .models import Shop
-from .geo import distance_km, shops_near
 from .selectors import attach_open_now
+
+
+def osm_credit() -> str:
+    """OpenStreetMap's credit line, in the reader's language."""
+    return _('&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d’OpenStreetMap</a>')
+
 
 #: ``service=`` filter values → Shop fields.
 SERVICE_FILTERS = {
@@ -26,7 +33,7 @@ def _map_context(shops) -> dict:
     ]
     return {
         "map_points": points,
-        "map_tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
+        "map_tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION or osm_credit()},
     }
 
 
@@ -40,7 +47,7 @@ def shop_list(request):
         shops = shops.filter(**{SERVICE_FILTERS[service]: True})
     location = get_location(request)
     shops = shops_near(location.lat, location.lon, None, queryset=shops) if location else list(shops)
-    attach_open_now(shops, shop_id_of=lambda shop: shop.pk, attr="is_open")
+    attach_open_now(shops, shop_id_of=lambda shop: shop.pk, attr="is_open", opens_attr="opens_at")
     departments = Shop.objects.active().exclude(department="").order_by().values_list("department", flat=True).distinct()
     context = {
         "shops": shops,
@@ -62,6 +69,7 @@ def shop_detail(request, slug):
     context = {
         "shop": shop,
         "is_open": shop.is_open_at(),
+        "opens_at": shop.next_opening(),
         "hours": shop.weekly_hours(),
         "closures": [c for c in shop.closures.all() if c.end_date >= today],
         "location": location,

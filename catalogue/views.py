@@ -11,8 +11,9 @@ from .exceptions import InvalidISBN
 from .isbn import normalize_isbn
 from .models import Book, BookSearchDocument, StockLine
 from .search import books_with_availability, search_books, search_miss_record
+from .search.engine import SORT_RELEVANCE
 from .search.forms import SearchForm
-from .stock.selectors import nearest_holdings, stock_lines_for_book
+from .stock.selectors import book_prices, nearest_holdings, stock_lines_for_book
 
 #: Books shown on the home page.
 HOME_BOOKS = 6
@@ -35,9 +36,11 @@ def home(request):
     )
     book_ids = list(dict.fromkeys(recent))[:HOME_BOOKS]
     location = get_location(request)
+    books = books_with_availability(book_ids)
+    _attach_prices(books)
     context = {
         "network": network,
-        "books": books_with_availability(book_ids),
+        "books": books,
         "picks": picks_for_home(location, HOME_PICKS),
         "location": location,
     }
@@ -81,14 +84,22 @@ def search(request):
         boost_shop_ids=nearby,
         only_shop_ids=only,
         page=data.get("page") or 1,
+        sort=data.get("sort") or SORT_RELEVANCE,
     )
     if results.isbn_book is not None:
         return redirect(results.isbn_book)
     if results.total == 0 and not results.is_empty_query and (data.get("page") or 1) == 1:
         search_miss_record(query=query)
+    _attach_prices(results.books)
     if location:
         holdings = nearest_holdings([book.pk for book in results.books], location, shop_ids=nearby)
         for book in results.books:
             book.nearby = holdings.get(book.pk)
     context = {"form": form, "query": query, "results": results, "location": location, "shop": shop}
     return render(request, "catalogue/search.html", context)
+
+
+def _attach_prices(books) -> None:
+    prices = book_prices(book_ids=[book.pk for book in books])
+    for book in books:
+        book.price = prices.get(book.pk)

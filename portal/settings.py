@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "reservations",
     "orders",
     "passculture",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -328,10 +329,10 @@ LOCATION_RADIUS_CHOICES = [10, 30, 50, 100]
 LOCATION_DEFAULT_RADIUS_KM = env.int("LOCATION_DEFAULT_RADIUS_KM", default=30)
 #: Days a reader's location is remembered in its signed cookie.
 LOCATION_COOKIE_DAYS = env.int("LOCATION_COOKIE_DAYS", default=30)
-MAP_TILE_ATTRIBUTION = env(
-    "MAP_TILE_ATTRIBUTION",
-    default='&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d’OpenStreetMap</a>',
-)
+#: Empty: OpenStreetMap's credit, in the reader's language.
+MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", default="")
+#: Where readers write about the site (accessibility statement, footer).
+PORTAL_CONTACT_EMAIL = env("PORTAL_CONTACT_EMAIL", default="contact@librairies.example")
 
 # --- Reservations ---------------------------------------------------------------
 #: Most copies one reservation may hold.

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
 
 from reservations.admin import admin_index
 
@@ -29,6 +30,13 @@ urlpatterns = [
     path("reservations/", include("reservations.urls")),
     path("orders/", include("orders.urls")),
     path("passculture/", include("passculture.urls")),
+    path(
+        "accessibilite/",
+        TemplateView.as_view(
+            template_name="accessibility.html", extra_context={"contact_email": settings.PORTAL_CONTACT_EMAIL}
+        ),
+        name="accessibility",
+    ),
     path("", include("catalogue.urls")),
 ]
 

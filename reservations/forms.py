@@ -22,9 +22,17 @@ class CopiesForm(forms.Form):
 
 class ReservationForm(CopiesForm):
     field_order = ["reader_name", "reader_email", "reader_phone", "quantity", "note"]
-    reader_name = forms.CharField(label=_("Votre nom"), max_length=200)
-    reader_email = forms.EmailField(label=_("Votre e-mail"), help_text=_("Pour vous dire quand le livre est prêt."))
-    reader_phone = forms.CharField(label=_("Téléphone (facultatif)"), max_length=30, required=False)
+    reader_name = forms.CharField(
+        label=_("Votre nom"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    reader_email = forms.EmailField(
+        label=_("Votre e-mail"), help_text=_("Pour vous dire quand le livre est prêt."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    reader_phone = forms.CharField(
+        label=_("Téléphone (facultatif)"), max_length=30, required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
     note = forms.CharField(
         label=_("Message pour la librairie (facultatif)"), max_length=1000, required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -34,6 +42,15 @@ class ReservationForm(CopiesForm):
         label=_("Ne pas remplir ce champ"), required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
+
+    def full_clean(self):
+        super().full_clean()
+        # Screen readers announce a field's error and help with it only when the field points at them.
+        for name in self.errors:
+            if name in self.fields:
+                field = self[name]
+                described = [f"{field.auto_id}_error"] + ([f"{field.auto_id}_helptext"] if field.help_text else [])
+                field.field.widget.attrs.update({"aria-invalid": "true", "aria-describedby": " ".join(described)})
 
     def clean_website(self):
         if self.cleaned_data["website"]:

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from catalogue.models import StockLine
 from portal.clients import client_ip
@@ -85,9 +85,11 @@ def reservation_detail(request, token):
     return render(request, "reservations/reservation_detail.html", {"reservation": reservation, "token": token})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reservation_cancel(request, token):
     reservation = _from_token(token)
+    if request.method == "GET":  # the confirmation step: one tap must not cancel
+        return render(request, "reservations/reservation_cancel.html", {"reservation": reservation, "token": token})
     try:
         services.reservation_cancel(
             reservation=reservation, reason=_("annulée par le lecteur"), by_reader=True

@@ -26,7 +26,7 @@ def test_search_from_home_to_book_page_with_its_shops(live_server, page):
     page.get_by_role("link", name="Aliénor d'Aquitaine").click()
     page.wait_for_url(f"**/books/{book.isbn}/")
     assert page.get_by_role("heading", level=1).inner_text().startswith("Aliénor d'Aquitaine")
-    shops = page.locator(".shops-table tbody tr")
+    shops = page.locator(".offers .offer")
     assert shops.count() == 2
     assert "Librairie Mollat" in shops.nth(1).inner_text()
     assert "Librairie La Machine à Lire" in shops.nth(0).inner_text()

@@ -29,7 +29,7 @@ FRENCH = [
     "Tout juste arrivés en librairie",
     "En stock dans 1 librairie",
     "1 librairie indépendante partage son stock",
-    "ex. Aliénor d’Aquitaine",
+    "ex. Otsuka, Certaines n’avaient jamais vu la mer",
 ]
 ENGLISH = [
     "Find your book in the nearest bookshop",
@@ -38,7 +38,7 @@ ENGLISH = [
     "Just arrived in the bookshops",
     "In stock in 1 bookshop",
     "1 independent bookshop shares its stock",
-    "e.g. Aliénor d’Aquitaine",
+    "e.g. Otsuka, Certaines n’avaient jamais vu la mer",
 ]
 
 

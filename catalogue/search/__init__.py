@@ -118,8 +118,10 @@ class SearchResults:
 class _Hits:
     """A lazy sequence for ``Paginator``: counts and slices through the engine."""
 
-    def __init__(self, engine: SearchEngine, terms: list[Term], filters: Filters):
-        self.engine, self.terms, self.filters = engine, terms, filters
+    def __init__(
+        self, engine: SearchEngine, terms: list[Term], filters: Filters, sort: str = _engine.SORT_RELEVANCE
+    ):
+        self.engine, self.terms, self.filters, self.sort = engine, terms, filters, sort
         self.truncated = False
 
     def count(self) -> int:
@@ -131,7 +133,7 @@ class _Hits:
         if item.stop <= item.start:
             return []
         return self.engine.hits(
-            terms=self.terms, filters=self.filters, limit=item.stop - item.start, offset=item.start
+            terms=self.terms, filters=self.filters, limit=item.stop - item.start, offset=item.start, sort=self.sort
         )
 
 
@@ -187,11 +189,13 @@ def search_books(
     only_shop_ids=None,
     page: int | str = 1,
     per_page: int = PER_PAGE,
+    sort: str = _engine.SORT_RELEVANCE,
 ) -> SearchResults:
     """Search the catalogue for a reader's query, best first, one page at a time.
 
     ``boost_shop_ids`` (ids or a Shop queryset, e.g. the shops near the reader)
     puts books available there first; ``only_shop_ids`` keeps only those books.
+    ``sort`` is one of ``engine.SORTS`` (relevance, title, newest first).
     """
     query = (query or "").replace("\x00", "")[:MAX_QUERY_LENGTH].strip()
     results = SearchResults(query=query, words=[])
@@ -221,7 +225,7 @@ def search_books(
         only_shop_ids=_shop_ids(only_shop_ids),
         boost_shop_ids=_shop_ids(boost_shop_ids),
     )
-    hits = _Hits(engine, terms, filters)
+    hits = _Hits(engine, terms, filters, sort)
     results.page = Paginator(hits, per_page).get_page(page)
     results.truncated = hits.truncated
     results.books = books_with_availability(list(results.page.object_list))

@@ -26,6 +26,16 @@ IN_STOCK_BOOST = 1.5
 MAX_RESULTS = 1000
 
 
+SORT_RELEVANCE, SORT_TITLE, SORT_DATE = "pertinence", "titre", "date"
+#: ORDER BY of each sort, over the matches ``w`` (near, score) and their books ``b``; the
+#: sorts other than relevance reorder the same ``MAX_RESULTS`` first matches.
+SORTS = {
+    SORT_RELEVANCE: "w.near DESC, w.score DESC, w.book_id",
+    SORT_TITLE: "LOWER(b.title), w.book_id",
+    SORT_DATE: "CASE WHEN b.published_on IS NULL THEN 1 ELSE 0 END, b.published_on DESC, w.book_id",
+}
+
+
 @dataclass
 class Term:
     """One word of the query and the forms that also count as a match."""
@@ -137,16 +147,19 @@ class SearchEngine:
             where_sql = f"{where_sql} AND {filter_sql}"
         return from_sql, where_sql, score_sql, params, filter_params
 
-    def hits(self, *, terms: list[Term], filters: Filters, limit: int, offset: int) -> list[int]:
-        """Ids of the matching books, best first."""
+    def hits(
+        self, *, terms: list[Term], filters: Filters, limit: int, offset: int, sort: str = SORT_RELEVANCE
+    ) -> list[int]:
+        """Ids of the matching books, best first (or by title, or newest first: ``sort``)."""
         from_sql, where_sql, score_sql, match_params, filter_params = self._query(terms, filters)
         near_sql, near_params = filters.near_sql()
         sql = (
-            "SELECT book_id FROM ("
+            "SELECT w.book_id FROM ("
             f"SELECT d.book_id, {near_sql} AS near, "
             f"({score_sql}) * (CASE WHEN d.in_stock_shops > 0 THEN {IN_STOCK_BOOST} ELSE 1 END) AS score "
             f"FROM {from_sql} WHERE {where_sql} LIMIT %s"
-            ") w ORDER BY near DESC, score DESC, book_id LIMIT %s OFFSET %s"
+            f") w JOIN {BOOK} b ON b.id = w.book_id ORDER BY {SORTS.get(sort, SORTS[SORT_RELEVANCE])} "
+            "LIMIT %s OFFSET %s"
         )
         params = near_params + match_params + filter_params + [MAX_RESULTS, limit, offset]
         with reading().cursor() as cursor:

@@ -1,10 +1,13 @@
+import unicodedata
+
 from django import forms
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Book, Subject
+from .engine import SORT_DATE, SORT_RELEVANCE, SORT_TITLE
 from .text import MAX_QUERY_LENGTH
 
 GENRES_CACHE_SECONDS = 600
@@ -27,19 +30,41 @@ class SearchForm(forms.Form):
     #: Limits the search to one shop's stock (the search box of a shop's page).
     shop = forms.SlugField(required=False)
     page = forms.IntegerField(required=False, min_value=1)
+    sort = forms.ChoiceField(
+        label=_("Trier par"),
+        required=False,
+        choices=[(SORT_RELEVANCE, _("pertinence")), (SORT_TITLE, _("titre")), (SORT_DATE, _("date de parution"))],
+    )
+
+    def clean_sort(self):
+        return self.cleaned_data.get("sort") or SORT_RELEVANCE
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         english = (get_language() or "").startswith("en")
-        genres = sorted(((pk, (english and name_en) or name) for pk, name, name_en in genres_in_use()), key=lambda g: g[1])
+        genres = sorted(
+            ((pk, (english and name_en) or name) for pk, name, name_en in genres_in_use()),
+            key=lambda genre: (unicodedata.normalize("NFKD", genre[1].casefold()), genre[0]),
+        )
         self.fields["genre"].choices = [("", _("Tous les genres")), *genres]
 
 
+def genre_label(name: str) -> str:
+    """A subject's name as the filter shows it: "ROMANS POLICIERS" → "Romans policiers"."""
+    name = " ".join(name.split())
+    return name[:1].upper() + name[1:].lower() if name.isupper() else name
+
+
 def genres_in_use() -> list[tuple[int, str, str]]:
-    """The genres of the catalogue's books (id, French name, English name), for the filter; cached."""
+    """The named genres of the catalogue's books (id, French name, English name), for the filter; cached.
+
+    A bare code means nothing to a reader: subjects without a name of their own are left out.
+    """
 
     def query():
         used = Book.subjects.through.objects.filter(subject_id=OuterRef("pk"))
-        return list(Subject.objects.filter(Exists(used)).order_by("name").values_list("pk", "name", "name_en"))
+        named = Subject.objects.filter(Exists(used)).exclude(name="").exclude(name=F("code"))
+        return [(pk, genre_label(name), genre_label(name_en) if name_en else "")
+                for pk, name, name_en in named.values_list("pk", "name", "name_en")]
 
     return cache.get_or_set("search:genres:v2", query, GENRES_CACHE_SECONDS)

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Min, Q
 
 from bookshops.geo import nearest_first, shop_ids_near, with_distances, within_box
 from bookshops.models import Shop
@@ -115,3 +115,11 @@ def nearest_holdings(book_ids, location, *, shop_ids: list[int] | None = None) -
     }
 
 
+
+
+def book_prices(*, book_ids: list[int]) -> dict:
+    """{book id: price} for result lists (in France one price per book): from lines a reader can get, else any."""
+    lines = StockLine.objects.filter(book_id__in=book_ids, price__isnull=False)
+    prices = dict(lines.values("book_id").annotate(p=Min("price")).values_list("book_id", "p"))
+    prices.update(lines.available().values("book_id").annotate(p=Min("price")).values_list("book_id", "p"))
+    return prices

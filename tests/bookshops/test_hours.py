@@ -67,9 +67,9 @@ def test_shop_page_says_open_or_closed(client, night_shop, monkeypatch, moment, 
     Closure.objects.create(shop=night_shop, start_date=datetime.date(2026, 12, 24), end_date=datetime.date(2026, 12, 26), reason="Noël")
     Closure.objects.create(shop=night_shop, start_date=datetime.date(2026, 1, 1), end_date=datetime.date(2026, 1, 2), reason="Passé")
     html = client.get(night_shop.get_absolute_url()).content.decode()
-    assert f'<span class="badge {"open" if badge.startswith("ouvert") else "none"}">{badge}</span>' in html
-    assert "18:00–02:00" in html
-    assert "09:30–12:30, 14:00–19:00" in html
+    assert f'<span class="badge {"open" if badge.startswith("ouvert") else "none"}">{badge}' in html
+    assert '<span class="range">18 h–2 h</span>' in html
+    assert '<span class="range">9 h 30–12 h 30</span>, <span class="range">14 h–19 h</span>' in html
     assert "Noël" in html and "Passé" not in html
 
 

@@ -166,9 +166,9 @@ def test_book_page_without_location_shows_the_stock_date_and_services(client, se
     shop.save()
     line = StockLineFactory(shop=shop, quantity=4, held=1)
     html = client.get(line.book.get_absolute_url()).content.decode()
-    assert "stock du 21 novembre" in html
+    assert "<dt>Stock mis à jour</dt><dd>21 novembre</dd>" in html
     assert "envoi par la poste" in html
-    assert "<td>3</td>" in html
+    assert "<dt>Exemplaires</dt><dd>3</dd>" in html
     assert "Distance" not in html
 
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db.models import F
 
 from bookshops.models import Shop
-from catalogue.demo import STAFF_PASSWORD, demo_load
+from demo.services import STAFF_PASSWORD, demo_load
 from catalogue.models import StockLine
 from passculture.models import Booking, SyncRun
 

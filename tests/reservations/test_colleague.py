@@ -130,7 +130,7 @@ def test_lookup_page_shows_holders_nearest_first_with_phone_and_price(client, ne
     order = [page.index(f'data-shop="{slug}"') for slug in ("perigueux", "bordeaux", "pau")]
     assert order == sorted(order)
     assert 'data-shop="bergerac"' not in page
-    assert "05 00 00 00 09" in page and "22,00 €" in page and "Réserver pour le client" in page
+    assert "05 00 00 00 09" in page and "22,00\u00a0€" in page and "Réserver pour le client" in page
 
 
 def test_lookup_with_several_shops_uses_the_chosen_one(client, network):

@@ -150,7 +150,12 @@ def test_reader_cancels_from_the_page(client, mailbox):
     reservation = reserve(line)
     cancel_url = reverse("reservations:cancel", args=[reservation.reader_token()])
     assert cancel_url in client.get(reservation.get_reader_url()).content.decode()
-    assert client.get(cancel_url).status_code == 405
+    # One tap is not enough: the link asks first, and asking changes nothing.
+    confirm = client.get(cancel_url)
+    assert confirm.status_code == 200 and "Oui, annuler la réservation" in confirm.content.decode()
+    assert f'action="{cancel_url}"' in confirm.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.status == S.REQUESTED
     with mailbox():
         response = client.post(cancel_url, follow=True)
     reservation.refresh_from_db()

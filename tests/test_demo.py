@@ -3,11 +3,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import RequestFactory
 from django.db.models import Count, Q
+from stdnum import isbn as stdnum_isbn
 
 from bookshops.models import OpeningHours, Shop
-from catalogue.demo import ADMIN_PASSWORD, STAFF_GROUP, STAFF_PASSWORD, demo_load, libraires_group_setup
+from bookshops.services import BOOKSELLERS_GROUP as STAFF_GROUP
+from bookshops.services import booksellers_group_sync
 from catalogue.models import Book, StockImport, StockLine
-from stdnum import isbn as stdnum_isbn
+from demo.services import ADMIN_PASSWORD, STAFF_PASSWORD, demo_load
 
 pytestmark = pytest.mark.django_db
 
@@ -68,13 +70,13 @@ def test_staff_user_belongs_to_exactly_its_shop(demo, client):
 def test_group_setup_picks_up_every_reservations_model():
     from django.apps import apps
 
-    group = libraires_group_setup()
+    group = booksellers_group_sync()
     codenames = set(group.permissions.values_list("content_type__app_label", "codename"))
     for model in apps.get_app_config("reservations").get_models():
         assert ("reservations", f"view_{model._meta.model_name}") in codenames
         assert ("reservations", f"change_{model._meta.model_name}") in codenames
     assert ("bookshops", "delete_staffpick") in codenames
-    assert libraires_group_setup().permissions.count() == group.permissions.count()  # idempotent
+    assert booksellers_group_sync().permissions.count() == group.permissions.count()  # idempotent
 
 
 def test_load_demo_if_empty_is_idempotent(capsys):
@@ -100,3 +102,23 @@ def test_demo_is_deterministic():
     demo_load(books=50)
     assert list(Book.objects.filter(isbn__startswith="979109").order_by("isbn").values_list("isbn", "title")) == first
     assert sorted(StockLine.objects.values_list("shop__slug", "book__isbn", "quantity")) == lines
+
+
+def test_generated_titles_are_distinct(demo):
+    titles = list(Book.objects.filter(isbn__startswith="979109").values_list("title", flat=True))
+    assert len(titles) == 400 and len(set(titles)) == 400
+
+
+def test_booksellers_group_command_in_production(capsys):
+    """Production has no demo: the command alone creates the group, and running it again changes nothing."""
+    from django.contrib.auth.models import Group
+
+    assert not Group.objects.filter(name=STAFF_GROUP).exists()
+    call_command("sync_booksellers_group")
+    group = Group.objects.get(name=STAFF_GROUP)
+    first = set(group.permissions.values_list("codename", flat=True))
+    assert {"add_stockimport", "change_shop", "view_reservation"} <= first
+    group.permissions.clear()
+    call_command("sync_booksellers_group")
+    assert set(group.permissions.values_list("codename", flat=True)) == first
+    assert "permissions" in capsys.readouterr().out

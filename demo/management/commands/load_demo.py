@@ -3,7 +3,7 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from catalogue.demo import ADMIN_PASSWORD, ADMIN_USERNAME, GENERATED_BOOKS, STAFF_PASSWORD, demo_load
+from demo.services import ADMIN_PASSWORD, ADMIN_USERNAME, GENERATED_BOOKS, STAFF_PASSWORD, demo_load
 
 User = get_user_model()
 
@@ -11,7 +11,7 @@ User = get_user_model()
 class Command(BaseCommand):
     help = (
         "Remplit une base vide avec le réseau de démonstration : 40 librairies d'Aquitaine, des livres réels "
-        "(notices ONIX) et ~5 000 livres inventés, leurs stocks et des comptes de démonstration."
+        "(notices ONIX) et 600 livres inventés (titres tous différents), leurs stocks et des comptes de démonstration."
     )
 
     def add_arguments(self, parser):
@@ -29,19 +29,21 @@ class Command(BaseCommand):
                     f"<identifiant de la librairie> / {STAFF_PASSWORD} (libraires)."
                 )
             return
-        self.stdout.write(
-            self.style.SUCCESS(f"Réseau de démonstration chargé en {time.monotonic() - started:.1f} s.")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Réseau de démonstration chargé en {time.monotonic() - started:.1f} s."))
         if report.users:
             self.stdout.write(
-                self.style.WARNING("Comptes de DÉMONSTRATION (mots de passe publics, à ne jamais utiliser en production) :")
+                self.style.WARNING(
+                    "Comptes de DÉMONSTRATION (mots de passe publics, à ne jamais utiliser en production) :"
+                )
             )
             admin = [u for u in report.users if u[0] == "admin"]
             staff = [u for u in report.users if u[0] != "admin"]
             for username, password in admin:
                 self.stdout.write(f"  association : {username} / {password}")
             if staff:
-                self.stdout.write(f"  libraires ({len(staff)} comptes, identifiant = identifiant de la librairie), par exemple :")
+                self.stdout.write(
+                    f"  libraires ({len(staff)} comptes, identifiant = identifiant de la librairie), par exemple :"
+                )
                 for username, password in staff[:3]:
                     self.stdout.write(f"    {username} / {password}")
                 self.stdout.write(f"  tous les comptes de libraires ont le mot de passe « {staff[0][1]} ».")

@@ -11,44 +11,27 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils.text import slugify
 from stdnum import ean
 
 from bookshops.models import OpeningHours, Shop, StaffPick
+from bookshops.services import booksellers_group_sync
+from catalogue.importers.onix_books import books_import_onix
 from catalogue.models import Book, Contributor, StockLine, Subject
 from catalogue.onix import books_import_onix
 from catalogue.stock.bulk import chunked
 from catalogue.stock.snapshots import CHUNK, stock_import
 
-DEMO_DIR = Path(__file__).resolve().parent
+DEMO_DIR = Path(__file__).resolve().parent / "data"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "demo-admin-2026"
 STAFF_PASSWORD = "demo-libraire"
-STAFF_GROUP = "Libraires"
-GENERATED_BOOKS = 5000
+#: Invented titles beside the real ONIX ones: enough for a network's spread, each title distinct.
+GENERATED_BOOKS = 600
 SEED = 2026
-
-#: (app label, model, actions) the booksellers' group is given.
-STAFF_PERMISSIONS = [
-    ("catalogue", "stockimport", ("view", "add", "change")),
-    ("catalogue", "stockline", ("view",)),
-    ("bookshops", "shop", ("view", "change")),
-    ("bookshops", "openinghours", ("view", "add", "change", "delete")),
-    ("bookshops", "closure", ("view", "add", "change", "delete")),
-    ("bookshops", "staffpick", ("view", "add", "change", "delete")),
-    # The picks' book field is an autocomplete, which needs to see the books.
-    ("catalogue", "book", ("view",)),
-    # pass Culture: each shop's exchanges, and its bookings (changed by validating a countermark).
-    ("passculture", "syncrun", ("view",)),
-    ("passculture", "booking", ("view", "change")),
-]
-
 
 @dataclass
 class DemoReport:
@@ -59,31 +42,6 @@ class DemoReport:
     picks: int = 0
     users: list[tuple[str, str]] = field(default_factory=list)
     skipped: bool = False
-
-
-def libraires_group_setup() -> Group:
-    """Create or refresh the booksellers' group, with every reservations model that exists now."""
-    group, _created = Group.objects.get_or_create(name=STAFF_GROUP)
-    wanted = list(STAFF_PERMISSIONS)
-    if apps.is_installed("reservations"):
-        for model in apps.get_app_config("reservations").get_models():
-            wanted.append(("reservations", model._meta.model_name, ("view", "change")))
-    permissions = []
-    for app_label, model_name, actions in wanted:
-        try:
-            content_type = ContentType.objects.get_by_natural_key(app_label, model_name)
-        except ContentType.DoesNotExist:
-            model = apps.get_model(app_label, model_name)
-            content_type = ContentType.objects.get_for_model(model)
-        for action in actions:
-            permission, _created = Permission.objects.get_or_create(
-                content_type=content_type,
-                codename=f"{action}_{model_name}",
-                defaults={"name": f"Can {action} {model_name}"},
-            )
-            permissions.append(permission)
-    group.permissions.set(permissions)
-    return group
 
 
 def demo_load(*, if_empty: bool = False, books: int = GENERATED_BOOKS, log=None) -> DemoReport:
@@ -253,12 +211,20 @@ def _create_books(rng, count: int) -> list[tuple[str, str, str, str, bool]]:
         subjects.append(subject)
     publishers = list(PUBLISHERS.items())
     books, people, rows, genre_of = [], [], [], {}
+    used_titles = set()
     for n in range(count):
         isbn = _demo_isbn(n + 1)
         publisher, collections = publishers[rng.randrange(len(publishers))]
         author = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
         out_of_print = rng.random() < 0.05
         title = _title(rng)
+        for _attempt in range(50):
+            if title not in used_titles:
+                break
+            title = _title(rng)
+        else:  # the patterns are exhausted (thousands of books asked): number the title
+            title = f"{title} ({n + 1})"
+        used_titles.add(title)
         books.append(
             Book(
                 isbn=isbn,
@@ -327,7 +293,7 @@ def _stock_shops(rng, shops, onix_isbns, generated) -> int:
 
 def _create_users(shops) -> list[tuple[str, str]]:
     User = get_user_model()
-    group = libraires_group_setup()
+    group = booksellers_group_sync()
     accounts = []
     admin = User.objects.filter(username=ADMIN_USERNAME).first()
     if admin is None:
