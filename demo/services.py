@@ -19,7 +19,6 @@ from stdnum import ean
 
 from bookshops.models import OpeningHours, Shop, StaffPick
 from bookshops.services import booksellers_group_sync
-from catalogue.importers.onix_books import books_import_onix
 from catalogue.models import Book, Contributor, StockLine, Subject
 from catalogue.onix import books_import_onix
 from catalogue.stock.bulk import chunked
