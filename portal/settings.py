@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "catalogue",
     "bookshops",
     "reservations",
+    "figures",
 ]
 
 MIDDLEWARE = [
@@ -225,3 +226,9 @@ RESERVATIONS_RETENTION_DAYS = env.int("RESERVATIONS_RETENTION_DAYS", default=365
 RESERVATIONS_EMAIL_MAX_ATTEMPTS = env.int("RESERVATIONS_EMAIL_MAX_ATTEMPTS", default=10)
 #: Scheme and host of the links in e-mails.
 RESERVATIONS_LINK_BASE_URL = env("RESERVATIONS_LINK_BASE_URL", default="http://localhost:8000")
+
+# Figures (figures/): a stock older than this is flagged; the usual confirmation delay readers see
+# is the median of the last FIGURES_TYPICAL_DELAY_DAYS, once a shop has that many confirmations.
+FIGURES_STALE_STOCK_DAYS = env.int("FIGURES_STALE_STOCK_DAYS", default=7)
+FIGURES_TYPICAL_DELAY_DAYS = env.int("FIGURES_TYPICAL_DELAY_DAYS", default=180)
+FIGURES_TYPICAL_DELAY_MIN_COUNT = env.int("FIGURES_TYPICAL_DELAY_MIN_COUNT", default=20)

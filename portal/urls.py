@@ -9,6 +9,7 @@ admin.site.site_title = _("Librairies en réseau")
 admin.site.index_title = _("Gestion du réseau")
 
 urlpatterns = [
+    path("admin/figures/", include("figures.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("catalogue.stock.api.urls")),
