@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from bookshops.models import OpeningHours, Shop
 from catalogue.demo import ADMIN_PASSWORD, STAFF_GROUP, STAFF_PASSWORD, demo_load, libraires_group_setup
 from catalogue.models import Book, StockImport, StockLine
+from reservations.models import Reservation
 from stdnum import isbn as stdnum_isbn
 
 pytestmark = pytest.mark.django_db
@@ -93,9 +94,34 @@ def test_demo_is_deterministic():
     demo_load(books=50)
     first = list(Book.objects.filter(isbn__startswith="979109").order_by("isbn").values_list("isbn", "title"))
     lines = sorted(StockLine.objects.values_list("shop__slug", "book__isbn", "quantity"))
+    Reservation.objects.all().delete()  # the demo's year of history
     Shop.objects.all().delete()
     Book.objects.all().delete()
     get_user_model().objects.all().delete()
     demo_load(books=50)
     assert list(Book.objects.filter(isbn__startswith="979109").order_by("isbn").values_list("isbn", "title")) == first
     assert sorted(StockLine.objects.values_list("shop__slug", "book__isbn", "quantity")) == lines
+
+
+def test_demo_has_a_year_of_history(demo):
+    import datetime
+
+    from django.utils import timezone
+
+    from figures.models import ShopMonth
+
+    S = Reservation.Status
+    assert demo.reservations >= 150
+    months = {}
+    for created_at in Reservation.objects.values_list("created_at", flat=True):
+        month = timezone.localtime(created_at).month
+        months[month] = months.get(month, 0) + 1
+    assert months[12] == max(months.values()) and months[12] > 2 * months[8]  # the December rush
+    statuses = set(Reservation.objects.values_list("status", flat=True))
+    assert {S.COLLECTED, S.EXPIRED, S.REDIRECTED, S.CANCELLED} <= statuses
+    assert Reservation.objects.filter(referred_by_shop__isnull=False).exists()
+    assert Reservation.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(days=300)).exists()
+    # Every held copy belongs to an active reservation.
+    held = sum(StockLine.objects.values_list("held", flat=True))
+    assert held == sum(Reservation.objects.active().values_list("quantity", flat=True))
+    assert ShopMonth.objects.count() > 100
