@@ -2,6 +2,7 @@ import datetime
 
 from django import template
 from django.utils import formats
+from django.utils.html import format_html, format_html_join
 
 register = template.Library()
 
@@ -23,3 +24,13 @@ def figure(value):
 @register.filter
 def is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@register.filter
+def figure_row(row):
+    """A table row's cells: the first a row header, numbers right-aligned (one filter, not a loop per cell)."""
+    first, *rest = row
+    return format_html(
+        '<th scope="row">{}</th>{}', figure(first),
+        format_html_join("", '<td{}>{}</td>', ((' class="number"' if is_number(cell) else "", figure(cell)) for cell in rest)),
+    )
