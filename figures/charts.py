@@ -32,7 +32,7 @@ def stacked_bars(*, chart_id: str, title: str, categories: list[str], series: li
     slot = plot_w / max(len(categories), 1)
     bar = slot * 0.7
     parts = [
-        f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {HEIGHT + 24 * ((len(series) + 2) // 3)}" '
+        f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {HEIGHT + 16 + 24 * ((len(series) + 2) // 3)}" '
         f'role="img" aria-labelledby="{escape(chart_id)}-title" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
     ]
@@ -52,14 +52,21 @@ def stacked_bars(*, chart_id: str, title: str, categories: list[str], series: li
             y -= h
             parts.append(
                 f'<rect class="{escape(css)}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}">'
-                f'<title>{escape(category)} — {escape(label)} : {_number(value)}</title></rect>'
+                f'<title>{escape(category.replace(chr(10), " "))} — {escape(label)} : {_number(value)}</title></rect>'
             )
+        # A category may carry a second line ("janv.\n2026"): the year under the month.
+        lines = category.split("\n")
         parts.append(
-            f'<text class="axis" x="{x + bar / 2:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">{escape(category)}</text>'
+            f'<text class="axis" x="{x + bar / 2:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">'
+            + "".join(
+                f'<tspan x="{x + bar / 2:.1f}" dy="{0 if n == 0 else 14}">{escape(line)}</tspan>'
+                for n, line in enumerate(lines)
+            )
+            + "</text>"
         )
     for index, (label, css, _values) in enumerate(series):
         x = LEFT + (index % 3) * (plot_w / 3)
-        y = HEIGHT - BOTTOM + 40 + 24 * (index // 3)
+        y = HEIGHT - BOTTOM + 56 + 24 * (index // 3)
         parts.append(f'<rect class="{escape(css)}" x="{x:.1f}" y="{y - 11}" width="14" height="14"/>')
         parts.append(f'<text class="legend" x="{x + 20:.1f}" y="{y}">{escape(label)}</text>')
     parts.append("</svg>")
@@ -71,7 +78,9 @@ def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, list[tup
     """One group of horizontal bars per row label: (label, [(series label, CSS class, value)])."""
     per_row = max((len(bars) for _label, bars in rows), default=1)
     bar_h, gap, label_w = 14, 14, 220
-    height = TOP + len(rows) * (per_row * bar_h + gap) + 8
+    series = [(name, css) for name, css, _value in rows[0][1]] if rows else []
+    legend = 28 if len(series) > 1 else 0
+    height = TOP + len(rows) * (per_row * bar_h + gap) + 8 + legend
     top = _nice_max(max((value or 0 for _l, bars in rows for _s, _c, value in bars), default=0))
     plot_w = WIDTH - label_w - RIGHT - 56
     parts = [
@@ -95,5 +104,10 @@ def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, list[tup
             )
             y += bar_h
         y += gap
+    if legend:
+        for index, (name, css) in enumerate(series):
+            x = label_w + index * 180
+            parts.append(f'<rect class="{escape(css)}" x="{x}" y="{y + 2}" width="14" height="14"/>')
+            parts.append(f'<text class="legend" x="{x + 20}" y="{y + 14}">{escape(name)}</text>')
     parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -57,7 +57,10 @@ def figures_page(request):
 
 
 def _month_chart(table):
-    months = [formats.date_format(row[0], "M Y") for row in table.rows]
+    months = [
+        formats.date_format(row[0], "M") + (f"\n{row[0].year}" if index == 0 or row[0].month == 1 else "")
+        for index, row in enumerate(table.rows)
+    ]
     series = [
         (str(label), f"s{index}", [row[2 + index] for row in table.rows])
         for index, (_key, label) in enumerate(selectors.OUTCOMES)

@@ -312,3 +312,13 @@ def test_pauses_are_listed_in_the_figures(history):
                                     message="Inventaire")
     assert [row[0] for row in pauses(scope()).rows] == ["Librairie Mollat", "tout le réseau"]
     assert [row[0] for row in pauses(scope(shops=[history["campus"]])).rows] == ["tout le réseau"]
+
+
+def test_refresh_command(history):
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("refresh_figures", "--since", "2026-01", stdout=out)
+    assert "depuis 2026-01" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("refresh_figures", "--since", "janvier")
