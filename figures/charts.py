@@ -78,8 +78,8 @@ def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, list[tup
     """One group of horizontal bars per row label: (label, [(series label, CSS class, value)])."""
     per_row = max((len(bars) for _label, bars in rows), default=1)
     bar_h, gap, label_w = 14, 14, 220
-    series = [(name, css) for name, css, _value in rows[0][1]] if rows else []
-    legend = 28 if len(series) > 1 else 0
+    keys = [(name, css) for name, css, _value in rows[0][1]] if rows else []
+    legend = 28 if len(keys) > 1 else 0
     height = TOP + len(rows) * (per_row * bar_h + gap) + 8 + legend
     top = _nice_max(max((value or 0 for _l, bars in rows for _s, _c, value in bars), default=0))
     plot_w = WIDTH - label_w - RIGHT - 56
@@ -105,7 +105,7 @@ def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, list[tup
             y += bar_h
         y += gap
     if legend:
-        for index, (name, css) in enumerate(series):
+        for index, (name, css) in enumerate(keys):
             x = label_w + index * 180
             parts.append(f'<rect class="{escape(css)}" x="{x}" y="{y + 2}" width="14" height="14"/>')
             parts.append(f'<text class="legend" x="{x + 20}" y="{y + 14}">{escape(name)}</text>')
