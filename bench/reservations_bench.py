@@ -4,8 +4,9 @@
 
 Runs in its own database (``bench_reservations``, created if missing) and
 compares, in the same run, the service (``reservation_create``: conditional
-UPDATE, reservation row, history row, two e-mails rendered into the outbox
-and "sent" by the dummy backend) with raw SQL (SELECT … FOR UPDATE,
+UPDATE, reservation row, history row, two e-mails written into the outbox
+and one task enqueued on commit: rendering and sending are the worker's,
+not measured here) with raw SQL (SELECT … FOR UPDATE,
 decrement, INSERT) over the same connection count. Each client is a thread
 with its own database connection. Three runs each: "spread" (many lines,
 little contention), "hot" (every client on a few lines with plenty of
@@ -47,11 +48,11 @@ def setup_stock(lines: int, copies: int):
     from bookshops.models import Shop
     from catalogue.models import Book, StockLine
 
+    tables = {"reservations_outgoingemail", "reservations_reservationevent", "reservations_reservation",
+              "catalogue_stockline", "catalogue_book", "bookshops_shop", "django_tasks_database_dbtaskresult"}
     with connection.cursor() as cur:
-        cur.execute(
-            "TRUNCATE reservations_outgoingemail, reservations_reservationevent, reservations_reservation, "
-            "catalogue_stockline, catalogue_book, bookshops_shop RESTART IDENTITY CASCADE"
-        )
+        tables &= set(connection.introspection.table_names(cur))
+        cur.execute(f"TRUNCATE {', '.join(sorted(tables))} RESTART IDENTITY CASCADE")
     shop = Shop.objects.create(name="Librairie du banc", slug="banc", email="banc@example.org")
     books = Book.objects.bulk_create(
         Book(isbn=f"979{n:010d}", title=f"Livre {n}") for n in range(lines)
@@ -119,7 +120,7 @@ def oversold() -> dict:
     return {"oversold_lines": lines, "oversold_copies": copies, "held_vs_reservations_mismatch": mismatched}
 
 
-def bench_service(line_ids, clients, seconds):
+def service_work(line_ids):
     from catalogue.models import StockLine
     from reservations.exceptions import InsufficientStock
     from reservations.services import reservation_create
@@ -139,10 +140,14 @@ def bench_service(line_ids, clients, seconds):
             return False
         return True
 
-    return run_clients(clients, seconds, work)
+    return work
 
 
-def bench_raw(line_ids, clients, seconds):
+def bench_service(line_ids, clients, seconds):
+    return run_clients(clients, seconds, service_work(line_ids))
+
+
+def raw_work(line_ids):
     import psycopg
 
     from reservations.models import new_reference
@@ -172,7 +177,24 @@ def bench_raw(line_ids, clients, seconds):
             )
         return True
 
-    return run_clients(clients, seconds, work)
+    return work
+
+
+def bench_raw(line_ids, clients, seconds):
+    return run_clients(clients, seconds, raw_work(line_ids))
+
+
+def cpu_per_reservation(make_work, line_ids, count: int) -> float:
+    """Python CPU (ms) one reservation costs the request, one thread: steady whatever the machine's load."""
+    import random
+
+    work, rng = make_work(line_ids), random.Random(1)
+    for _ in range(20):  # warm-up: templates, translations, connections
+        work(rng)
+    started = time.process_time()
+    for _ in range(count):
+        work(rng)
+    return (time.process_time() - started) * 1000 / count
 
 
 def run_worker(args):
@@ -221,6 +243,7 @@ def main():
     parser.add_argument("--lines", type=int, default=2000, help="stock lines (books) in the bench shop")
     parser.add_argument("--copies", type=int, default=20, help="copies on hand per line")
     parser.add_argument("--hot", type=int, default=5, help="lines in the contention runs (hot, last copies)")
+    parser.add_argument("--cpu", type=int, metavar="N", help="only measure the CPU of N reservations, one thread")
     args = parser.parse_args()
     if args.worker:
         return run_worker(args)
@@ -237,6 +260,12 @@ def main():
         f"PostgreSQL database {DB}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
     )
 
+    if args.cpu:
+        for label, make_work in (("service", service_work), ("raw SQL", raw_work)):
+            line_ids = setup_stock(args.lines, args.copies)
+            ms = cpu_per_reservation(make_work, line_ids, args.cpu)
+            print(f"{label:8} {ms:6.2f} ms of Python CPU per reservation, {1000 / ms:6.0f}/s per core at most")
+        return None
     for label, kind, runner in (("service", "service", bench_service), ("raw SQL", "raw", bench_raw)):
         for scenario, lines, copies in (
             ("spread", args.lines, args.copies),

@@ -8,12 +8,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from bookshops.admin_scoping import ShopScopedAdmin
+from portal.admin import OutboxAdmin
 
 from .exceptions import StockImportRefused
 from .forms import StockUploadForm
-from .models import Book, Contributor, SearchMiss, StockImport, StockLine, Subject
-from .search import update_index
+from .models import Book, Contributor, IndexRefresh, SearchMiss, StockImport, StockLine, Subject
 from .stock.snapshots import stock_import
+from .tasks import index_refresh_later, refresh_search_index
 
 
 class ContributorInline(admin.TabularInline):
@@ -40,7 +41,7 @@ class BookAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        update_index([form.instance.pk])
+        index_refresh_later([form.instance.pk])
 
 
 @admin.register(Subject)
@@ -148,3 +149,13 @@ class SearchMissAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(IndexRefresh)
+class IndexRefreshAdmin(OutboxAdmin):
+    """Search-index refreshes after imports and edits: a failed one is retried, a given-up one shows here."""
+
+    task = refresh_search_index
+    list_display = ["created_at", "__str__", "done_at", "attempts", "failed_at", "gave_up_at", "last_error"]
+    list_filter = [("done_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter),
+                   ("gave_up_at", admin.EmptyFieldListFilter)]

@@ -5,6 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from portal.tasks import Outbox
 
 from .isbn import hyphenate_isbn
 from .stock.availability import StockLineQuerySet
@@ -281,3 +284,23 @@ class SearchWord(models.Model):
 
     def __str__(self):
         return self.word
+
+
+class IndexRefresh(Outbox):
+    """Books whose search documents must be refreshed, written with the change that calls for it.
+
+    The ``refresh_search_index`` task does it after commit; a failure is retried (see ``portal.tasks``).
+    """
+
+    book_ids = models.JSONField(_("livres"))
+    done_at = models.DateTimeField(_("fait le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mise à jour de l'index de recherche")
+        verbose_name_plural = _("mises à jour de l'index de recherche")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["done_at", "gave_up_at"], name="indexrefresh_pending")]
+
+    def __str__(self):
+        count = len(self.book_ids)
+        return ngettext("%(count)s livre", "%(count)s livres", count) % {"count": count}

@@ -82,7 +82,8 @@ class BookMonth(models.Model):
     count = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["month", "department"], name="bookmonth_month")]
+        # Covering on PostgreSQL: the year's top titles are read from the index alone.
+        indexes = [models.Index(fields=["month", "department"], include=["book", "count"], name="bookmonth_month")]
 
 
 class Refresh(models.Model):

@@ -93,6 +93,8 @@ class Scope:
     department: str = ""
     #: None: the whole network; otherwise only these shops' rows.
     shops: list[Shop] | None = None
+    #: Reads several figures share, made once per page.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_network(self) -> bool:
@@ -245,6 +247,24 @@ def _histograms(queryset, measure) -> dict:
     return by_shop
 
 
+def _delay_histograms(scope: Scope) -> dict:
+    """{(whose, measure): histograms}: per shop for the scope, merged for the network; read once per page."""
+    if "delays" not in scope.cache:
+        delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
+        found = {}
+        for measure in DelayMonth.Measure:
+            mine = _histograms(scope.mine(delays), measure)
+            if scope.is_network:
+                network = _merged(mine.values())
+            else:
+                network = {}
+                for row in scope.network(delays).filter(measure=measure).values("bucket").annotate(n=Sum("count")).order_by():
+                    network[row["bucket"]] = row["n"]
+            found[("mine", measure)], found[("network", measure)] = mine, network
+        scope.cache["delays"] = found
+    return scope.cache["delays"]
+
+
 def _merged(histograms) -> dict:
     merged: dict[int, int] = {}
     for histogram in histograms:
@@ -269,31 +289,22 @@ def shop_delays(scope: Scope) -> Table:
         note=_("Les délais sont comptés par tranches (5 min, 10 min, … 14 jours) : « ≤ 2 h » veut dire que la "
                "valeur tombe dans la tranche qui finit à 2 h."),
     )
-    delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
-    mine = scope.mine(delays)
-    confirm, collect = _histograms(mine, DelayMonth.Measure.CONFIRM), _histograms(mine, DelayMonth.Measure.COLLECT)
+    histograms = _delay_histograms(scope)
+    confirm, collect = histograms[("mine", DelayMonth.Measure.CONFIRM)], histograms[("mine", DelayMonth.Measure.COLLECT)]
     names = dict(Shop.objects.filter(pk__in=set(confirm) | set(collect)).values_list("pk", "name"))
     for shop_id in sorted(names, key=lambda pk: (-sum(confirm.get(pk, {}).values()), names[pk])):
         table.rows.append([names[shop_id], *_delay_cells(confirm.get(shop_id, {}), collect.get(shop_id, {}))])
-    network = scope.network(delays)
     table.footer.append([
         _("Réseau") if scope.is_network else _("Réseau (pour comparaison)"),
-        *_delay_cells(
-            _merged(_histograms(network, DelayMonth.Measure.CONFIRM).values()),
-            _merged(_histograms(network, DelayMonth.Measure.COLLECT).values()),
-        ),
+        *_delay_cells(histograms[("network", DelayMonth.Measure.CONFIRM)], histograms[("network", DelayMonth.Measure.COLLECT)]),
     ])
     return table
 
 
 def confirm_histogram(scope: Scope) -> tuple[dict, dict]:
     """(scope's, network's) confirmation delay histograms over the period, for the chart."""
-    delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
-    mine = _merged(_histograms(scope.mine(delays), DelayMonth.Measure.CONFIRM).values())
-    network = mine if scope.is_network else _merged(
-        _histograms(scope.network(delays), DelayMonth.Measure.CONFIRM).values()
-    )
-    return mine, network
+    histograms = _delay_histograms(scope)
+    return _merged(histograms[("mine", DelayMonth.Measure.CONFIRM)].values()), histograms[("network", DelayMonth.Measure.CONFIRM)]
 
 
 def referrals(scope: Scope) -> Table:
@@ -315,7 +326,14 @@ def referrals(scope: Scope) -> Table:
 
 
 def _top_books(scope: Scope, limit: int = TOP) -> list[tuple[int, int]]:
-    """(book id, requests) most asked for in the scope; a redirected request counts once."""
+    """(book id, requests) most asked for in the scope; a redirected request counts once (read once per scope)."""
+    key = ("top_books", limit)
+    if key not in scope.cache:
+        scope.cache[key] = _top_books_read(scope, limit)
+    return scope.cache[key]
+
+
+def _top_books_read(scope: Scope, limit: int) -> list[tuple[int, int]]:
     if scope.is_network:
         rows = _months(scope, BookMonth.objects.filter(kind=Kind.RESERVATION))
         if scope.department:

@@ -5,6 +5,7 @@ environment through one django-environ ``Env``; with nothing set the portal
 runs in debug mode on an SQLite file under ``var/``.
 """
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import environ
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.ReplicaRoutingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.FrenchFirstLocaleMiddleware",
@@ -104,7 +106,45 @@ else:
     _db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", None)
+#: A streaming replica of the primary; reader pages read from it (``portal.routers``).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db_url("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": _db.get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": _db.get("CONN_HEALTH_CHECKS", False),
+        "OPTIONS": dict(_db.get("OPTIONS", {})),
+        # The test database reaches the replica by streaming replication: never create one there.
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["portal.routers.PrimaryReplicaRouter"]
+#: After a write, a client's reads stay on the primary this long (longer than any normal replication lag).
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=15)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background tasks ----------------------------------------------------------
+# Django's Tasks API (django.tasks on Django 6, the django_tasks backport before).
+# TASKS_BACKEND: "db" (default: the database is the queue, `manage.py db_worker`
+# runs the tasks), "rq" (Redis at TASKS_REDIS_URL, `manage.py rqworker`, for
+# several worker machines; `pip install .[rq]`) or "immediate" (in the request:
+# tests, or a setup with no worker at all).
+TASKS_API = "django.tasks" if find_spec("django.tasks") else "django_tasks"
+if TASKS_API == "django_tasks":
+    INSTALLED_APPS.append("django_tasks")
+# Installed whatever the backend, so that switching backends never changes the migrations.
+INSTALLED_APPS.append("django_tasks_db")
+TASKS_BACKEND = env("TASKS_BACKEND", default="db")
+if TASKS_BACKEND == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
+    RQ_QUEUES = {"default": {"URL": env("TASKS_REDIS_URL", default="redis://127.0.0.1:6379/0")}}
+elif TASKS_BACKEND == "immediate":
+    TASKS = {"default": {"BACKEND": f"{TASKS_API}.backends.immediate.ImmediateBackend"}}
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be db, rq or immediate, not {TASKS_BACKEND!r}")
 
 # --- Cache ------------------------------------------------------------------
 # Per-process memory by default; production with several gunicorn workers
@@ -191,6 +231,8 @@ STOCK_IMPORT_MAX_REJECTED_SHARE = env.float("STOCK_IMPORT_MAX_REJECTED_SHARE", d
 STOCK_IMPORT_MAX_DROPPED_SHARE = env.float("STOCK_IMPORT_MAX_DROPPED_SHARE", default=0.5)
 #: Largest stock file accepted, by the admin upload and the API alike (bytes).
 STOCK_FILE_MAX_BYTES = env.int("STOCK_FILE_MAX_BYTES", default=50 * 1024 * 1024)
+#: Attempts before a search-index refresh is given up (logged as an error, shown in the admin).
+SEARCH_INDEX_MAX_ATTEMPTS = env.int("SEARCH_INDEX_MAX_ATTEMPTS", default=10)
 
 # --- Geography (bookshops) ----------------------------------------------------
 #: "offline" (shipped GeoNames gazetteer, no network), "banfrance" or "nominatim".

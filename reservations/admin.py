@@ -11,9 +11,11 @@ from django.utils.translation import ngettext
 from bookshops.admin_scoping import ShopScopedAdmin
 from bookshops.models import Shop
 from catalogue.models import StockLine
+from portal.admin import OutboxAdmin
 
 from . import services
 from .colleague import colleague_book_lookup, colleague_holdings
+from .emails import emails_send
 from .exceptions import REFUSALS
 from .forms import ColleagueSearchForm, MoveToShopForm, OnBehalfReservationForm, ReasonForm
 from .models import OutgoingEmail, Reservation, ReservationEvent, ReservationPause
@@ -230,25 +232,14 @@ class ReservationAdmin(ShopScopedAdmin):
         return redirect("admin:reservations_reservation_move", pk=queryset.get().pk)
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
+class OutgoingEmailAdmin(OutboxAdmin):
     """The association's view of e-mails, failed ones first to retry or fix."""
 
+    task = emails_send
     list_display = ["created_at", "kind", "to", "subject", "sent_at", "attempts", "failed_at", "gave_up_at"]
-    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter)]
+    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter),
+                   ("gave_up_at", admin.EmptyFieldListFilter)]
     search_fields = ["to", "subject", "reservation__reference"]
-    readonly_fields = [f.name for f in OutgoingEmail._meta.fields]
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReservationPause)

@@ -1,20 +1,16 @@
-"""E-mails about reservations: rendered with the change, sent after commit, retried."""
+"""E-mails about reservations: queued with the change, rendered and sent by a task after commit, retried."""
 
 import datetime
-import logging
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from .models import OutgoingEmail, Reservation
+from portal.tasks import enqueue_on_commit, outbox_catch_up, outbox_run, task
 
-logger = logging.getLogger(__name__)
+from .models import OutgoingEmail, Reservation
 
 #: kind -> subject; the reader's kinds are written in the reader's language.
 READER_SUBJECTS = {
@@ -30,107 +26,71 @@ SHOP_SUBJECTS = {
     "shop_reminder": _("Rappel : réservation %(reference)s à confirmer"),
     "shop_cancelled": _("Réservation %(reference)s annulée par le lecteur"),
 }
-#: Sending is not retried before this age, so the first attempt (after commit) runs alone.
-RETRY_AFTER = datetime.timedelta(minutes=1)
 
 
-def _context(reservation: Reservation, extra: dict) -> dict:
+def _intent(reservation: Reservation, kind: str, context: dict) -> OutgoingEmail | None:
+    if kind in READER_SUBJECTS:
+        language, to = reservation.language, reservation.reader_email
+    else:
+        language, to = settings.LANGUAGE_CODE, reservation.shop.email
+    if not to:
+        return None
+    return OutgoingEmail(reservation=reservation, kind=kind, to=to, language=language, context=context)
+
+
+def email_queue(*, reservation: Reservation, kinds: list[str], extra: dict | None = None) -> list[OutgoingEmail]:
+    """Put e-mails about ``reservation`` into the outbox; a task renders and sends them once the transaction commits.
+
+    ``extra`` holds what the templates need beside the reservation, as JSON values (ids, not objects).
+    """
+    emails = [e for e in (_intent(reservation, kind, extra or {}) for kind in kinds) if e is not None]
+    if emails:
+        OutgoingEmail.objects.bulk_create(emails)
+        enqueue_on_commit(emails_send, [e.pk for e in emails])
+    return emails
+
+
+def _render(email: OutgoingEmail) -> None:
+    reservation = email.reservation
+    if reservation is None:
+        raise ValueError("the reservation was deleted")
+    subjects = READER_SUBJECTS if email.kind in READER_SUBJECTS else SHOP_SUBJECTS
     shop = reservation.shop
-    return {
+    context = {
         "reservation": reservation,
         "shop": shop,
         "book": reservation.book,
         "link": reservation.get_reader_absolute_url(),
         # Lazy: only the templates that show the hours query them.
         "opening_hours": shop.opening_hours.all(),
-        **extra,
+        **email.context,
     }
+    with translation.override(email.language):
+        email.subject = str(subjects[email.kind]) % {
+            "reference": reservation.reference, "title": reservation.book.title[:150]
+        }
+        email.body_text = render_to_string(f"reservations/email/{email.kind}.txt", context)
+        email.body_html = render_to_string(f"reservations/email/{email.kind}.html", context)
 
 
-def _render(reservation: Reservation, kind: str, context: dict) -> OutgoingEmail | None:
-    if kind in READER_SUBJECTS:
-        language, to, subject = reservation.language, reservation.reader_email, READER_SUBJECTS[kind]
-    else:
-        language, to, subject = settings.LANGUAGE_CODE, reservation.shop.email, SHOP_SUBJECTS[kind]
-    if not to:
-        return None
-    with translation.override(language):
-        return OutgoingEmail(
-            reservation=reservation,
-            kind=kind,
-            to=to,
-            subject=str(subject) % {"reference": reservation.reference, "title": reservation.book.title[:150]},
-            body_text=render_to_string(f"reservations/email/{kind}.txt", context),
-            body_html=render_to_string(f"reservations/email/{kind}.html", context),
-        )
-
-
-def email_render(*, reservation: Reservation, kinds: list[str], extra: dict | None = None) -> list[OutgoingEmail]:
-    """Render e-mails about ``reservation`` (not saved yet: see ``email_enqueue``)."""
-    context = _context(reservation, extra or {})
-    return [e for e in (_render(reservation, kind, context) for kind in kinds) if e is not None]
-
-
-def email_enqueue(*, emails: list[OutgoingEmail]) -> list[OutgoingEmail]:
-    """Save rendered e-mails into the outbox; they are sent once the transaction commits."""
-    if emails:
-        OutgoingEmail.objects.bulk_create(emails)
-        transaction.on_commit(partial(_send_batch, emails))
-    return emails
-
-
-def email_queue(*, reservation: Reservation, kinds: list[str], extra: dict | None = None) -> list[OutgoingEmail]:
-    """Render e-mails about ``reservation`` into the outbox; they are sent once the transaction commits."""
-    return email_enqueue(emails=email_render(reservation=reservation, kinds=kinds, extra=extra))
-
-
-def _send_batch(emails: list[OutgoingEmail]) -> None:
-    sent = [e.pk for e in emails if _send(e, record_success=False)]
-    if sent:
-        OutgoingEmail.objects.filter(pk__in=sent, sent_at__isnull=True).update(
-            sent_at=timezone.now(), attempts=F("attempts") + 1
-        )
-
-
-def _send(email: OutgoingEmail, *, record_success: bool = True) -> bool:
+def _deliver(email: OutgoingEmail) -> None:
+    if not email.body_text:
+        _render(email)
     message = EmailMultiAlternatives(email.subject, email.body_text, settings.DEFAULT_FROM_EMAIL, [email.to])
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
-    now = timezone.now()
-    try:
-        message.send()
-    except Exception as exc:  # noqa: BLE001 - any mail failure is recorded, never raised
-        attempts = email.attempts + 1
-        gave_up = now if attempts >= settings.RESERVATIONS_EMAIL_MAX_ATTEMPTS else None
-        OutgoingEmail.objects.filter(pk=email.pk).update(
-            attempts=attempts, failed_at=now, last_error=f"{type(exc).__name__}: {exc}"[:2000], gave_up_at=gave_up
-        )
-        log = logger.error if gave_up else logger.warning
-        log("e-mail %s (%s to %s) not sent, attempt %s: %s", email.pk, email.kind, email.to, attempts, exc)
-        return False
-    if record_success:
-        OutgoingEmail.objects.filter(pk=email.pk).update(sent_at=now, attempts=email.attempts + 1)
-    return True
+    message.send()
+
+
+@task()
+def emails_send(email_ids: list[int]) -> dict:
+    """Render and send these outbox e-mails (those still pending); a failure is retried later."""
+    return outbox_run(
+        OutgoingEmail, email_ids, _deliver, max_attempts=settings.RESERVATIONS_EMAIL_MAX_ATTEMPTS, retry=emails_send
+    )
 
 
 def email_send_pending(*, now: datetime.datetime | None = None) -> dict:
-    """Retry every e-mail not sent yet; returns {"sent": n, "failed": n}."""
-    now = now or timezone.now()
-    ids = list(
-        OutgoingEmail.objects.pending()
-        .filter(Q(attempts__gt=0) | Q(created_at__lte=now - RETRY_AFTER)).order_by("pk").values_list("pk", flat=True)
-    )
-    sent = failed = 0
-    for pk in ids:
-        with transaction.atomic():
-            # A second run at the same time skips the rows this one is sending.
-            email = (
-                OutgoingEmail.objects.select_for_update(skip_locked=True).pending().filter(pk=pk).first()
-            )
-            if email is None:
-                continue
-            if _send(email):
-                sent += 1
-            else:
-                failed += 1
-    return {"sent": sent, "failed": failed}
+    """Send every e-mail still pending (failed, or left by a stopped worker) here and now; {"sent": n, "failed": n}."""
+    counts = outbox_catch_up(OutgoingEmail, _deliver, max_attempts=settings.RESERVATIONS_EMAIL_MAX_ATTEMPTS, now=now)
+    return {"sent": counts["done"], "failed": counts["failed"]}

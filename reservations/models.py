@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.tasks import Outbox
+
 #: Upper-case letters and digits without the look-alikes 0/O, 1/I/L.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 8
@@ -189,37 +191,30 @@ class ReservationEvent(models.Model):
         return f"{self.from_status or '∅'} → {self.to_status}"
 
 
-class OutgoingEmailQuerySet(models.QuerySet):
-    def pending(self):
-        return self.filter(sent_at__isnull=True, gave_up_at__isnull=True)
+class OutgoingEmail(Outbox):
+    """An e-mail about a reservation, written in the same transaction as the change it tells about.
 
-    def failed(self):
-        return self.pending().filter(attempts__gt=0)
-
-
-class OutgoingEmail(models.Model):
-    """An e-mail rendered in the same transaction as the change it tells about.
-
-    Sent after commit; a mail server failure leaves it pending, and
-    ``send_pending_emails`` (also run by ``expire_reservations``) retries.
+    Only the intent is written then (kind, recipient, language, ``context``);
+    the ``emails_send`` task renders and sends it after commit, and a mail
+    server failure is retried (see ``portal.tasks``).
     """
+
+    DONE_FIELD = "sent_at"
+    KEPT_FIELDS = ("subject", "body_text", "body_html")
 
     reservation = models.ForeignKey(
         Reservation, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
     )
     kind = models.CharField(_("type"), max_length=30)
     to = models.EmailField(_("destinataire"))
-    subject = models.CharField(_("objet"), max_length=300)
-    body_text = models.TextField()
+    language = models.CharField(_("langue"), max_length=2, choices=Reservation.Language.choices,
+                                default=Reservation.Language.FR)
+    #: What the template needs beside the reservation (JSON values, e.g. ``was_confirmed``).
+    context = models.JSONField(_("contexte"), default=dict, blank=True)
+    subject = models.CharField(_("objet"), max_length=300, blank=True)
+    body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
-    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
-    last_error = models.TextField(_("dernière erreur"), blank=True)
-    failed_at = models.DateTimeField(_("dernier échec le"), null=True, blank=True)
-    gave_up_at = models.DateTimeField(_("abandonné le"), null=True, blank=True)
-
-    objects = OutgoingEmailQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("e-mail")

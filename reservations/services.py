@@ -12,7 +12,7 @@ from catalogue.models import StockLine
 from catalogue.stock.holds import stock_hold, stock_release
 
 from .deadlines import opening_days_after, request_deadlines
-from .emails import email_enqueue, email_queue, email_render
+from .emails import email_queue
 from .exceptions import (
     AlreadyAtShop,
     REFUSALS,
@@ -108,7 +108,7 @@ def _reservation_insert(
     if not shop.takes_reservations:
         raise ShopNotTakingReservations(shop=shop)
     if stock_line.available < quantity:
-        # The line was read in this request: no need to render e-mails for copies already gone.
+        # The line was read in this request: nothing to write for copies already gone.
         raise InsufficientStock(stock_line_id=stock_line.pk, requested=quantity)
     now = now or timezone.now()
     reservation_pause_check(shop=shop, now=now)
@@ -128,7 +128,6 @@ def _reservation_insert(
         form_token=form_token or None,
         referred_by_shop=referred_by_shop,
     )
-    emails = email_render(reservation=reservation, kinds=["received", "shop_new"])
     with transaction.atomic():
         reservation.save(force_insert=True)
         ReservationEvent.objects.create(
@@ -138,7 +137,7 @@ def _reservation_insert(
             user=user,
             created_at=now,
         )
-        email_enqueue(emails=emails)
+        email_queue(reservation=reservation, kinds=["received", "shop_new"])
         # The allocation comes last: the line's row stays locked only from
         # here to COMMIT, so readers of a popular book queue for a moment, not
         # for the whole reservation. Failing it rolls back the rows above.
@@ -353,7 +352,7 @@ def reservation_move_to_shop(*, reservation: Reservation, shop, user=None, reaso
             new, "", Status.REQUESTED, actor=Actor.STAFF, user=user, now=now,
             reason=_("transférée depuis %(shop)s (%(reference)s)") % {"shop": old.shop, "reference": old.reference},
         )
-        email_queue(reservation=old, kinds=["redirected"], extra={"new_reservation": new})
+        email_queue(reservation=old, kinds=["redirected"])
         email_queue(reservation=new, kinds=["shop_new"])
     reservation.__dict__.update({k: v for k, v in old.__dict__.items() if k != "_state"})
     return new

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Book, Contributor, Subject
-from ..search import update_index
+from ..tasks import index_refresh_later
 from .onix import OnixFileError, OnixProduct, iter_onix
 
 
@@ -169,4 +169,4 @@ def _onix_apply(batch: dict, report: OnixImportReport) -> None:
         report.unchanged += len(old_books) - len(changed)
         touched = sorted([b.pk for b in new_books] + [b.pk for b in old_books if b.isbn in changed])
         report.book_ids.update(touched)
-        transaction.on_commit(lambda: update_index(touched))
+        index_refresh_later(touched)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connections, router
 
 from bookshops.models import Shop
 
@@ -78,6 +78,11 @@ def held_in_shops_sql(shop_ids: list[int]) -> tuple[str, list]:
     return available_sql(line_table=LINE, shop_table=SHOP, book_column="d.book_id", shop_ids=shop_ids)
 
 
+def reading():
+    """The connection searches read from: the replica, when the router sends reader pages there."""
+    return connections[router.db_for_read(BookSearchDocument)]
+
+
 class SearchEngine:
     """Full-text search over ``BookSearchDocument``; subclasses speak one database's dialect."""
 
@@ -106,7 +111,7 @@ class SearchEngine:
         if not words:
             return set()
         placeholders = ", ".join(["%s"] * len(words))
-        with connection.cursor() as cursor:
+        with reading().cursor() as cursor:
             cursor.execute(f"SELECT word FROM {WORD} WHERE word IN ({placeholders})", list(words))
             return {row[0] for row in cursor.fetchall()}
 
@@ -144,14 +149,14 @@ class SearchEngine:
             ") w ORDER BY near DESC, score DESC, book_id LIMIT %s OFFSET %s"
         )
         params = near_params + match_params + filter_params + [MAX_RESULTS, limit, offset]
-        with connection.cursor() as cursor:
+        with reading().cursor() as cursor:
             cursor.execute(sql, params)
             return [row[0] for row in cursor.fetchall()]
 
     def count(self, *, terms: list[Term], filters: Filters) -> int:
         """How many books match, counting no further than ``MAX_RESULTS + 1``."""
         from_sql, where_sql, _score_sql, match_params, filter_params = self._query(terms, filters)
-        with connection.cursor() as cursor:
+        with reading().cursor() as cursor:
             cursor.execute(
                 f"SELECT COUNT(*) FROM (SELECT 1 FROM {from_sql} WHERE {where_sql} LIMIT %s) m",
                 match_params + filter_params + [MAX_RESULTS + 1],

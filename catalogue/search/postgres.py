@@ -1,6 +1,6 @@
 """PostgreSQL engine: stored weighted tsvector (GIN), French stemming without accents, trigram typos."""
 
-from .engine import DOC, WORD, SearchEngine, Term
+from .engine import DOC, WORD, SearchEngine, Term, reading
 
 CONFIG = "french_unaccent"
 
@@ -36,9 +36,7 @@ class PostgresSearchEngine(SearchEngine):
 
     def close_words(self, word):
         """Vocabulary words sharing most trigrams (pg_trgm ``%``, GIN index), about one typo away."""
-        from django.db import connection
-
-        with connection.cursor() as cursor:
+        with reading().cursor() as cursor:
             cursor.execute(
                 f"SELECT word FROM {WORD} WHERE word %% %s AND abs(length(word) - %s) <= 2 "
                 "ORDER BY similarity(word, %s) DESC, word LIMIT 3",

@@ -14,7 +14,7 @@ from portal.textfiles import TextFileError
 
 from ..exceptions import StockImportRefused
 from ..models import Book, Contributor, StockImport, StockLine
-from ..search import update_index
+from ..tasks import index_refresh_later
 from .bulk import bulk_insert, bulk_upsert, chunked
 from .files import ParsedStockFile, StockRow, parse_stock_file
 
@@ -71,7 +71,7 @@ def stock_import(
             counts, changed_book_ids = _apply(shop, parsed, force=force, partial=partial)
             shop.stock_reported_at = timezone.now()
             shop.save(update_fields=["stock_reported_at"])
-            transaction.on_commit(lambda: update_index(changed_book_ids))
+            index_refresh_later(changed_book_ids)
     except (TextFileError, _Refusal) as exc:
         record.status = StockImport.Status.REFUSED
         record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}

@@ -164,7 +164,7 @@ def test_html_to_text_is_safe():
 @pytest.mark.django_db
 def test_import_creates_books_contributors_and_subjects(django_capture_on_commit_callbacks, monkeypatch):
     indexed = []
-    monkeypatch.setattr("catalogue.importers.onix_books.update_index", lambda ids: indexed.extend(ids))
+    monkeypatch.setattr("catalogue.tasks.update_index", lambda ids: indexed.extend(ids))
     with django_capture_on_commit_callbacks(execute=True):
         report = books_import_onix(source=DATA / "im_onix/9782752906700.xml")
     assert (report.products_read, report.created, len(report.rejected)) == (4, 1, 3)

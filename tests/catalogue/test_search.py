@@ -310,16 +310,17 @@ def test_rebuild_search_index_command_rebuilds_everything(catalogue, capsys):
     assert BookSearchDocument.objects.count() == 4
 
 
-def test_admin_edit_refreshes_the_index(client, catalogue, django_user_model):
+def test_admin_edit_refreshes_the_index(client, catalogue, django_user_model, django_capture_on_commit_callbacks):
     admin = django_user_model.objects.create_superuser("boss", "boss@example.org", "pw-123456")
     client.force_login(admin)
     book = catalogue["cathedrales"]
     url = reverse("admin:catalogue_book_change", args=[book.pk])
-    response = client.post(url, {
-        "isbn": book.isbn, "title": "Le temps des bastides", "publisher": book.publisher,
-        "availability": "available", "provenance": "{}",
-        "contributors-TOTAL_FORMS": "0", "contributors-INITIAL_FORMS": "0",
-    })
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {
+            "isbn": book.isbn, "title": "Le temps des bastides", "publisher": book.publisher,
+            "availability": "available", "provenance": "{}",
+            "contributors-TOTAL_FORMS": "0", "contributors-INITIAL_FORMS": "0",
+        })
     assert response.status_code == 302, response.content.decode()[:2000]
     assert titles(search_books(query="bastides")) == ["Le temps des bastides"]
 

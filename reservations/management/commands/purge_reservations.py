@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from reservations.services import reservations_purge_personal_data
+from reservations.tasks import purge_personal_data
 
 
 class Command(BaseCommand):
@@ -9,7 +9,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=settings.RESERVATIONS_RETENTION_DAYS)
+        parser.add_argument("--enqueue", action="store_true", help="confier le travail au worker des tâches")
 
     def handle(self, *args, **options):
-        count = reservations_purge_personal_data(days=options["days"])
+        if options["enqueue"]:
+            self.stdout.write(f"tâche mise en file : {purge_personal_data.enqueue(options['days']).id}")
+            return
+        count = purge_personal_data.call(options["days"])
         self.stdout.write(f"réservations anonymisées : {count}")

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bookshops', '0004_verbose_names'),
-        ('reservations', '0001_initial'),
+        ('reservations', '0002_outgoingemail_rendered_by_a_task'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
