@@ -1,6 +1,7 @@
 import datetime
 
 from django import forms
+from django.utils.html import format_html, format_html_join
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,20 @@ class MonthField(forms.CharField):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
+class FastSelect(forms.Select):
+    """A select drawn in one pass: a thousand shops through the per-option templates took over a second."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "", '<option value="{}"{}>{}</option>',
+            ((key, " selected" if str(key) in chosen else "", label)
+             for key, label in ((str(k), l) for k, l in self.choices)),
+        )
+        return format_html('<select name="{}"{}>{}</select>', name, forms.utils.flatatt(attrs), options)
+
+
 def _months_before(month: datetime.date, count: int) -> datetime.date:
     index = month.year * 12 + month.month - 1 - count
     return datetime.date(index // 12, index % 12 + 1, 1)
@@ -36,14 +51,14 @@ def _months_before(month: datetime.date, count: int) -> datetime.date:
 class FiguresForm(forms.Form):
     start = MonthField(label=_("Du mois"), required=False)
     end = MonthField(label=_("au mois"), required=False)
-    department = forms.ChoiceField(label=_("Département"), required=False)
+    department = forms.ChoiceField(label=_("Département"), required=False, widget=FastSelect)
     shop = forms.ModelChoiceField(label=_("Librairie"), queryset=Shop.objects.none(), required=False,
-                                  empty_label=_("toutes"))
+                                  empty_label=_("toutes"), widget=FastSelect)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["shop"].queryset = Shop.objects.for_user(user).order_by("name")
+        self.fields["shop"].queryset = Shop.objects.for_user(user).only("pk", "name", "town").order_by("name")
         departments = Shop.objects.exclude(department="").values_list("department", flat=True).distinct()
         self.fields["department"].choices = [("", _("tous"))] + [(d, d) for d in sorted(departments)]
 

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -42,7 +42,8 @@ PAGE_ROWS = 50
 
 class Percent(float):
     def __str__(self):
-        return formats.number_format(float(self), 1) + " %"
+        # Not number_format: a thousand rows of rates made it a visible share of the page.
+        return f"{float(self):.1f}".replace(".", formats.get_format("DECIMAL_SEPARATOR")) + " %"
 
 
 class Delay(int):
@@ -501,12 +502,14 @@ def catalogue_figures(scope: Scope) -> Table:
     if not scope.is_network:
         table.columns.append(_("vos librairies"))
         shelves = StockLine.objects.filter(shop_id__in=scope.shop_ids, quantity__gt=0)
-        elsewhere = StockLine.objects.filter(quantity__gt=0).exclude(shop_id__in=scope.shop_ids)
+        # Correlated, so each of the shop's lines is one probe of the (book, shop) index.
+        elsewhere = StockLine.objects.filter(book_id=OuterRef("book_id"), quantity__gt=0).exclude(
+            shop_id__in=scope.shop_ids
+        )
         mine = {
             "titles": shelves.values("book_id").distinct().count(),
             "stock_lines": shelves.count(),
-            "single_holder_titles": shelves.exclude(book_id__in=elsewhere.values("book_id"))
-            .values("book_id").distinct().count(),
+            "single_holder_titles": shelves.filter(~Exists(elsewhere)).values("book_id").distinct().count(),
             "out_of_print_on_shelf": shelves.filter(book__availability=Book.Availability.OUT_OF_PRINT)
             .values("book_id").distinct().count(),
         }

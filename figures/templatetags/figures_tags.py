@@ -16,6 +16,8 @@ def figure(value):
         return formats.date_format(value, "j M Y H:i")
     if isinstance(value, datetime.date):
         return formats.date_format(value, "F Y")
+    if type(value) is int and -1000 < value < 1000:
+        return str(value)  # the common case, without number_format's cost
     if type(value) in (int, float):
         return formats.number_format(value, 0 if type(value) is int else 1, force_grouping=True)
     return str(value)
