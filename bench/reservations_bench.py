@@ -197,6 +197,29 @@ def cpu_per_reservation(make_work, line_ids, count: int) -> float:
     return (time.process_time() - started) * 1000 / count
 
 
+def request_and_worker_cpu(line_ids, count: int):
+    """Python CPU of the request and of the worker's task (render and send its e-mails), one after the other."""
+    import random
+
+    try:
+        from reservations.emails import emails_send
+    except ImportError:
+        return None  # before the e-mails moved to a task
+    from reservations.models import OutgoingEmail
+
+    work, rng = service_work(line_ids), random.Random(2)
+    request = worker = 0.0
+    for i in range(count + 20):
+        started = time.process_time()
+        work(rng)
+        made = time.process_time()
+        emails_send.call(list(OutgoingEmail.objects.pending().values_list("pk", flat=True)))
+        if i >= 20:  # after the warm-up
+            request += made - started
+            worker += time.process_time() - made
+    return request * 1000 / count, worker * 1000 / count
+
+
 def run_worker(args):
     """One of ``--processes`` processes: its share of the clients, counts as JSON on stdout."""
     import json
@@ -265,6 +288,9 @@ def main():
             line_ids = setup_stock(args.lines, args.copies)
             ms = cpu_per_reservation(make_work, line_ids, args.cpu)
             print(f"{label:8} {ms:6.2f} ms of Python CPU per reservation, {1000 / ms:6.0f}/s per core at most")
+        split = request_and_worker_cpu(setup_stock(args.lines, args.copies), args.cpu)
+        if split:
+            print("request {:6.2f} ms + worker {:6.2f} ms per reservation, measured in turn in one process".format(*split))
         return None
     for label, kind, runner in (("service", "service", bench_service), ("raw SQL", "raw", bench_raw)):
         for scenario, lines, copies in (

@@ -16,6 +16,10 @@ class ShopQuerySet(models.QuerySet):
         """Shops a reader can reserve at online."""
         return self.filter(is_active=True, offers_click_and_collect=True)
 
+    def taking_orders(self):
+        """Shops a reader can order a book through online."""
+        return self.filter(is_active=True, takes_portal_orders=True)
+
     def for_user(self, user):
         """The shops a user may manage: all for the association, their own for staff."""
         if user.is_superuser:
@@ -57,11 +61,32 @@ class Shop(models.Model):
     offers_click_and_collect = models.BooleanField(_("réservation et retrait en librairie"), default=True)
     offers_postal_delivery = models.BooleanField(_("envoi par la poste"), default=False)
     offers_remote_orders = models.BooleanField(_("commande par téléphone ou e-mail"), default=True)
+    #: Orders readers send through the portal, for books the shop does not hold.
+    takes_portal_orders = models.BooleanField(_("commandes en ligne (livres absents du stock)"), default=True)
+    #: The shop's usual delay for an order from its distributors, in days: "en général 3 à 7 jours".
+    order_delay_min_days = models.PositiveSmallIntegerField(_("délai de commande habituel, au plus tôt (jours)"),
+                                                            default=3)
+    order_delay_max_days = models.PositiveSmallIntegerField(_("délai de commande habituel, au plus tard (jours)"),
+                                                            default=7)
     #: Hours the shop needs, after a reservation, to set the copy aside.
     pickup_delay_hours = models.PositiveSmallIntegerField(_("délai de mise de côté (heures)"), default=2)
     #: Opening days a confirmed reservation waits for the reader.
     hold_days = models.PositiveSmallIntegerField(
         _("durée de garde (jours d'ouverture)"), default=7, validators=[MinValueValidator(1)]
+    )
+
+    class ReservationNotices(models.TextChoices):
+        EACH = "each", _("un e-mail par réservation")
+        DIGEST = "digest", _("un récapitulatif par jour")
+        BOTH = "both", _("les deux")
+
+    #: How the shop hears of new reservations (``send_reservation_digest`` sends the daily one).
+    reservation_notices = models.CharField(
+        _("avis des nouvelles réservations"), max_length=10, choices=ReservationNotices.choices,
+        default=ReservationNotices.EACH,
+    )
+    reservation_digest_sent_at = models.DateTimeField(
+        _("dernier récapitulatif envoyé le"), null=True, blank=True, editable=False
     )
 
     #: Median time the shop took to confirm its reservations lately (``figures_refresh`` writes it);
@@ -97,6 +122,24 @@ class Shop(models.Model):
     def takes_reservations(self) -> bool:
         """Whether a reader can reserve here online (``ShopQuerySet.taking_reservations``)."""
         return self.is_active and self.offers_click_and_collect
+
+    @property
+    def wants_each_reservation_email(self) -> bool:
+        return self.reservation_notices != self.ReservationNotices.DIGEST
+
+    @property
+    def wants_reservation_digest(self) -> bool:
+        return self.reservation_notices != self.ReservationNotices.EACH
+
+    def weekly_hours(self) -> list[tuple[str, list]]:
+        """(weekday name, that day's opening ranges) from Monday to Sunday; an empty list is a closed day."""
+        hours = self.opening_hours.all()
+        return [(label, [h for h in hours if h.weekday == day]) for day, label in OpeningHours.WEEKDAYS]
+
+    @property
+    def takes_orders(self) -> bool:
+        """Whether a reader can order a book through this shop online (``ShopQuerySet.taking_orders``)."""
+        return self.is_active and self.takes_portal_orders
 
     def is_open_at(self, moment: datetime.datetime | None = None) -> bool:
         """Whether the shop is open at that moment (now by default)."""

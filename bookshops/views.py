@@ -5,7 +5,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from .location import forget_location, get_location
-from .models import OpeningHours, Shop
+from .models import Shop
 from .geo import distance_km, shops_near
 from .selectors import attach_open_now
 
@@ -62,9 +62,7 @@ def shop_detail(request, slug):
     context = {
         "shop": shop,
         "is_open": shop.is_open_at(),
-        "hours": [
-            (label, [h for h in shop.opening_hours.all() if h.weekday == day]) for day, label in OpeningHours.WEEKDAYS
-        ],
+        "hours": shop.weekly_hours(),
         "closures": [c for c in shop.closures.all() if c.end_date >= today],
         "location": location,
         **_map_context([shop]),

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "catalogue",
     "bookshops",
     "reservations",
+    "orders",
     "figures",
 ]
 
@@ -269,6 +270,17 @@ RESERVATIONS_EMAIL_MAX_ATTEMPTS = env.int("RESERVATIONS_EMAIL_MAX_ATTEMPTS", def
 #: Scheme and host of the links in e-mails.
 RESERVATIONS_LINK_BASE_URL = env("RESERVATIONS_LINK_BASE_URL", default="http://localhost:8000")
 
+# --- Orders and alerts ------------------------------------------------------------
+#: Most copies of one order (a shop orders for a reader, not for a class).
+ORDERS_MAX_COPIES = env.int("ORDERS_MAX_COPIES", default=2)
+#: Orders one e-mail address may have under way at once.
+ORDERS_MAX_ACTIVE_PER_EMAIL = env.int("ORDERS_MAX_ACTIVE_PER_EMAIL", default=3)
+#: Hours the link confirming an order's address stays valid; the order expires then.
+ORDERS_CONFIRM_HOURS = env.int("ORDERS_CONFIRM_HOURS", default=48)
+#: Days an alert watches before it ends (with a notice).
+ALERTS_LIFETIME_DAYS = env.int("ALERTS_LIFETIME_DAYS", default=183)
+#: Open alerts one e-mail address may have.
+ALERTS_MAX_PER_EMAIL = env.int("ALERTS_MAX_PER_EMAIL", default=20)
 # Figures (figures/): a stock older than this is flagged; the usual confirmation delay readers see
 # is the median of the last FIGURES_TYPICAL_DELAY_DAYS, once a shop has that many confirmations.
 FIGURES_STALE_STOCK_DAYS = env.int("FIGURES_STALE_STOCK_DAYS", default=7)

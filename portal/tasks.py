@@ -14,6 +14,7 @@ attempt the row is given up and logged as an error.
 import datetime
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from functools import partial
 
 from django.db import models, transaction
@@ -22,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_tasks_db.backend import DatabaseBackend
+
+from .routers import reset_primary, use_primary
 
 try:
     from django.tasks import TaskResultStatus, default_task_backend, task, task_backends  # Django 6
@@ -86,6 +89,8 @@ class Outbox(models.Model):
     DONE_FIELD = "done_at"
     #: Fields ``work`` fills in, kept whether it then succeeds or fails.
     KEPT_FIELDS: tuple[str, ...] = ()
+    #: Relations ``work`` reads, loaded with the row.
+    WORK_RELATED: tuple[str, ...] = ()
 
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
@@ -98,6 +103,16 @@ class Outbox(models.Model):
 
     class Meta:
         abstract = True
+
+
+@contextmanager
+def _on_primary():
+    # Background work reads what the change it follows has just written: never from a lagging replica.
+    token = use_primary()
+    try:
+        yield
+    finally:
+        reset_primary(token)
 
 
 def outbox_run(
@@ -115,6 +130,11 @@ def outbox_run(
     row is retried by ``retry`` (a task taking a list of ids) after a backoff
     when the backend can defer it; otherwise the cron safety net retries it.
     """
+    with _on_primary():
+        return _outbox_run(model, ids, work, max_attempts=max_attempts, retry=retry, now=now)
+
+
+def _outbox_run(model, ids, work, *, max_attempts, retry, now) -> dict:
     counts = {"done": 0, "failed": 0, "skipped": 0}
     retries = []
     for pk in ids:
@@ -122,7 +142,7 @@ def outbox_run(
         if not model.objects.claim(pk, started):
             counts["skipped"] += 1
             continue
-        row = model.objects.get(pk=pk)
+        row = model.objects.select_related(*model.WORK_RELATED).get(pk=pk)
         kept = list(model.KEPT_FIELDS)
         try:
             work(row)
@@ -157,5 +177,6 @@ def _store(row: Outbox, fields: list[str]) -> None:
 def outbox_catch_up(model: type[Outbox], work, *, max_attempts: int, now=None) -> dict:
     """The safety net (cron): do every row that is due now, in this process, worker or not."""
     now = now or timezone.now()
-    ids = list(model.objects.due(now).order_by("pk").values_list("pk", flat=True))
+    with _on_primary():
+        ids = list(model.objects.due(now).order_by("pk").values_list("pk", flat=True))
     return outbox_run(model, ids, work, max_attempts=max_attempts, now=now)

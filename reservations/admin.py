@@ -1,10 +1,14 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.http import urlencode
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -20,14 +24,46 @@ from .exceptions import REFUSALS
 from .forms import ColleagueSearchForm, MoveToShopForm, OnBehalfReservationForm, ReasonForm
 from .models import OutgoingEmail, Reservation, ReservationEvent, ReservationPause
 from .pauses import pauses_changed
+from .selectors import SECTIONS, counter_day
+
+#: The counter's one-click actions: service, and the message once done.
+COUNTER_ACTIONS = {
+    "confirm": (services.reservation_confirm, _("« %(title)s » mis de côté pour %(name)s.")),
+    "collect": (services.reservation_collect, _("« %(title)s » remis à %(name)s.")),
+    "cancel": (services.reservation_cancel, _("Réservation de %(name)s annulée, les exemplaires sont de nouveau "
+                                              "disponibles.")),
+}
+
+
+def counter_is_home(user) -> bool:
+    """Shop staff land on the counter; the association's admins on the usual index."""
+    return (
+        user.is_active and user.is_staff and not user.is_superuser
+        and user.has_perm("reservations.view_reservation") and Shop.objects.for_user(user).exists()
+    )
+
+
+def admin_index(request):
+    """The admin's home: the counter of the day for a bookseller (``?apps=1`` shows every section)."""
+    if request.user.is_authenticated and "apps" not in request.GET and counter_is_home(request.user):
+        return redirect("admin:reservations_counter")
+    return admin.site.admin_view(admin.site.index)(request)
 
 
 class ReservationEventInline(admin.TabularInline):
     model = ReservationEvent
-    fields = ["created_at", "from_status", "to_status", "actor", "user", "reason"]
+    fields = ["created_at", "step", "reason"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description=_("étape"))
+    def step(self, obj):
+        return obj.description()
+
+    def has_view_permission(self, request, obj=None):
+        # The history goes with the reservation: whoever may see one sees the other.
+        return request.user.has_perm("reservations.view_reservation")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -38,8 +74,7 @@ class ReservationEventInline(admin.TabularInline):
 
 @admin.register(Reservation)
 class ReservationAdmin(ShopScopedAdmin):
-    list_display = ["reference", "created_at", "status", "shop", "book", "quantity", "reader_name",
-                    "confirm_by", "pickup_deadline"]
+    list_display = ["reference", "book_cell", "quantity", "reader_cell", "deadline", "status", "shop"]
     list_filter = ["status", "created_at", ("shop", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "created_at"
     search_fields = ["=reference", "reader_name", "reader_email", "=book__isbn", "book__title"]
@@ -60,6 +95,45 @@ class ReservationAdmin(ShopScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_list_display(self, request):
+        if not request.user.is_superuser and Shop.objects.for_user(request.user).count() < 2:
+            return [name for name in self.list_display if name != "shop"]
+        return self.list_display
+
+    @admin.display(description=_("livre"), ordering="book__title")
+    def book_cell(self, obj):
+        authors = ", ".join(c.name for c in obj.book.authors)
+        return format_html("<strong>{}</strong>{}<br><span class=\"isbn\">{}</span>", obj.book.title,
+                           f" — {authors}" if authors else "", obj.book.isbn_display)
+
+    @admin.display(description=_("lecteur"), ordering="reader_name")
+    def reader_cell(self, obj):
+        if obj.reader_phone:
+            return format_html("{}<br><a href=\"tel:{}\">{}</a>", obj.reader_name, obj.reader_phone, obj.reader_phone)
+        return obj.reader_name
+
+    @admin.display(description=_("échéance"))
+    def deadline(self, obj):
+        if obj.status == Reservation.Status.REQUESTED and obj.confirm_by:
+            return format_html("{} {}", _("à mettre de côté avant le"), _local(obj.confirm_by))
+        if obj.status == Reservation.Status.CONFIRMED and obj.pickup_deadline:
+            return format_html("{} {}", _("à retirer avant le"), _local(obj.pickup_deadline))
+        return "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("book__contributors")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        filters = request.GET.get("_changelist_filters", "")
+        changelist = reverse("admin:reservations_reservation_changelist")
+        change = reverse("admin:reservations_reservation_change", args=[object_id]) if object_id.isdigit() else ""
+        extra = {
+            # After an action the bookseller goes back to the list they came from, filter kept.
+            "after_action": f"{changelist}?{filters}" if filters else change,
+            "reason_form": ReasonForm(),
+        }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
     def _apply(self, request, queryset, service, done_message, **kwargs):
         done = 0
         for reservation in queryset.select_related("shop", "book").order_by("pk"):
@@ -72,18 +146,19 @@ class ReservationAdmin(ShopScopedAdmin):
         if done:
             self.message_user(request, done_message(done), messages.SUCCESS)
 
-    @admin.action(description=_("Confirmer (mis de côté)"), permissions=["change"])
+    @admin.action(description=_("Mettre de côté"), permissions=["change"])
     def confirm(self, request, queryset):
         self._apply(request, queryset, services.reservation_confirm, lambda n: ngettext(
             "%(count)d réservation confirmée : le lecteur est prévenu.",
             "%(count)d réservations confirmées : les lecteurs sont prévenus.", n) % {"count": n})
 
-    @admin.action(description=_("Retirée"), permissions=["change"])
+    @admin.action(description=_("Remis au lecteur"), permissions=["change"])
     def collect(self, request, queryset):
         self._apply(request, queryset, services.reservation_collect, lambda n: ngettext(
-            "%(count)d réservation retirée.", "%(count)d réservations retirées.", n) % {"count": n})
+            "%(count)d réservation remise au lecteur.", "%(count)d réservations remises aux lecteurs.", n
+        ) % {"count": n})
 
-    @admin.action(description=_("Annuler (motif)"), permissions=["change"])
+    @admin.action(description=_("Annuler…"), permissions=["change"])
     def cancel_with_reason(self, request, queryset):
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -111,9 +186,66 @@ class ReservationAdmin(ShopScopedAdmin):
             path("colleague/", wrap(self.colleague_view), name="reservations_colleague"),
             path("colleague/reserve/<int:line_id>/", wrap(self.colleague_reserve_view),
                  name="reservations_colleague_reserve"),
+            path("colleague/slip/<int:line_id>/", wrap(self.colleague_slip_view), name="reservations_colleague_slip"),
             path("<int:pk>/colleague/", wrap(self.move_view), name="reservations_reservation_move"),
+            path("counter/", wrap(self.counter_view), name="reservations_counter"),
+            path("counter/<int:pk>/<slug:action>/", wrap(self.counter_action_view), name="reservations_counter_action"),
+            path("by-reference/<str:reference>/", wrap(self.by_reference_view),
+                 name="reservations_reservation_by_reference"),
             *super().get_urls(),
         ]
+
+    # --- The counter of the day ---------------------------------------------------
+
+    def counter_view(self, request):
+        """The bookseller's day: what to set aside, what is overdue, what waits, what left today."""
+        shops = self._bookseller_shops(request)
+        only = request.GET.get("section") if request.GET.get("section") in SECTIONS else None
+        day = counter_day(reservations=self.get_queryset(request))
+        context = self._context(
+            request, _("Au comptoir aujourd'hui"), day=day, only=only, shops=shops,
+            many_shops=shops.count() > 1, can_change=self.has_change_permission(request),
+            reason_form=ReasonForm(), sections=SECTIONS,
+        )
+        return TemplateResponse(request, "admin/reservations/counter.html", context)
+
+    def counter_action_view(self, request, pk, action):
+        """One click from the counter or a reservation's page, through the reservation's service."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        reservation = get_object_or_404(self.get_queryset(request).select_related("shop", "book"), pk=pk)
+        if action not in COUNTER_ACTIONS or not self.has_change_permission(request, reservation):
+            raise PermissionDenied
+        back = request.POST.get("next", "")
+        if not (back.startswith("/") and url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}, require_https=request.is_secure())):
+            back = reverse("admin:reservations_counter")
+        service, done = COUNTER_ACTIONS[action]
+        kwargs = {}
+        if action == "cancel":
+            form = ReasonForm(request.POST)
+            if not form.is_valid():
+                self.message_user(request, _("Indiquez le motif de l'annulation : le lecteur le recevra."),
+                                  messages.ERROR)
+                return redirect(back)
+            kwargs["reason"] = form.cleaned_data["reason"]
+        try:
+            service(reservation=reservation, user=request.user, **kwargs)
+        except REFUSALS as error:
+            self.message_user(request, f"{reservation.reference} : {error.message}", messages.ERROR)
+        else:
+            message = [done % {"title": reservation.book.title, "name": reservation.reader_name}]
+            if action != "collect" and reservation.reader_email:
+                message.append(_("Le lecteur est prévenu par e-mail."))
+            elif action != "collect" and reservation.reader_phone:
+                message.append(_("Pas d'e-mail : appelez le lecteur au %(phone)s.") % {"phone": reservation.reader_phone})
+            self.message_user(request, " ".join(str(m) for m in message), messages.SUCCESS)
+        return redirect(back)
+
+    def by_reference_view(self, request, reference):
+        """The link in a shop's e-mail: the reservation's page, found by its reference."""
+        reservation = get_object_or_404(self.get_queryset(request), reference=reference.upper())
+        return redirect("admin:reservations_reservation_change", reservation.pk)
 
     def _bookseller_shops(self, request, *, change=False):
         """The active shops the user acts for; refused to staff of no shop or without the permission."""
@@ -124,7 +256,9 @@ class ReservationAdmin(ShopScopedAdmin):
         return shops
 
     def _context(self, request, title, **extra):
-        return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta, **extra}
+        # The counter's pages use the whole width of a till's tablet: no side menu.
+        return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta,
+                "is_nav_sidebar_enabled": False, **extra}
 
     def colleague_view(self, request):
         """Find which member shops hold a book, nearest to the bookseller's shop first."""
@@ -171,11 +305,16 @@ class ReservationAdmin(ShopScopedAdmin):
             except REFUSALS as error:
                 form.add_error(None, error.message)
         if reservation is not None:
-            self.message_user(request, _(
+            done = _(
                 "Réservation %(reference)s faite chez %(shop)s pour %(name)s : la librairie est prévenue et "
                 "le client a reçu un e-mail."
-            ) % {"reference": reservation.reference, "shop": line.shop.name, "name": reservation.reader_name},
-                messages.SUCCESS)
+            ) if reservation.reader_email else _(
+                "Réservation %(reference)s faite chez %(shop)s pour %(name)s : la librairie est prévenue et "
+                "appellera le client (pas d'e-mail)."
+            )
+            self.message_user(request, done % {
+                "reference": reservation.reference, "shop": line.shop.name, "name": reservation.reader_name,
+            }, messages.SUCCESS)
             return redirect(back)
         context = self._context(
             request, _("Réserver pour le client chez %(shop)s") % {"shop": line.shop.name},
@@ -184,6 +323,19 @@ class ReservationAdmin(ShopScopedAdmin):
         return TemplateResponse(
             request, "admin/reservations/colleague_reserve.html", context, status=400 if form.is_bound else 200
         )
+
+    def colleague_slip_view(self, request, line_id):
+        """A one-page slip for the customer: the book, and where to ask for it (address, hours, phone)."""
+        self._bookseller_shops(request)
+        line = get_object_or_404(
+            StockLine.objects.select_related("shop", "book").prefetch_related("shop__opening_hours", "book__contributors"),
+            pk=line_id, shop__in=Shop.objects.active(),
+        )
+        context = self._context(
+            request, _("Fiche pour le client : %(title)s chez %(shop)s") % {"title": line.book.title, "shop": line.shop.name},
+            line=line, book=line.book, shop=line.shop, hours=line.shop.weekly_hours(), printed_at=timezone.now(),
+        )
+        return TemplateResponse(request, "admin/reservations/colleague_slip.html", context)
 
     def move_view(self, request, pk):
         """Send a reservation this shop cannot serve to a colleague's shop that holds the book."""
@@ -230,6 +382,12 @@ class ReservationAdmin(ShopScopedAdmin):
                               messages.ERROR)
             return None
         return redirect("admin:reservations_reservation_move", pk=queryset.get().pk)
+
+
+
+def _local(moment):
+    return date_format(timezone.localtime(moment), "l j F, H:i")
+
 
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(OutboxAdmin):

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from django.db.models import prefetch_related_objects
+
 from bookshops.models import Shop
 from bookshops.geo import distance_km
 from bookshops.selectors import attach_open_now
@@ -75,6 +77,8 @@ def colleague_book_lookup(*, query: str) -> BookLookup:
         return lookup
     results = search_books(query=query, in_stock_only=True, per_page=MAX_BOOKS)
     lookup.books = results.books
+    # Author, publisher and year tell apart editions that share a title.
+    prefetch_related_objects(lookup.books, "contributors")
     if len(lookup.books) == 1:
         lookup.book = lookup.books[0]
     return lookup

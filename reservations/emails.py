@@ -33,7 +33,9 @@ def _intent(reservation: Reservation, kind: str, context: dict) -> OutgoingEmail
         language, to = reservation.language, reservation.reader_email
     else:
         language, to = settings.LANGUAGE_CODE, reservation.shop.email
-    if not to:
+        if kind == "shop_new" and not reservation.shop.wants_each_reservation_email:
+            return None  # the shop reads its daily digest instead
+    if not to:  # no shop address, or a phone-only reader: the shop calls them
         return None
     return OutgoingEmail(reservation=reservation, kind=kind, to=to, language=language, context=context)
 

@@ -35,14 +35,24 @@ class InvalidQuantity(ReservationError):
         return _("Vous pouvez réserver de 1 à %(maximum)s exemplaires.") % {"maximum": self.maximum}
 
 
+class ContactRequired(ReservationError):
+    message = _("Indiquez l'e-mail ou le téléphone du lecteur.")
+
+
 class TooManyActiveReservations(ReservationError):
-    def __init__(self, *, email: str, limit: int):
+    def __init__(self, *, email: str, limit: int, phone: str = ""):
         self.email = email
+        self.phone = phone
         self.limit = limit
-        super().__init__(email, limit)
+        super().__init__(email or phone, limit)
 
     @property
     def message(self):
+        if not self.email:
+            return _(
+                "Ce numéro de téléphone a déjà %(limit)s réservations en cours : qu'elles soient retirées ou "
+                "annulées avant d'en faire une nouvelle."
+            ) % {"limit": self.limit}
         return _(
             "Vous avez déjà %(limit)s réservations en cours avec cette adresse e-mail : retirez-les ou "
             "annulez-en une avant d'en faire une nouvelle."

@@ -73,9 +73,19 @@ class OnBehalfReservationForm(CopiesForm):
 
     reader_name = forms.CharField(label=_("Nom du client"), max_length=200)
     reader_email = forms.EmailField(
-        label=_("E-mail du client"), help_text=_("Le client y reçoit la confirmation puis l'avis de mise de côté.")
+        label=_("E-mail du client"), required=False,
+        help_text=_("Le client y reçoit la confirmation puis l'avis de mise de côté."),
     )
-    reader_phone = forms.CharField(label=_("Téléphone du client (facultatif)"), max_length=30, required=False)
+    reader_phone = forms.CharField(
+        label=_("Téléphone du client"), max_length=30, required=False,
+        help_text=_("Sans e-mail, la librairie appelle le client quand le livre est prêt."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("reader_email") and not data.get("reader_phone") and "reader_email" not in self.errors:
+            raise forms.ValidationError(_("Indiquez l'e-mail ou le téléphone du client (l'un des deux suffit)."))
+        return data
 
 
 

@@ -44,6 +44,29 @@ class ReservationQuerySet(models.QuerySet):
     def uncollected_overdue(self, now):
         return self.filter(status=Reservation.Status.CONFIRMED, pickup_deadline__lte=now)
 
+    # The counter's sections (``reservations.counter``).
+    def to_set_aside(self):
+        return self.filter(status=Reservation.Status.REQUESTED).order_by("confirm_by", "pk")
+
+    def waiting(self, now):
+        """Set aside, the reader still has time."""
+        return self.filter(status=Reservation.Status.CONFIRMED, pickup_deadline__gt=now).order_by("pickup_deadline", "pk")
+
+    def overdue(self, now):
+        """Set aside, past the pickup deadline, not expired yet: call the reader or put the copy back."""
+        return self.uncollected_overdue(now).order_by("pickup_deadline", "pk")
+
+    def collected_between(self, start, end):
+        return self.filter(
+            status=Reservation.Status.COLLECTED, closed_at__gte=start, closed_at__lt=end
+        ).order_by("-closed_at", "-pk")
+
+    def active_for_reader(self, *, email: str, phone: str):
+        """A reader's active reservations: by e-mail address, or by phone number for a phone-only one."""
+        if email:
+            return self.active().filter(reader_email=email)
+        return self.active().filter(reader_email="", reader_phone=phone)
+
     def to_purge(self, before):
         return self.closed().filter(closed_at__lt=before, anonymised_at__isnull=True)
 
@@ -83,7 +106,8 @@ class Reservation(models.Model):
     )
     quantity = models.PositiveSmallIntegerField(_("exemplaires"), default=1)
     reader_name = models.CharField(_("nom du lecteur"), max_length=200)
-    reader_email = models.EmailField(_("e-mail du lecteur"), db_index=True)
+    #: Empty for a reservation made at a counter with a phone number only: the shop calls the reader.
+    reader_email = models.EmailField(_("e-mail du lecteur"), db_index=True, blank=True)
     reader_phone = models.CharField(_("téléphone du lecteur"), max_length=30, blank=True)
     note = models.TextField(_("message du lecteur"), max_length=1000, blank=True)
     language = models.CharField(_("langue du lecteur"), max_length=2, choices=Language.choices, default=Language.FR)
@@ -163,6 +187,12 @@ class Reservation(models.Model):
     def get_reader_absolute_url(self) -> str:
         return settings.RESERVATIONS_LINK_BASE_URL.rstrip("/") + self.get_reader_url()
 
+    def get_admin_absolute_url(self) -> str:
+        """The reservation's page in the booksellers' admin, for the shop's e-mails."""
+        # By reference: the shop's e-mail is rendered before the reservation is saved.
+        path = reverse("admin:reservations_reservation_by_reference", args=[self.reference])
+        return settings.RESERVATIONS_LINK_BASE_URL.rstrip("/") + path
+
 
 class ReservationEvent(models.Model):
     """One change of a reservation's status: who, when, why."""
@@ -188,7 +218,27 @@ class ReservationEvent(models.Model):
         ordering = ["created_at", "pk"]
 
     def __str__(self):
-        return f"{self.from_status or '∅'} → {self.to_status}"
+        return self.description()
+
+    def description(self) -> str:
+        """The step in words, in the active language: « Mise de côté par Camille »."""
+        Status = Reservation.Status
+        what = {
+            Status.REQUESTED: _("Demandée") if self.actor != self.Actor.STAFF else _("Demande enregistrée"),
+            Status.CONFIRMED: _("Mise de côté"),
+            Status.COLLECTED: _("Remise au lecteur"),
+            Status.CANCELLED: _("Annulée"),
+            Status.EXPIRED: _("Expirée"),
+            Status.REDIRECTED: _("Transférée vers une autre librairie"),
+        }.get(self.to_status, self.to_status)
+        if self.actor == self.Actor.SYSTEM:
+            return _("%(what)s automatiquement") % {"what": what}
+        if self.actor == self.Actor.READER:
+            return _("%(what)s par le lecteur") % {"what": what}
+        who = self.user.get_full_name() or self.user.get_username() if self.user_id else ""
+        if who:
+            return _("%(what)s par %(who)s (librairie)") % {"what": what, "who": who}
+        return _("%(what)s par la librairie") % {"what": what}
 
 
 class OutgoingEmail(Outbox):
@@ -201,6 +251,7 @@ class OutgoingEmail(Outbox):
 
     DONE_FIELD = "sent_at"
     KEPT_FIELDS = ("subject", "body_text", "body_html")
+    WORK_RELATED = ("reservation__shop", "reservation__book")
 
     reservation = models.ForeignKey(
         Reservation, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"

@@ -16,6 +16,7 @@ from .emails import email_queue
 from .exceptions import (
     AlreadyAtShop,
     REFUSALS,
+    ContactRequired,
     InsufficientStock,
     InvalidQuantity,
     InvalidTransition,
@@ -58,7 +59,7 @@ def reservation_create(
     stock_line: StockLine,
     quantity: int,
     reader_name: str,
-    reader_email: str,
+    reader_email: str = "",
     reader_phone: str = "",
     note: str = "",
     language: str = Reservation.Language.FR,
@@ -68,17 +69,22 @@ def reservation_create(
     user=None,
     now: datetime.datetime | None = None,
 ) -> Reservation:
-    """Hold copies at a shop for a reader; a replayed ``form_token`` returns the first reservation."""
-    reader_email = normalize_email(reader_email)
+    """Hold copies at a shop for a reader; a replayed ``form_token`` returns the first reservation.
+
+    The reader gives an e-mail address or, at a counter, only a phone number (then no e-mail is sent).
+    """
+    reader_email, reader_phone = normalize_email(reader_email), normalize_phone(reader_phone)
     try:
+        if not reader_email and not reader_phone:
+            raise ContactRequired()
         maximum = settings.RESERVATIONS_MAX_COPIES
         if not 1 <= quantity <= maximum:
             raise InvalidQuantity(requested=quantity, maximum=maximum)
         if client:
             _rate_limit(client)
         cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
-        if Reservation.objects.active().filter(reader_email=reader_email).count() >= cap:
-            raise TooManyActiveReservations(email=reader_email, limit=cap)
+        if Reservation.objects.active_for_reader(email=reader_email, phone=reader_phone).count() >= cap:
+            raise TooManyActiveReservations(email=reader_email, phone=reader_phone, limit=cap)
         return _reservation_insert(
             stock_line=stock_line, quantity=quantity, reader_name=reader_name, reader_email=reader_email,
             reader_phone=reader_phone, note=note, language=language, form_token=form_token,
@@ -97,7 +103,14 @@ def reservation_create(
 
 def normalize_email(email: str) -> str:
     """One spelling per mailbox, so the per-address cap cannot be dodged with capitals."""
-    return email.strip().lower()
+    return (email or "").strip().lower()
+
+
+def normalize_phone(phone: str) -> str:
+    """One spelling per phone number (digits, and a leading +), so the cap of a phone-only reader holds."""
+    phone = (phone or "").strip()
+    digits = "".join(c for c in phone if c.isdigit())
+    return "+" + digits if phone.startswith("+") and digits else digits
 
 
 def _reservation_insert(
@@ -119,7 +132,7 @@ def _reservation_insert(
         quantity=quantity,
         reader_name=reader_name.strip(),
         reader_email=normalize_email(reader_email),
-        reader_phone=reader_phone.strip(),
+        reader_phone=normalize_phone(reader_phone),
         note=note.strip(),
         language=language if language in Reservation.Language.values else Reservation.Language.FR,
         created_at=now,

@@ -2,6 +2,7 @@
 
 from portal.tasks import task
 
+from .digest import reservations_digest_send
 from .emails import email_send_pending
 from .services import reservations_expire_due, reservations_purge_personal_data
 
@@ -16,3 +17,9 @@ def expire_due() -> dict:
 def purge_personal_data(days: int | None = None) -> int:
     """Anonymise reservations closed for longer than the retention period (daily)."""
     return reservations_purge_personal_data(days=days)
+
+
+@task()
+def send_digest() -> int:
+    """The daily digest of reservations to set aside, to the shops that chose it (every morning)."""
+    return reservations_digest_send()

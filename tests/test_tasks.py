@@ -204,3 +204,21 @@ def test_a_rolled_back_reservation_leaves_no_email_and_no_task(db_tasks):
     assert (OutgoingEmail.objects.count(), DBTaskResult.objects.count()) == (2, 1)
     run_worker()
     assert [m.to for m in mail.outbox].count(["late@example.org"]) == 0 and len(mail.outbox) == 2
+
+
+def test_background_work_reads_from_the_primary_even_with_a_replica(db_tasks, monkeypatch, mailoutbox):
+    """A refresh right after an import must not read the books from a replica that lags behind."""
+    from catalogue.tasks import refresh_search_index
+    from portal import routers
+    from reservations.emails import emails_send
+
+    book = BookFactory(title="Brumes du Bassin")
+    StockLineFactory(book=book)
+    refresh = IndexRefresh.objects.create(book_ids=[book.pk])
+    reserve(StockLineFactory(shop=ShopFactory(email="")))
+    # A replica alias that does not exist here: any read sent to it would fail the task.
+    monkeypatch.setattr(routers, "replica_configured", lambda: True)
+    assert refresh_search_index.call([refresh.pk]) == {"done": 1, "failed": 0, "skipped": 0}
+    assert emails_send.call(list(OutgoingEmail.objects.values_list("pk", flat=True)))["done"] == 1
+    monkeypatch.setattr(routers, "replica_configured", lambda: False)
+    assert search_books(query="brumes").total == 1 and len(mailoutbox) == 1

@@ -15,6 +15,7 @@ from django.db.models.functions import Greatest, Now
 
 from ..exceptions import InsufficientStock
 from ..models import StockLine
+from .signals import stock_changed
 
 
 def stock_hold(*, stock_line_id: int, quantity: int) -> None:
@@ -32,3 +33,5 @@ def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool 
     if collected:
         changes["quantity"] = Greatest(F("quantity") - quantity, 0)
     StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes)
+    if not collected:  # copies back on the shelf
+        stock_changed.send(sender=StockLine, shop_id=shop_id, book_ids=[book_id])

@@ -17,13 +17,18 @@ from ..models import Book, Contributor, StockImport, StockLine
 from ..tasks import index_refresh_later
 from .bulk import bulk_insert, bulk_upsert, chunked
 from .files import ParsedStockFile, StockRow, parse_stock_file
+from .signals import stock_changed
 
 #: Rows per query when looking up or writing many rows at once.
 CHUNK = 2000
+#: Titles zeroed (or that would be) listed in an import's report; its ``zeroed_count`` has them all.
+ZEROED_REPORTED = 1000
 
 
 class _Refusal(Exception):
-    pass
+    def __init__(self, message, *, zeroed=(), reserved=()):
+        super().__init__(message)
+        self.zeroed, self.reserved = list(zeroed), set(reserved)
 
 
 @dataclass
@@ -44,12 +49,16 @@ def stock_import(
     channel: str = StockImport.Channel.COMMAND,
     force: bool = False,
     partial: bool = False,
+    hold_check: bool = False,
 ) -> StockImport:
     """Apply a shop's stock file, all or nothing, and keep the file and its report.
 
     A snapshot (``partial=False``) is the shop's whole stock: lines it does
-    not list drop to zero. A partial update only touches the lines it lists.
-    Raises ``StockImportRefused`` (carrying the saved record) when refused.
+    not list drop to zero (listed in the report). A partial update only
+    touches the lines it lists. With ``hold_check`` a snapshot that would zero
+    titles readers still hold is refused until applied with ``force`` (the
+    admin's confirmation). Raises ``StockImportRefused`` (carrying the saved
+    record) when refused.
     """
     started = time.monotonic()
     record = StockImport(
@@ -68,14 +77,18 @@ def stock_import(
         record.report = parsed.problems
         _check_rejected_share(parsed)
         with transaction.atomic():
-            counts, changed_book_ids = _apply(shop, parsed, force=force, partial=partial)
+            counts, changed_book_ids, zeroed = _apply(shop, parsed, force=force, partial=partial, hold_check=hold_check)
             shop.stock_reported_at = timezone.now()
             shop.save(update_fields=["stock_reported_at"])
             index_refresh_later(changed_book_ids)
+            stock_changed.send(sender=StockLine, shop_id=shop.pk, book_ids=changed_book_ids)
     except (TextFileError, _Refusal) as exc:
         record.status = StockImport.Status.REFUSED
         record.message = _("Import refusé, le stock précédent est conservé. %(reason)s") % {"reason": exc}
+        if isinstance(exc, _Refusal) and exc.zeroed:
+            record.report = record.report + _zeroed_report(exc.zeroed, exc.reserved)
     else:
+        record.report = record.report + _zeroed_report(zeroed, set())
         record.status = StockImport.Status.APPLIED
         record.created_count = counts.created
         record.updated_count = counts.updated
@@ -88,6 +101,35 @@ def stock_import(
     if not record.applied:
         raise StockImportRefused(record)
     return record
+
+
+def stock_import_retry(*, record: StockImport, user=None, force: bool = True) -> StockImport:
+    """Apply again, from its kept file, a snapshot refused for what it zeroes (« Appliquer quand même »)."""
+    if not record.can_retry:
+        raise ValueError(f"stock import {record.pk} is not a refused snapshot that can be applied anyway")
+    with record.file.open("rb") as file:
+        data = file.read()
+    return stock_import(
+        shop=record.shop, data=data, filename=record.original_filename or "stock.csv", user=user,
+        channel=record.channel, force=force,
+    )
+
+
+def _zeroed_report(line_ids: list[int], reserved: set[int]) -> list[dict]:
+    """The report's entries for titles zeroed (or that would be), reserved ones first, at most ZEROED_REPORTED."""
+    ordered = sorted(reserved) + [pk for pk in line_ids if pk not in reserved]
+    ordered = ordered[:ZEROED_REPORTED]
+    found = {}
+    for batch in chunked(ordered, CHUNK):
+        found.update(
+            (pk, (isbn, title, held))
+            for pk, isbn, title, held in StockLine.objects.filter(pk__in=batch).values_list(
+                "pk", "book__isbn", "book__title", "held")
+        )
+    return [
+        {"level": StockImport.ZEROED, "isbn": found[pk][0], "title": found[pk][1], "held": found[pk][2]}
+        for pk in ordered if pk in found
+    ]
 
 
 def _check_rejected_share(parsed: ParsedStockFile) -> None:
@@ -115,7 +157,7 @@ def _merge_duplicates(parsed: ParsedStockFile) -> dict[str, StockRow]:
     return by_isbn
 
 
-def _apply(shop, parsed: ParsedStockFile, *, force: bool, partial: bool):
+def _apply(shop, parsed: ParsedStockFile, *, force: bool, partial: bool, hold_check: bool = False):
     counts = _Counts()
     # Serialise imports of one shop. Reservations are not blocked: holds and
     # releases write only ``held``, which imports never write; a collection also
@@ -161,11 +203,23 @@ def _apply(shop, parsed: ParsedStockFile, *, force: bool, partial: bool):
             if quantity > 0 and book_id not in listed and book_id not in protected
         ]
         in_stock_now = sum(1 for _line_id, quantity, _price in current.values() if quantity > 0)
+        reserved = set()
+        if to_zero:
+            held_ids = set(StockLine.objects.filter(shop=shop, held__gt=0).values_list("pk", flat=True))
+            reserved = held_ids.intersection(to_zero)
         if to_zero and not force and len(to_zero) > in_stock_now * settings.STOCK_IMPORT_MAX_DROPPED_SHARE:
             raise _Refusal(
                 _("Ce fichier ferait passer à zéro %(dropped)s des %(total)s titres en stock de la librairie : "
                   "est-il complet ? Si ce stock est juste, relancez l'import en forçant.")
-                % {"dropped": len(to_zero), "total": in_stock_now}
+                % {"dropped": len(to_zero), "total": in_stock_now},
+                zeroed=to_zero, reserved=reserved,
+            )
+        if reserved and hold_check and not force:
+            raise _Refusal(
+                _("À confirmer : ce fichier ferait passer à zéro %(count)s titre(s) que des lecteurs ont réservés "
+                  "(en tête de la liste ci-dessous). Si votre stock est juste, appliquez-le quand même.")
+                % {"count": len(reserved)},
+                zeroed=to_zero, reserved=reserved,
             )
 
     _upsert_stock_lines(to_write)
@@ -176,7 +230,7 @@ def _apply(shop, parsed: ParsedStockFile, *, force: bool, partial: bool):
     zeroed = set(to_zero)
     changed = [line[1] for line in to_write]
     changed += [book_id for book_id, (line_id, _q, _p) in current.items() if line_id in zeroed]
-    return counts, changed
+    return counts, changed, to_zero
 
 
 def _resolve_books(rows: dict[str, StockRow]) -> tuple[dict[str, int], int]:

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('bookshops', '0005_shop_typical_confirm_delay'),
+        ('bookshops', '0007_shop_typical_confirm_delay'),
         ('catalogue', '0004_indexrefresh'),
     ]
 

@@ -300,7 +300,7 @@ def test_refresh_button(client, history):
 
 def test_admin_home_links_to_the_figures(client, history):
     client.force_login(staff_member(history["campus"]))
-    assert reverse("figures:index") in client.get(reverse("admin:index")).content.decode()
+    assert reverse("figures:index") in client.get(reverse("admin:index") + "?apps=1").content.decode()
 
 
 def test_pauses_are_listed_in_the_figures(history):

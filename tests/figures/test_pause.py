@@ -154,3 +154,15 @@ def test_association_pauses_the_network_in_the_admin(client, two_shops):
     assert "Rush de Noël" in client.get(line.book.get_absolute_url()).content.decode()
     with pytest.raises(ReservationsPaused):
         reserve(line)
+
+
+def test_orders_are_paused_too(two_shops):
+    from orders import services as orders_services
+    from orders.models import Order
+
+    line, _other = two_shops
+    pause(line.shop)
+    with pytest.raises(ReservationsPaused):
+        orders_services.order_request(book=line.book, shop=line.shop, quantity=1, reader_name="Jeanne",
+                                      reader_email="jeanne@example.org")
+    assert not Order.objects.exists()

@@ -51,7 +51,9 @@ def test_staff_cannot_open_another_shops_reservation(client, two_shops):
     assert mine.status_code == 200 and "Lecteur Mien" in mine.content.decode()
     theirs = client.get(reverse("admin:reservations_reservation_change", args=[two_shops["their_res"].pk]), follow=True)
     assert "Lecteur Autre" not in theirs.content.decode()
-    assert theirs.redirect_chain and theirs.redirect_chain[-1][0] == reverse("admin:index")
+    # Sent home, which is the counter for a bookseller.
+    assert theirs.redirect_chain and theirs.redirect_chain[0][0] == reverse("admin:index")
+    assert theirs.redirect_chain[-1][0] == reverse("admin:reservations_counter")
 
 
 def test_forged_action_post_cannot_touch_another_shop(client, two_shops, mailbox):
@@ -187,13 +189,24 @@ def test_forged_bulk_actions_on_catalogue_and_shops_change_nothing(client, two_s
     assert Shop.objects.filter(pk=two_shops["theirs"].pk).exists()
 
 
-def test_change_page_offers_the_next_steps_through_the_same_actions(client, two_shops):
+def test_change_page_offers_the_next_steps_and_goes_back_to_the_filtered_list(client, two_shops, mailbox):
     client.force_login(two_shops["user"])
     mine = two_shops["my_res"]
-    page = client.get(reverse("admin:reservations_reservation_change", args=[mine.pk])).content.decode()
-    assert 'value="confirm"' in page and 'value="cancel_with_reason"' in page
-    client.post(reverse(CHANGELIST), {"action": "confirm", ACTION_CHECKBOX_NAME: [mine.pk]})
+    change = reverse("admin:reservations_reservation_change", args=[mine.pk])
+    page = client.get(change, {"_changelist_filters": "status__exact=requested"}).content.decode()
+    confirm = reverse("admin:reservations_counter_action", args=[mine.pk, "confirm"])
+    assert f'action="{confirm}"' in page and "Mettre de côté" in page and "Annuler…" in page
+    # Every field is read-only: no save button.
+    assert 'name="_save"' not in page and 'name="_continue"' not in page
+    assert "Retirée" not in page and "Confirmer (mis de côté)" not in page
+    back = reverse(CHANGELIST) + "?status__exact=requested"
+    assert f'name="next" value="{back}"' in page
+    with mailbox():
+        response = client.post(confirm, {"next": back})
+    assert response.status_code == 302 and response.url == back  # the « à mettre de côté » filter is kept
     mine.refresh_from_db()
     assert mine.status == S.CONFIRMED
-    page = client.get(reverse("admin:reservations_reservation_change", args=[mine.pk])).content.decode()
-    assert 'value="confirm"' not in page and 'value="collect"' in page
+    page = client.get(change).content.decode()
+    assert reverse("admin:reservations_counter_action", args=[mine.pk, "confirm"]) not in page
+    assert reverse("admin:reservations_counter_action", args=[mine.pk, "collect"]) in page
+    assert "Remis au lecteur" in page

@@ -482,3 +482,45 @@ def test_shops_without_online_reservation_are_shown_to_call_not_to_reserve(clien
     assert f'name="shop" value="{network["shops"]["perigueux"].pk}"' in page
     assert f'name="shop" value="{network["shops"]["bordeaux"].pk}"' not in page and "pas assez d'exemplaires" in page
     assert f'name="shop" value="{pau.pk}"' not in page
+
+
+# --- Telling editions apart, and the customer's slip --------------------------------------
+
+
+def test_editions_sharing_a_title_show_author_publisher_and_year(client, network):
+    import datetime
+
+    from tests.factories import ContributorFactory
+
+    folio = BookFactory(title="Les Aventures de Télémaque", isbn=stdnum_isbn.to_isbn13("2070383016"),
+                        publisher="Folio", published_on=datetime.date(1995, 3, 1))
+    ContributorFactory(book=folio, name="Fénelon")
+    StockLineFactory(shop=network["shops"]["pau"], book=folio, quantity=1)
+    network["book"].publisher = "GF Flammarion"
+    network["book"].save()
+    update_index([folio.pk, network["book"].pk])
+    client.force_login(network["user"])
+    html = client.get(reverse(LOOKUP), {"q": "Aventures de Télémaque"}).content.decode()
+    assert "Fénelon · Folio · 1995" in html and "GF Flammarion" in html
+    one = client.get(reverse(LOOKUP), {"q": folio.isbn}).content.decode()
+    assert "Fénelon · Folio · 1995 · ISBN" in one
+
+
+def test_the_printable_slip_has_the_book_and_where_to_ask(client, network):
+    from bookshops.models import OpeningHours
+
+    line = network["lines"]["perigueux"]
+    client.force_login(network["user"])
+    lookup = client.get(reverse(LOOKUP), {"q": network["book"].isbn}).content.decode()
+    slip_url = reverse("admin:reservations_colleague_slip", args=[line.pk])
+    assert slip_url in lookup
+    # No label pointing at a control that is not there (the lookup has no radio buttons).
+    assert 'label for="shop-' not in lookup
+    OpeningHours.objects.filter(shop=line.shop, weekday=0).delete()
+    html = client.get(slip_url).content.decode()
+    for text in ("Les Aventures de Télémaque", "Librairie de Périgueux", "2 place Francheville", "24000 Périgueux",
+                 line.shop.phone, "Lundi", "fermé", "Mardi", "10:00–19:00", "2 exemplaires disponibles"):
+        assert text in html, text
+    assert "css/admin.css" in html and 'data-print' in html
+    client.force_login(staff_member())
+    assert client.get(slip_url).status_code == 403

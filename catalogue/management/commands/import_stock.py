@@ -16,7 +16,7 @@ def format_stock_report(record: StockImport) -> str:
         f"inchangées {record.unchanged_count} · passées à zéro {record.zeroed_count} · "
         f"rejetées {record.rejected_count} · livres ajoutés {record.books_created_count} · {record.duration_ms} ms",
     ]
-    lines += format_problems(record.report)
+    lines += format_problems(record.problems)
     return "\n".join(lines)
 
 

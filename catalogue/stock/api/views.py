@@ -81,7 +81,7 @@ def read_body(request) -> bytes:
 
 def import_payload(record: StockImport, *, from_json: bool) -> dict:
     problems = []
-    for problem in record.report:
+    for problem in record.problems:
         problem = dict(problem)
         if from_json and isinstance(problem.get("line"), int):
             problem["index"] = problem["line"] - FIRST_JSON_LINE

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bookshops', '0004_verbose_names'),
-        ('reservations', '0002_outgoingemail_rendered_by_a_task'),
+        ('reservations', '0003_reader_email_optional_for_phone_only'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookshops', '0004_verbose_names'),
+        ('bookshops', '0006_shop_portal_orders'),
     ]
 
     operations = [

@@ -1,0 +1,165 @@
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from bookshops.admin_scoping import ShopScopedAdmin
+from reservations.exceptions import REFUSALS
+
+from . import services
+from .models import Alert, Order, OrderEmail, OrderEvent
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    fields = ["created_at", "from_status", "to_status", "actor", "user", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AcceptForm(forms.Form):
+    expected_on = forms.DateField(label=_("Arrivée prévue le"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(label=_("Motif (envoyé au lecteur)"), max_length=300,
+                             help_text=_("Par exemple : indisponible chez le distributeur."))
+
+
+@admin.register(Order)
+class OrderAdmin(ShopScopedAdmin):
+    list_display = ["reference", "created_at", "status", "shop", "book", "quantity", "reader_name", "reader_phone",
+                    "expected_on", "pickup_deadline"]
+    list_filter = ["status", "created_at", ("shop", admin.RelatedOnlyFieldListFilter)]
+    date_hierarchy = "created_at"
+    search_fields = ["=reference", "reader_name", "reader_email", "=book__isbn", "book__title"]
+    list_select_related = ["shop", "book"]
+    inlines = [OrderEventInline]
+    actions = ["accept", "arrive", "collect", "decline"]
+    fields = ["reference", "status", "shop", "book", "quantity", "reader_name", "reader_email", "reader_phone",
+              "note", "language", "created_at", "email_confirmed_at", "accepted_at", "expected_on", "arrived_at",
+              "pickup_deadline", "closed_at", "reason", "stock_notice_at"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        # A shop sees an order once the reader has confirmed their address; the association sees all.
+        qs = super().get_queryset(request)
+        return qs if request.user.is_superuser else qs.seen_by_shop()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _apply(self, request, queryset, service, done_message, **kwargs):
+        done = 0
+        for order in queryset.select_related("shop", "book").order_by("pk"):
+            try:
+                service(order=order, user=request.user, **kwargs)
+            except REFUSALS as error:
+                self.message_user(request, f"{order.reference} : {error.message}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message(done), messages.SUCCESS)
+
+    def _with_form(self, request, queryset, form_class, title, apply):
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            apply(form.cleaned_data)
+            return None
+        context = {
+            **self.admin_site.each_context(request), "title": title, "opts": self.model._meta, "form": form,
+            "orders": queryset.select_related("shop", "book"), "action": request.POST.get("action", ""),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/orders/order/action_form.html", context)
+
+    @admin.action(description=_("Commandée au distributeur (date prévue)…"), permissions=["change"])
+    def accept(self, request, queryset):
+        return self._with_form(
+            request, queryset, AcceptForm, _("Commandes passées au distributeur"),
+            lambda data: self._apply(request, queryset, services.order_accept, lambda n: ngettext(
+                "%(count)d commande passée au distributeur : le lecteur est prévenu.",
+                "%(count)d commandes passées au distributeur : les lecteurs sont prévenus.", n) % {"count": n},
+                expected_on=data["expected_on"]),
+        )
+
+    @admin.action(description=_("Arrivée (mise de côté)"), permissions=["change"])
+    def arrive(self, request, queryset):
+        self._apply(request, queryset, services.order_arrive, lambda n: ngettext(
+            "%(count)d commande arrivée : le lecteur est prévenu.",
+            "%(count)d commandes arrivées : les lecteurs sont prévenus.", n) % {"count": n})
+
+    @admin.action(description=_("Remise au lecteur"), permissions=["change"])
+    def collect(self, request, queryset):
+        self._apply(request, queryset, services.order_collect, lambda n: ngettext(
+            "%(count)d commande remise.", "%(count)d commandes remises.", n) % {"count": n})
+
+    @admin.action(description=_("Refuser (motif)…"), permissions=["change"])
+    def decline(self, request, queryset):
+        return self._with_form(
+            request, queryset, DeclineForm, _("Refuser des commandes"),
+            lambda data: self._apply(request, queryset, services.order_decline, lambda n: ngettext(
+                "%(count)d commande refusée : le lecteur est prévenu.",
+                "%(count)d commandes refusées : les lecteurs sont prévenus.", n) % {"count": n},
+                reason=data["reason"]),
+        )
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """The association's view of the alerts (no shop owns an alert)."""
+
+    list_display = ["book", "created_at", "place", "radius_km", "shop", "confirmed_at", "fulfilled_at", "expires_at"]
+    list_filter = ["confirmed_at", "fulfilled_at"]
+    search_fields = ["=book__isbn", "book__title", "reader_email"]
+    list_select_related = ["book", "shop"]
+    readonly_fields = [f.name for f in Alert._meta.fields]
+    show_full_result_count = False
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OrderEmail)
+class OrderEmailAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "to", "sent_at", "attempts", "gave_up_at"]
+    list_filter = ["kind", "sent_at", "gave_up_at"]
+    readonly_fields = ["created_at", "kind", "to", "language", "order", "alert", "subject", "body_text", "sent_at",
+                       "attempts", "last_error", "failed_at", "gave_up_at"]
+    exclude = ["context", "locked_until"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
