@@ -89,6 +89,9 @@ class Shop(models.Model):
         _("dernier récapitulatif envoyé le"), null=True, blank=True, editable=False
     )
 
+    #: Median time the shop took to confirm its reservations lately (``figures_refresh`` writes it);
+    #: empty until it has enough history.
+    typical_confirm_minutes = models.PositiveIntegerField(_("délai de confirmation habituel (minutes)"), null=True, blank=True, editable=False)
     #: When the shop last sent a stock snapshot; the freshness readers see.
     stock_reported_at = models.DateTimeField(_("stock transmis le"), null=True, blank=True)
     is_active = models.BooleanField(_("membre actif"), default=True)

@@ -39,6 +39,7 @@ class DemoReport:
     generated_books: int = 0
     stock_lines: int = 0
     picks: int = 0
+    reservations: int = 0
     users: list[tuple[str, str]] = field(default_factory=list)
     skipped: bool = False
 
@@ -72,6 +73,10 @@ def demo_load(*, if_empty: bool = False, books: int = GENERATED_BOOKS, log=None)
     report.users = _create_users(shops)
     report.picks = _create_picks(shops)
     log(f"{report.picks} coups de cœur")
+    from figures.demo_history import demo_history_create  # the demo sits above every app (issue: demo app)
+
+    report.reservations = demo_history_create(shops=shops)
+    log(f"{report.reservations} réservations sur l'année écoulée")
     return report
 
 

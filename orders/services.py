@@ -12,6 +12,7 @@ from bookshops.geo import sphere_km, with_distances
 from catalogue.models import Book, StockLine
 from reservations.deadlines import opening_days_after
 from reservations.services import lock_keys, normalize_email, rate_limit
+from reservations.pauses import reservation_pause_check
 
 from .emails import alert_email_queue, alerts_email_queue, order_email_queue
 from .exceptions import (
@@ -71,6 +72,7 @@ def order_request(
     if client:
         rate_limit(client)
     now = now or timezone.now()
+    reservation_pause_check(shop=shop, now=now)  # the pause switch stops new orders too
     with transaction.atomic():
         # One writer per address at a time: the caps below are read then written.
         lock_keys(f"orders:reader:{reader_email}")

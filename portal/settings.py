@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "orders",
     "passculture",
     "demo",
+    "figures",
 ]
 
 MIDDLEWARE = [
@@ -392,3 +393,8 @@ PASSCULTURE_RETRY_BASE_SECONDS = env.float("PASSCULTURE_RETRY_BASE_SECONDS", def
 PASSCULTURE_RETRY_MAX_SECONDS = env.float("PASSCULTURE_RETRY_MAX_SECONDS", default=60)
 #: Days an EAN's eligibility, as pass Culture answered it, is trusted before being asked again.
 PASSCULTURE_EAN_CHECK_DAYS = env.int("PASSCULTURE_EAN_CHECK_DAYS", default=30)
+# Figures (figures/): a stock older than this is flagged; the usual confirmation delay readers see
+# is the median of the last FIGURES_TYPICAL_DELAY_DAYS, once a shop has that many confirmations.
+FIGURES_STALE_STOCK_DAYS = env.int("FIGURES_STALE_STOCK_DAYS", default=7)
+FIGURES_TYPICAL_DELAY_DAYS = env.int("FIGURES_TYPICAL_DELAY_DAYS", default=180)
+FIGURES_TYPICAL_DELAY_MIN_COUNT = env.int("FIGURES_TYPICAL_DELAY_MIN_COUNT", default=20)

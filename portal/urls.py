@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/reset/<uidb64>/<token>/", StaffPasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("admin/reset/done/", auth_views.PasswordResetCompleteView.as_view(extra_context=ADMIN_TITLES),
          name="password_reset_complete"),
+    path("admin/figures/", include("figures.urls")),
     path("admin/", admin_index),  # the bookseller's counter, or the admin's index
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

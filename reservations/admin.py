@@ -22,7 +22,8 @@ from .colleague import colleague_book_lookup, colleague_holdings
 from .emails import emails_send
 from .exceptions import REFUSALS
 from .forms import ColleagueSearchForm, MoveToShopForm, OnBehalfReservationForm, ReasonForm
-from .models import OutgoingEmail, Reservation, ReservationEvent
+from .models import OutgoingEmail, Reservation, ReservationEvent, ReservationPause
+from .pauses import pauses_changed
 from .selectors import SECTIONS, counter_day
 
 #: The counter's one-click actions: service, and the message once done.
@@ -400,3 +401,62 @@ class OutgoingEmailAdmin(OutboxAdmin):
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter),
                    ("gave_up_at", admin.EmptyFieldListFilter)]
     search_fields = ["to", "subject", "reservation__reference"]
+
+
+@admin.register(ReservationPause)
+class ReservationPauseAdmin(ShopScopedAdmin):
+    """The pause switch: the association pauses the network, a bookseller their own shop.
+
+    Whoever may handle a shop's reservations may pause them; a network pause (no shop) is the
+    association's alone.
+    """
+
+    list_display = ["message", "shop", "starts_at", "ends_at", "created_by", "created_at"]
+    list_filter = [("shop", admin.EmptyFieldListFilter), "starts_at"]
+    fields = ["shop", "starts_at", "ends_at", "message"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("shop", "created_by")
+
+    def _may_pause(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if not request.user.has_perm("reservations.change_reservation"):
+            return False
+        if obj is not None:
+            return obj.shop_id is not None and Shop.objects.for_user(request.user).filter(pk=obj.shop_id).exists()
+        return Shop.objects.for_user(request.user).exists()
+
+    def has_module_permission(self, request):
+        return self._may_pause(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_pause(request, obj)
+
+    def has_add_permission(self, request):
+        return self._may_pause(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_pause(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_pause(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "shop" and not request.user.is_superuser:
+            kwargs["required"] = True  # staff pause their own shops, never the network
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        pauses_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        pauses_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        pauses_changed()

@@ -143,3 +143,29 @@ class AlreadyAtShop(ReservationError):
         self.reservation = reservation
         self.shop = shop
         super().__init__(reservation.reference, shop.pk)
+
+
+class ReservationsPaused(ReservationError):
+    """New reservations are paused at this shop or across the network (``ReservationPause``)."""
+
+    def __init__(self, *, pause, shop):
+        self.pause = pause
+        self.shop = shop
+        super().__init__(pause.pk, shop.pk)
+
+    @property
+    def message(self):
+        from django.utils import formats, timezone
+
+        values = {"shop": self.shop.name, "message": self.pause.message}
+        if self.pause.ends_at:
+            values["date"] = formats.date_format(timezone.localtime(self.pause.ends_at), "j F Y")
+            if self.pause.shop_id is None:
+                text = _("Les réservations sont suspendues sur tout le réseau jusqu'au %(date)s : %(message)s")
+            else:
+                text = _("%(shop)s ne prend pas de nouvelle réservation jusqu'au %(date)s : %(message)s")
+        elif self.pause.shop_id is None:
+            text = _("Les réservations sont suspendues sur tout le réseau : %(message)s")
+        else:
+            text = _("%(shop)s ne prend pas de nouvelle réservation pour le moment : %(message)s")
+        return text % values

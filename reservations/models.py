@@ -288,3 +288,66 @@ class OutgoingEmail(Outbox):
 
     def __str__(self):
         return f"{self.kind} → {self.to}"
+
+
+class ReservationPauseQuerySet(models.QuerySet):
+    def in_force(self, moment):
+        return self.filter(starts_at__lte=moment).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=moment))
+
+    def for_shop(self, shop_id):
+        """Pauses that stop reservations at one shop: the network's and the shop's own."""
+        return self.filter(Q(shop__isnull=True) | Q(shop_id=shop_id))
+
+    def overlapping(self, start, end):
+        return self.filter(starts_at__lt=end).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=start))
+
+    def for_user(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(Q(shop__isnull=True) | Q(shop__staff=user))
+
+
+class ReservationPause(models.Model):
+    """New reservations stopped from ``starts_at`` to ``ends_at``: network-wide, or at one shop.
+
+    Searching, browsing and reservations already made go on as usual.
+    """
+
+    #: Empty: the whole network (decided by the association).
+    shop = models.ForeignKey(
+        "bookshops.Shop", verbose_name=_("librairie"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="reservation_pauses", help_text=_("Laisser vide pour suspendre tout le réseau."),
+    )
+    starts_at = models.DateTimeField(_("début"), default=timezone.now)
+    #: Empty: until someone ends the pause.
+    ends_at = models.DateTimeField(_("fin"), null=True, blank=True, help_text=_("Laisser vide : jusqu'à nouvel ordre."))
+    message = models.CharField(
+        _("message aux lecteurs"), max_length=300,
+        help_text=_("Affiché à la place du bouton « Réserver », par exemple : « Inventaire, de retour le 8 janvier »."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("décidée par"), null=True, blank=True, on_delete=models.SET_NULL,
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("enregistrée le"), default=timezone.now, editable=False)
+
+    objects = ReservationPauseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("pause des réservations")
+        verbose_name_plural = _("pauses des réservations")
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")), name="reservationpause_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return self.message
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("La fin doit venir après le début.")})

@@ -30,6 +30,7 @@ from .exceptions import (
     TooManyActiveReservations,
 )
 from .models import OutgoingEmail, Reservation, ReservationEvent
+from .pauses import reservation_pause_check
 
 Status = Reservation.Status
 Actor = ReservationEvent.Actor
@@ -144,6 +145,7 @@ def _reservation_insert(
         # The line was read in this request: nothing to write for copies already gone.
         raise InsufficientStock(stock_line_id=stock_line.pk, requested=quantity)
     now = now or timezone.now()
+    reservation_pause_check(shop=shop, now=now)
     confirm_by, remind_at = request_deadlines(shop, now)
     reservation = Reservation(
         shop=shop,
@@ -372,6 +374,7 @@ def reservation_move_to_shop(*, reservation: Reservation, shop, user=None, reaso
         raise AlreadyAtShop(reservation=reservation, shop=shop)
     if not shop.takes_reservations:
         raise ShopNotTakingReservations(shop=shop)
+    reservation_pause_check(shop=shop, now=now)
     with transaction.atomic():
         # The reservation first, then the lines: the order reservation_transition locks them in.
         old = Reservation.objects.select_for_update(of=("self",)).select_related("shop", "book").get(pk=reservation.pk)

@@ -13,7 +13,9 @@ from portal.clients import client_ip
 from . import services
 from .exceptions import REFUSALS
 from .forms import ReservationForm
+from .exceptions import ReservationsPaused
 from .models import Reservation
+from .pauses import pause_for_shop
 
 
 def _reader_language() -> str:
@@ -49,7 +51,11 @@ def _reserve(request, line: StockLine):
             )
             return redirect(reservation.get_reader_url())
     status = 400 if form.is_bound else 200
-    context = {"form": form, "line": line, "retention_days": settings.RESERVATIONS_RETENTION_DAYS}
+    pause = pause_for_shop(line.shop)
+    context = {
+        "form": form, "line": line, "retention_days": settings.RESERVATIONS_RETENTION_DAYS,
+        "paused": ReservationsPaused(pause=pause, shop=line.shop).message if pause else "",
+    }
     return render(request, "reservations/reservation_form.html", context, status=status)
 
 

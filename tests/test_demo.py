@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import RequestFactory
 from django.db.models import Count, Q
+from django.test import RequestFactory
 from stdnum import isbn as stdnum_isbn
 
 from bookshops.models import OpeningHours, Shop
@@ -10,6 +10,7 @@ from bookshops.services import BOOKSELLERS_GROUP as STAFF_GROUP
 from bookshops.services import booksellers_group_sync
 from catalogue.models import Book, StockImport, StockLine
 from demo.services import ADMIN_PASSWORD, STAFF_PASSWORD, demo_load
+from reservations.models import Reservation
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +97,7 @@ def test_demo_is_deterministic():
     demo_load(books=50)
     first = list(Book.objects.filter(isbn__startswith="979109").order_by("isbn").values_list("isbn", "title"))
     lines = sorted(StockLine.objects.values_list("shop__slug", "book__isbn", "quantity"))
+    Reservation.objects.all().delete()  # the demo's year of history
     Shop.objects.all().delete()
     Book.objects.all().delete()
     get_user_model().objects.all().delete()
@@ -122,3 +124,27 @@ def test_booksellers_group_command_in_production(capsys):
     call_command("sync_booksellers_group")
     assert set(group.permissions.values_list("codename", flat=True)) == first
     assert "permissions" in capsys.readouterr().out
+
+
+def test_demo_has_a_year_of_history(demo):
+    import datetime
+
+    from django.utils import timezone
+
+    from figures.models import ShopMonth
+
+    S = Reservation.Status
+    assert demo.reservations >= 150
+    months = {}
+    for created_at in Reservation.objects.values_list("created_at", flat=True):
+        month = timezone.localtime(created_at).month
+        months[month] = months.get(month, 0) + 1
+    assert months[12] == max(months.values()) and months[12] > 2 * months[8]  # the December rush
+    statuses = set(Reservation.objects.values_list("status", flat=True))
+    assert {S.COLLECTED, S.EXPIRED, S.REDIRECTED, S.CANCELLED} <= statuses
+    assert Reservation.objects.filter(referred_by_shop__isnull=False).exists()
+    assert Reservation.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(days=300)).exists()
+    # Every held copy belongs to an active reservation.
+    held = sum(StockLine.objects.values_list("held", flat=True))
+    assert held == sum(Reservation.objects.active().values_list("quantity", flat=True))
+    assert ShopMonth.objects.count() > 100

@@ -6,6 +6,7 @@ from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -69,3 +70,16 @@ def opens_label(moment: datetime.datetime | None) -> str:
     if days < 7:
         return _("ouvre %(day)s à %(time)s") % {"day": date_filter(moment, "l"), "time": time}
     return _("ouvre le %(date)s à %(time)s") % {"date": date_filter(moment, "j F"), "time": time}
+
+
+@register.filter
+def confirm_delay(minutes):
+    """A shop's usual confirmation delay as a reader reads it: "moins d'une heure", "3 h", "2 jours"."""
+    if minutes is None:
+        return ""
+    if minutes <= 60:
+        return _("moins d'une heure")
+    if minutes < 24 * 60:
+        return _("%(hours)s h") % {"hours": round(minutes / 60)}
+    days = round(minutes / (24 * 60))
+    return ngettext("%(days)s jour", "%(days)s jours", days) % {"days": days}

@@ -1,0 +1,560 @@
+"""Each figure of the page, read from the summary tables (and, for one shop, from its own rows).
+
+A figure is a ``Table``: the page prints it beside its chart, the CSV export writes it as it is.
+``Scope.shops`` is None for the association (the whole network) and the user's shops for staff,
+whose tables then end with the network's average for comparison, never another shop's rows.
+"""
+
+import datetime
+import math
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from bookshops.geo import sphere_km
+from bookshops.models import Shop
+from catalogue.models import Book, SearchMiss, StockImport, StockLine
+from reservations.models import Reservation, ReservationPause
+
+from .models import DELAY_EDGES_MINUTES, BookMonth, DelayMonth, Kind, ReferralMonth, Refresh, ShopMonth
+
+#: Outcome columns of ``ShopMonth``, in the order the tables show them.
+OUTCOMES = [
+    ("collected", _("retirées")),
+    ("expired_unconfirmed", _("expirées sans confirmation")),
+    ("expired_uncollected", _("expirées non retirées")),
+    ("cancelled_reader", _("annulées par le lecteur")),
+    ("cancelled_shop", _("annulées par la librairie")),
+    ("redirected", _("envoyées chez un confrère")),
+    ("open", _("en cours")),
+]
+COUNTS = ["created", *[key for key, _label in OUTCOMES]]
+#: The distance within which a reader is taken to find a book (the search page's default radius).
+NEARBY_KM = 30
+TOP = 20
+#: Rows of the per-shop tables printed on the page; the CSV export has them all.
+PAGE_ROWS = 50
+
+
+class Percent(float):
+    def __str__(self):
+        # Not number_format: a thousand rows of rates made it a visible share of the page.
+        return f"{float(self):.1f}".replace(".", formats.get_format("DECIMAL_SEPARATOR")) + " %"
+
+
+class Delay(int):
+    """A histogram's bucket edge in minutes, printed as "≤ 2 h"; ``OVER`` is past the last edge."""
+
+    def __str__(self):
+        if self > DELAY_EDGES_MINUTES[-1]:
+            return "> " + duration_text(DELAY_EDGES_MINUTES[-1])
+        return "≤ " + duration_text(self)
+
+
+OVER = Delay(DELAY_EDGES_MINUTES[-1] + 1)
+
+
+def duration_text(minutes: int) -> str:
+    minutes = int(minutes)
+    if minutes < 60:
+        return _("%(n)s min") % {"n": minutes}
+    if minutes < 24 * 60:
+        return _("%(n)s h") % {"n": formats.number_format(minutes / 60, 0 if minutes % 60 == 0 else 1)}
+    days = minutes // (24 * 60)
+    return ngettext("%(n)s jour", "%(n)s jours", days) % {"n": days}
+
+
+def percentile_minutes(histogram: dict[int, int], q: float) -> Delay | None:
+    """The upper edge of the bucket holding the ``q`` quantile of a {bucket: count} histogram."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank, seen = math.ceil(q * total), 0
+    for bucket in sorted(histogram):
+        seen += histogram[bucket]
+        if seen >= rank:
+            return Delay(DELAY_EDGES_MINUTES[bucket]) if bucket < len(DELAY_EDGES_MINUTES) else OVER
+    return OVER
+
+
+def rate(part, whole) -> Percent | None:
+    return Percent(100 * part / whole) if whole else None
+
+
+@dataclass
+class Scope:
+    """Whose figures, over which months (first days, both included) and department."""
+
+    start: datetime.date
+    end: datetime.date
+    department: str = ""
+    #: None: the whole network; otherwise only these shops' rows.
+    shops: list[Shop] | None = None
+    #: Reads several figures share, made once per page.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def is_network(self) -> bool:
+        return self.shops is None
+
+    @property
+    def shop_ids(self) -> list[int]:
+        return [shop.pk for shop in self.shops or []]
+
+    def months(self) -> list[datetime.date]:
+        months, month = [], self.start
+        while month <= self.end:
+            months.append(month)
+            month = (month + datetime.timedelta(days=32)).replace(day=1)
+        return months
+
+    def window(self) -> tuple[datetime.datetime, datetime.datetime]:
+        """The period as aware moments: [first day of ``start``, first day after ``end``)."""
+        after = (self.end + datetime.timedelta(days=32)).replace(day=1)
+        return tuple(
+            timezone.make_aware(datetime.datetime.combine(day, datetime.time())) for day in (self.start, after)
+        )
+
+    def network(self, queryset, shop_field="shop"):
+        """The period's rows of the whole network (the department filter applied)."""
+        if self.department:
+            queryset = queryset.filter(**{f"{shop_field}__department": self.department})
+        return queryset
+
+    def mine(self, queryset, shop_field="shop"):
+        """The rows this scope may see: the network's, or only its shops'."""
+        queryset = self.network(queryset, shop_field)
+        if not self.is_network:
+            queryset = queryset.filter(**{f"{shop_field}_id__in": self.shop_ids})
+        return queryset
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list
+    rows: list = field(default_factory=list)
+    #: Totals, or the network's averages beside a shop's rows.
+    footer: list = field(default_factory=list)
+    note: str = ""
+    #: Rows beyond ``PAGE_ROWS`` are in the CSV only.
+    more: int = 0
+
+    def clip(self) -> "Table":
+        if len(self.rows) > PAGE_ROWS:
+            self.more = len(self.rows) - PAGE_ROWS
+            self.rows = self.rows[:PAGE_ROWS]
+        return self
+
+
+def _months(scope: Scope, queryset):
+    return queryset.filter(month__gte=scope.start, month__lte=scope.end)
+
+
+def _shop_months(scope: Scope):
+    return _months(scope, ShopMonth.objects.filter(kind=Kind.RESERVATION))
+
+
+def _sums():
+    return {key: Sum(key) for key in COUNTS}
+
+
+def _active_shops_by_month(scope: Scope) -> dict:
+    return dict(
+        scope.network(_shop_months(scope)).values("month").annotate(n=Count("shop_id", distinct=True))
+        .values_list("month", "n")
+    )
+
+
+def monthly_outcomes(scope: Scope) -> Table:
+    """Requests per month with their outcomes; for a shop, the network's average per shop beside them."""
+    rows = {
+        row["month"]: row
+        for row in scope.mine(_shop_months(scope)).values("month").annotate(**_sums()).order_by("month")
+    }
+    columns = [_("mois"), _("réservations"), *[label for _key, label in OUTCOMES]]
+    network = {}
+    if not scope.is_network:
+        columns.append(_("moyenne du réseau par librairie"))
+        shops = _active_shops_by_month(scope)
+        network = {
+            row["month"]: round(row["n"] / shops[row["month"]], 1)
+            for row in scope.network(_shop_months(scope)).values("month").annotate(n=Sum("created"))
+            if shops.get(row["month"])
+        }
+    table = Table("par-mois", _("Réservations par mois et leur issue"), columns)
+    for month in scope.months():
+        row = rows.get(month, {})
+        cells = [month, *[row.get(key) or 0 for key in COUNTS]]
+        if not scope.is_network:
+            cells.append(network.get(month, 0))
+        table.rows.append(cells)
+    return table
+
+
+def _outcome_cells(row: dict) -> list:
+    created = row.get("created") or 0
+    cells = [created]
+    for key, _label in OUTCOMES:
+        cells += [row.get(key) or 0, rate(row.get(key) or 0, created)]
+    return cells
+
+
+def _network_average(scope: Scope) -> tuple[dict, int]:
+    per_shop = scope.network(_shop_months(scope)).values("shop_id").annotate(**_sums())
+    totals = {key: 0 for key in COUNTS}
+    count = 0
+    for row in per_shop:
+        count += 1
+        for key in COUNTS:
+            totals[key] += row[key]
+    return totals, count
+
+
+def shop_outcomes(scope: Scope) -> Table:
+    """Per shop: requests, and each outcome's count and rate."""
+    columns = [_("librairie"), _("département"), _("réservations")]
+    for _key, label in OUTCOMES:
+        columns += [label, _("%(outcome)s (taux)") % {"outcome": label}]
+    table = Table("par-librairie", _("Issue des réservations, par librairie"), columns)
+    per_shop = (
+        scope.mine(_shop_months(scope)).values("shop_id", "shop__name", "shop__department")
+        .annotate(**_sums()).order_by("-created", "shop__name")
+    )
+    for row in per_shop:
+        table.rows.append([row["shop__name"], row["shop__department"], *_outcome_cells(row)])
+    totals, count = _network_average(scope)
+    if scope.is_network:
+        table.footer.append([_("Réseau (total)"), "", *_outcome_cells(totals)])
+    elif count:
+        average = {key: round(value / count, 1) for key, value in totals.items()}
+        cells = _outcome_cells(average)
+        # The rates are the network's own, not an average of rates.
+        for index, (key, _label) in enumerate(OUTCOMES):
+            cells[2 + 2 * index] = rate(totals[key], totals["created"])
+        table.footer.append([_("Moyenne du réseau (par librairie)"), "", *cells])
+    return table
+
+
+def _histograms(queryset, measure) -> dict:
+    by_shop: dict[int, dict[int, int]] = {}
+    for row in queryset.filter(measure=measure).values("shop_id", "bucket").annotate(n=Sum("count")).order_by():
+        by_shop.setdefault(row["shop_id"], {})[row["bucket"]] = row["n"]
+    return by_shop
+
+
+def _delay_histograms(scope: Scope) -> dict:
+    """{(whose, measure): histograms}: per shop for the scope, merged for the network; read once per page."""
+    if "delays" not in scope.cache:
+        delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
+        found = {}
+        for measure in DelayMonth.Measure:
+            mine = _histograms(scope.mine(delays), measure)
+            if scope.is_network:
+                network = _merged(mine.values())
+            else:
+                network = {}
+                for row in scope.network(delays).filter(measure=measure).values("bucket").annotate(n=Sum("count")).order_by():
+                    network[row["bucket"]] = row["n"]
+            found[("mine", measure)], found[("network", measure)] = mine, network
+        scope.cache["delays"] = found
+    return scope.cache["delays"]
+
+
+def _merged(histograms) -> dict:
+    merged: dict[int, int] = {}
+    for histogram in histograms:
+        for bucket, n in histogram.items():
+            merged[bucket] = merged.get(bucket, 0) + n
+    return merged
+
+
+def _delay_cells(confirm: dict, collect: dict) -> list:
+    return [
+        sum(confirm.values()), percentile_minutes(confirm, 0.5), percentile_minutes(confirm, 0.9),
+        sum(collect.values()), percentile_minutes(collect, 0.5), percentile_minutes(collect, 0.9),
+    ]
+
+
+def shop_delays(scope: Scope) -> Table:
+    """Per shop: time to set aside (request → confirmation) and to collect (confirmation → collection)."""
+    table = Table(
+        "delais", _("Délais de mise de côté et de retrait, par librairie"),
+        [_("librairie"), _("confirmées"), _("mise de côté, médiane"), _("mise de côté, 90 %"),
+         _("retirées"), _("retrait, médiane"), _("retrait, 90 %")],
+        note=_("Les délais sont comptés par tranches (5 min, 10 min, … 14 jours) : « ≤ 2 h » veut dire que la "
+               "valeur tombe dans la tranche qui finit à 2 h."),
+    )
+    histograms = _delay_histograms(scope)
+    confirm, collect = histograms[("mine", DelayMonth.Measure.CONFIRM)], histograms[("mine", DelayMonth.Measure.COLLECT)]
+    names = dict(Shop.objects.filter(pk__in=set(confirm) | set(collect)).values_list("pk", "name"))
+    for shop_id in sorted(names, key=lambda pk: (-sum(confirm.get(pk, {}).values()), names[pk])):
+        table.rows.append([names[shop_id], *_delay_cells(confirm.get(shop_id, {}), collect.get(shop_id, {}))])
+    table.footer.append([
+        _("Réseau") if scope.is_network else _("Réseau (pour comparaison)"),
+        *_delay_cells(histograms[("network", DelayMonth.Measure.CONFIRM)], histograms[("network", DelayMonth.Measure.COLLECT)]),
+    ])
+    return table
+
+
+def confirm_histogram(scope: Scope) -> tuple[dict, dict]:
+    """(scope's, network's) confirmation delay histograms over the period, for the chart."""
+    histograms = _delay_histograms(scope)
+    return _merged(histograms[("mine", DelayMonth.Measure.CONFIRM)].values()), histograms[("network", DelayMonth.Measure.CONFIRM)]
+
+
+def referrals(scope: Scope) -> Table:
+    """Customers sent from shop to shop (counter bookings at a colleague's and redirected reservations)."""
+    table = Table("solidarite", _("Clients envoyés d'une librairie à l'autre"),
+                  [_("de"), _("vers"), _("clients")])
+    rows = _months(scope, ReferralMonth.objects.all())
+    if scope.department:
+        rows = rows.filter(Q(from_shop__department=scope.department) | Q(to_shop__department=scope.department))
+    if not scope.is_network:
+        rows = rows.filter(Q(from_shop_id__in=scope.shop_ids) | Q(to_shop_id__in=scope.shop_ids))
+    for row in (
+        rows.values("from_shop__name", "to_shop__name").annotate(n=Sum("count"))
+        .order_by("-n", "from_shop__name", "to_shop__name")
+    ):
+        table.rows.append([row["from_shop__name"], row["to_shop__name"], row["n"]])
+    table.footer.append([_("Total"), "", sum(row[2] for row in table.rows)])
+    return table
+
+
+def _top_books(scope: Scope, limit: int = TOP) -> list[tuple[int, int]]:
+    """(book id, requests) most asked for in the scope; a redirected request counts once (read once per scope)."""
+    key = ("top_books", limit)
+    if key not in scope.cache:
+        scope.cache[key] = _top_books_read(scope, limit)
+    return scope.cache[key]
+
+
+def _top_books_read(scope: Scope, limit: int) -> list[tuple[int, int]]:
+    if scope.is_network:
+        rows = _months(scope, BookMonth.objects.filter(kind=Kind.RESERVATION))
+        if scope.department:
+            rows = rows.filter(department=scope.department)
+        return list(rows.values("book_id").annotate(n=Sum("count")).order_by("-n", "book_id").values_list("book_id", "n")[:limit])
+    start, end = scope.window()
+    rows = scope.mine(Reservation.objects.filter(created_at__gte=start, created_at__lt=end)).exclude(
+        status=Reservation.Status.REDIRECTED
+    )
+    return list(rows.values("book_id").annotate(n=Count("pk")).order_by("-n", "book_id").values_list("book_id", "n")[:limit])
+
+
+def wanted_reserved(scope: Scope, *, network: bool = False) -> Table:
+    """The titles most reserved: in the scope's shops, or (``network``) across the network."""
+    if network:
+        scope = Scope(start=scope.start, end=scope.end, department=scope.department)
+        table = Table("titres-reseau", _("Les titres les plus réservés du réseau"), [_("titre"), _("ISBN"), _("réservations")])
+    else:
+        table = Table("titres", _("Les titres les plus réservés"), [_("titre"), _("ISBN"), _("réservations")])
+    top = _top_books(scope)
+    books = Book.objects.in_bulk([book_id for book_id, _n in top])
+    table.rows = [[books[book_id].title, books[book_id].isbn, n] for book_id, n in top]
+    return table
+
+
+def search_misses(scope: Scope) -> Table:
+    """Searches that found nothing, grouped and counted (the whole network: no shop is involved).
+
+    The one place that reads ``SearchMiss``: when it becomes one counted row per query, only this changes.
+    """
+    start, end = scope.window()
+    rows = (
+        SearchMiss.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("query").annotate(n=Count("pk"), last=Max("created_at")).order_by("-n", "query")[:TOP]
+    )
+    table = Table("recherches-sans-resultat", _("Recherches sans résultat"),
+                  [_("recherche"), _("fois"), _("dernière fois")])
+    table.rows = [[row["query"], row["n"], timezone.localtime(row["last"])] for row in rows]
+    return table
+
+
+def wanted_unheld_nearby(scope: Scope) -> Table:
+    """Wanted titles no shop within 30 km of the readers holds now (great-circle distance: a ranking
+    figure, the 0.6 % the geodesic would add does not change it).
+
+    Reservations carry the shop, not the reader's position: the reader is taken to be where the
+    shop they reserved at is. A title counts here for the readers of the areas where no shop within
+    ``NEARBY_KM`` has a free copy today (the copies were collected, or the stock ran out).
+    """
+    table = Table(
+        "demandes-sans-stock-proche", _("Titres demandés qu'aucune librairie à moins de 30 km des lecteurs n'a"),
+        [_("titre"), _("ISBN"), _("réservations"), _("lecteurs sans exemplaire à moins de 30 km"), _("où")],
+        note=_("Une réservation ne dit pas où vit le lecteur : on le place à la librairie où il a réservé. Le "
+               "stock est celui d'aujourd'hui."),
+    )
+    top = _top_books(scope)
+    if not top:
+        return table
+    start, end = scope.window()
+    demand: dict[int, list[tuple[int, int]]] = {}
+    for book_id, shop_id, n in (
+        scope.mine(Reservation.objects.filter(created_at__gte=start, created_at__lt=end, book_id__in=[b for b, _n in top]))
+        .exclude(status=Reservation.Status.REDIRECTED)
+        .values("book_id", "shop_id").annotate(n=Count("pk")).values_list("book_id", "shop_id", "n")
+    ):
+        demand.setdefault(book_id, []).append((shop_id, n))
+    holders: dict[int, set[int]] = {}
+    for book_id, shop_id in (
+        StockLine.objects.available().filter(book_id__in=demand, shop__is_active=True).values_list("book_id", "shop_id")
+    ):
+        holders.setdefault(book_id, set()).add(shop_id)
+    shop_ids = {shop_id for rows in demand.values() for shop_id, _n in rows} | {s for ids in holders.values() for s in ids}
+    where = {
+        pk: (lat, lon, town) for pk, lat, lon, town in
+        Shop.objects.filter(pk__in=shop_ids, latitude__isnull=False, longitude__isnull=False)
+        .values_list("pk", "latitude", "longitude", "town")
+    }
+    books = Book.objects.in_bulk(demand)
+    for book_id, total in top:
+        held_by = holders.get(book_id, set())
+        cells = None
+        missing, towns = 0, set()
+        for shop_id, n in demand.get(book_id, []):
+            if shop_id in held_by or shop_id not in where:
+                continue  # a copy at the reader's own shop; or an unlocated shop, not judged
+            if cells is None:
+                cells = _grid(where[s] for s in held_by if s in where)
+            if not _any_within(cells, where[shop_id], NEARBY_KM):
+                missing += n
+                towns.add(where[shop_id][2])
+        if missing:
+            table.rows.append([books[book_id].title, books[book_id].isbn, total, missing, ", ".join(sorted(towns)[:5])])
+    return table
+
+
+#: Grid cell (degrees of latitude): larger than 30 km, so a shop's neighbours are in the 3×3 cells around it.
+_CELL = 0.5
+
+
+def _grid(places) -> dict:
+    """(latitude, longitude, town) places by grid cell."""
+    cells: dict[tuple[int, int], list] = {}
+    for place in places:
+        cells.setdefault((int(place[0] // _CELL), int(place[1] // _CELL)), []).append(place)
+    return cells
+
+
+def _any_within(cells: dict, place, radius_km: float) -> bool:
+    lat, lon = place[0], place[1]
+    row, col = int(lat // _CELL), int(lon // _CELL)
+    # A degree of longitude shrinks towards the poles: look further east and west (France: ±2 cells).
+    span = 1 + int(1 / max(math.cos(math.radians(abs(lat) + _CELL)), 0.2))
+    return any(
+        sphere_km(lat, lon, other[0], other[1]) <= radius_km
+        for r in range(row - 1, row + 2) for c in range(col - span, col + span + 1)
+        for other in cells.get((r, c), ())
+    )
+
+
+def stock_freshness(scope: Scope, *, now: datetime.datetime | None = None) -> Table:
+    """Per shop: the last stock snapshot and the last one that changed anything; stale ones flagged, first."""
+    now = now or timezone.now()
+    days = settings.FIGURES_STALE_STOCK_DAYS
+    table = Table(
+        "fraicheur-du-stock", _("Fraîcheur du stock"),
+        [_("librairie"), _("dernier envoi du stock"), _("dernier changement"), _("à rafraîchir")],
+        note=_("Un stock envoyé il y a plus de %(days)s jours est signalé : il promet aux lecteurs des livres "
+               "qui ne sont peut-être plus là.") % {"days": days},
+    )
+    shops = Shop.objects.active()
+    if scope.department:
+        shops = shops.filter(department=scope.department)
+    if not scope.is_network:
+        shops = shops.filter(pk__in=scope.shop_ids)
+    changed = dict(
+        StockImport.objects.filter(shop__in=shops, status=StockImport.Status.APPLIED)
+        .filter(Q(created_count__gt=0) | Q(updated_count__gt=0) | Q(zeroed_count__gt=0))
+        .values("shop_id").annotate(last=Max("created_at")).values_list("shop_id", "last")
+    )
+    limit = now - datetime.timedelta(days=days)
+    rows = []
+    for shop in shops.only("pk", "name", "stock_reported_at"):
+        stale = shop.stock_reported_at is None or shop.stock_reported_at < limit
+        rows.append((not stale, shop.stock_reported_at or datetime.datetime.min.replace(tzinfo=datetime.timezone.utc),
+                     [shop.name, shop.stock_reported_at and timezone.localtime(shop.stock_reported_at),
+                      changed.get(shop.pk) and timezone.localtime(changed[shop.pk]), _("oui") if stale else ""]))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    table.rows = [cells for _fresh, _date, cells in rows]
+    stale_count = sum(1 for fresh, _date, _cells in rows if not fresh)
+    table.footer.append([_("Librairies à rafraîchir"), "", "", stale_count])
+    return table
+
+
+def catalogue_figures(scope: Scope) -> Table:
+    """The shared catalogue as of the last refresh; for staff, their own shelves beside it."""
+    table = Table("catalogue", _("Le catalogue"), [_("chiffre"), _("réseau")])
+    latest = Refresh.objects.order_by("-finished_at").first()
+    labels = [
+        ("titles", _("titres au catalogue")),
+        ("stock_lines", _("lignes de stock (titres en rayon, par librairie)")),
+        ("single_holder_titles", _("titres qu'une seule librairie a en rayon")),
+        ("out_of_print_on_shelf", _("titres épuisés chez l'éditeur mais en rayon")),
+    ]
+    mine = {}
+    if not scope.is_network:
+        table.columns.append(_("vos librairies"))
+        shelves = StockLine.objects.filter(shop_id__in=scope.shop_ids, quantity__gt=0)
+        # Correlated, so each of the shop's lines is one probe of the (book, shop) index.
+        elsewhere = StockLine.objects.filter(book_id=OuterRef("book_id"), quantity__gt=0).exclude(
+            shop_id__in=scope.shop_ids
+        )
+        mine = {
+            "titles": shelves.values("book_id").distinct().count(),
+            "stock_lines": shelves.count(),
+            "single_holder_titles": shelves.filter(~Exists(elsewhere)).values("book_id").distinct().count(),
+            "out_of_print_on_shelf": shelves.filter(book__availability=Book.Availability.OUT_OF_PRINT)
+            .values("book_id").distinct().count(),
+        }
+    for key, label in labels:
+        cells = [label, getattr(latest, key) if latest else None]
+        if not scope.is_network:
+            cells.append(mine[key])
+        table.rows.append(cells)
+    return table
+
+
+def pauses(scope: Scope) -> Table:
+    """The pauses of new reservations during the period: the network's and the scope's shops'."""
+    start, end = scope.window()
+    rows = ReservationPause.objects.overlapping(start, end).select_related("shop", "created_by")
+    if not scope.is_network:
+        rows = rows.filter(Q(shop__isnull=True) | Q(shop_id__in=scope.shop_ids))
+    elif scope.department:
+        rows = rows.filter(Q(shop__isnull=True) | Q(shop__department=scope.department))
+    table = Table("pauses", _("Pauses des réservations"),
+                  [_("où"), _("début"), _("fin"), _("message aux lecteurs"), _("décidée par")])
+    for pause in rows.order_by("starts_at"):
+        table.rows.append([
+            pause.shop.name if pause.shop_id else _("tout le réseau"), timezone.localtime(pause.starts_at),
+            pause.ends_at and timezone.localtime(pause.ends_at), pause.message,
+            pause.created_by.get_username() if pause.created_by else "",
+        ])
+    return table
+
+
+def last_refresh() -> Refresh | None:
+    return Refresh.objects.order_by("-finished_at").first()
+
+
+#: Every table of the page by its CSV name, in page order.
+FIGURES = {
+    "par-mois": monthly_outcomes,
+    "par-librairie": shop_outcomes,
+    "delais": shop_delays,
+    "solidarite": referrals,
+    "titres": wanted_reserved,
+    "titres-reseau": lambda scope: wanted_reserved(scope, network=True),
+    "demandes-sans-stock-proche": wanted_unheld_nearby,
+    "recherches-sans-resultat": search_misses,
+    "fraicheur-du-stock": stock_freshness,
+    "catalogue": catalogue_figures,
+    "pauses": pauses,
+}

@@ -1,0 +1,150 @@
+"""Rebuild the summary tables from the reservations, and each shop's usual confirmation delay."""
+
+import datetime
+import time
+import zoneinfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, Count, DateField, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from bookshops.models import Shop
+from catalogue.models import Book, StockLine
+from reservations.models import Reservation, ReservationEvent
+
+from .models import DELAY_EDGES_MINUTES, BookMonth, DelayMonth, Kind, ReferralMonth, Refresh, ShopMonth
+from .selectors import percentile_minutes
+
+Status = Reservation.Status
+
+
+def month_start(moment: datetime.datetime) -> datetime.date:
+    return timezone.localtime(moment).date().replace(day=1)
+
+
+def aware_month_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day.replace(day=1), datetime.time()))
+
+
+def _month():
+    return TruncMonth("created_at", output_field=DateField(), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+
+
+def _bucket(field: str):
+    return Case(
+        *[When(**{f"{field}__lte": datetime.timedelta(minutes=edge)}, then=Value(i))
+          for i, edge in enumerate(DELAY_EDGES_MINUTES)],
+        default=Value(len(DELAY_EDGES_MINUTES)),
+    )
+
+
+def _outcomes():
+    by_reader = ReservationEvent.objects.filter(
+        to_status=Status.CANCELLED, actor=ReservationEvent.Actor.READER
+    ).values("reservation_id")
+    return {
+        "created": Count("pk"),
+        "collected": Count("pk", filter=Q(status=Status.COLLECTED)),
+        "expired_unconfirmed": Count("pk", filter=Q(status=Status.EXPIRED, confirmed_at__isnull=True)),
+        "expired_uncollected": Count("pk", filter=Q(status=Status.EXPIRED, confirmed_at__isnull=False)),
+        "cancelled_reader": Count("pk", filter=Q(status=Status.CANCELLED, pk__in=by_reader)),
+        "cancelled_shop": Count("pk", filter=Q(status=Status.CANCELLED) & ~Q(pk__in=by_reader)),
+        "redirected": Count("pk", filter=Q(status=Status.REDIRECTED)),
+        "open": Count("pk", filter=Q(status__in=Reservation.ACTIVE_STATUSES)),
+    }
+
+
+def _reservation_rows(since: datetime.datetime):
+    """The summary rows of every reservation made since ``since`` (one grouped query per table)."""
+    made = Reservation.objects.filter(created_at__gte=since).annotate(month=_month())
+    shop_months = [
+        ShopMonth(kind=Kind.RESERVATION, shop_id=row.pop("shop_id"), month=row.pop("month"), **row)
+        for row in made.values("shop_id", "month").annotate(**_outcomes()).order_by()
+    ]
+    confirm = made.filter(confirmed_at__isnull=False).annotate(
+        delay=ExpressionWrapper(F("confirmed_at") - F("created_at"), output_field=DurationField())
+    ).annotate(bucket=_bucket("delay"))
+    collect = made.filter(status=Status.COLLECTED).annotate(
+        delay=ExpressionWrapper(F("closed_at") - Coalesce("confirmed_at", "created_at"), output_field=DurationField())
+    ).annotate(bucket=_bucket("delay"))
+    delays = [
+        DelayMonth(kind=Kind.RESERVATION, measure=measure, shop_id=row["shop_id"], month=row["month"],
+                   bucket=row["bucket"], count=row["n"])
+        for measure, queryset in ((DelayMonth.Measure.CONFIRM, confirm), (DelayMonth.Measure.COLLECT, collect))
+        for row in queryset.values("shop_id", "month", "bucket").annotate(n=Count("pk")).order_by()
+    ]
+    referrals = [
+        ReferralMonth(month=row["month"], from_shop_id=row["referred_by_shop_id"], to_shop_id=row["shop_id"],
+                      count=row["n"])
+        for row in made.filter(referred_by_shop__isnull=False)
+        .values("month", "referred_by_shop_id", "shop_id").annotate(n=Count("pk")).order_by()
+    ]
+    books = [
+        BookMonth(kind=Kind.RESERVATION, book_id=row["book_id"], month=row["month"],
+                  department=row["shop__department"], count=row["n"])
+        for row in made.exclude(status=Status.REDIRECTED)
+        .values("book_id", "month", "shop__department").annotate(n=Count("pk")).order_by()
+    ]
+    return shop_months, delays, referrals, books
+
+
+def _catalogue_counts() -> dict:
+    on_shelf = StockLine.objects.filter(quantity__gt=0)
+    return {
+        "titles": Book.objects.count(),
+        "stock_lines": on_shelf.count(),
+        "single_holder_titles": on_shelf.values("book_id").annotate(n=Count("shop_id")).filter(n=1).count(),
+        "out_of_print_on_shelf": Book.objects.filter(
+            availability=Book.Availability.OUT_OF_PRINT, pk__in=on_shelf.values("book_id")
+        ).count(),
+    }
+
+
+def typical_confirm_update(*, now: datetime.datetime) -> int:
+    """Write each shop's median confirmation delay of the last months, or none without enough history."""
+    since = month_start(now - datetime.timedelta(days=settings.FIGURES_TYPICAL_DELAY_DAYS))
+    histograms: dict[int, dict[int, int]] = {}
+    for row in (
+        DelayMonth.objects.filter(measure=DelayMonth.Measure.CONFIRM, month__gte=since)
+        .values("shop_id", "bucket").annotate(n=Sum("count")).order_by()
+    ):
+        histograms.setdefault(row["shop_id"], {})[row["bucket"]] = row["n"]
+    by_value: dict[int | None, list[int]] = {}
+    for shop_id, histogram in histograms.items():
+        enough = sum(histogram.values()) >= settings.FIGURES_TYPICAL_DELAY_MIN_COUNT
+        by_value.setdefault(percentile_minutes(histogram, 0.5) if enough else None, []).append(shop_id)
+    with transaction.atomic():
+        Shop.objects.exclude(pk__in=histograms).exclude(typical_confirm_minutes=None).update(typical_confirm_minutes=None)
+        for value, shop_ids in by_value.items():
+            Shop.objects.filter(pk__in=shop_ids).update(typical_confirm_minutes=value)
+    return sum(len(ids) for value, ids in by_value.items() if value is not None)
+
+
+def figures_refresh(*, since: datetime.date | None = None, now: datetime.datetime | None = None) -> Refresh:
+    """Rebuild the months from ``since`` (by default the last two, or everything the first time)."""
+    started = time.monotonic()
+    now = now or timezone.now()
+    if since is None:
+        if ShopMonth.objects.exists():
+            # A request is settled within a few weeks of being made: two months cover every change.
+            since = (month_start(now) - datetime.timedelta(days=1)).replace(day=1)
+        else:
+            first = Reservation.objects.aggregate(first=Min("created_at"))["first"]
+            since = month_start(first) if first else month_start(now)
+    since = since.replace(day=1)
+    shop_months, delays, referrals, books = _reservation_rows(aware_month_start(since))
+    counts = _catalogue_counts()
+    with transaction.atomic():
+        for model in (ShopMonth, DelayMonth, BookMonth):
+            model.objects.filter(kind=Kind.RESERVATION, month__gte=since).delete()
+        ReferralMonth.objects.filter(month__gte=since).delete()
+        for model, rows in ((ShopMonth, shop_months), (DelayMonth, delays), (ReferralMonth, referrals),
+                            (BookMonth, books)):
+            model.objects.bulk_create(rows, batch_size=2000)
+        typical_confirm_update(now=now)
+        refresh = Refresh.objects.create(
+            finished_at=timezone.now(), since=since, duration_ms=round((time.monotonic() - started) * 1000), **counts
+        )
+    return refresh
