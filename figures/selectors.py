@@ -361,18 +361,16 @@ def wanted_reserved(scope: Scope, *, network: bool = False) -> Table:
 
 
 def search_misses(scope: Scope) -> Table:
-    """Searches that found nothing, grouped and counted (the whole network: no shop is involved).
+    """Searches that found nothing, most often first (the whole network: no shop is involved).
 
-    The one place that reads ``SearchMiss``: when it becomes one counted row per query, only this changes.
+    ``SearchMiss`` keeps one counted row per query: a query shows when it was last
+    searched within the period, with how many times it has been searched in all.
     """
     start, end = scope.window()
-    rows = (
-        SearchMiss.objects.filter(created_at__gte=start, created_at__lt=end)
-        .values("query").annotate(n=Count("pk"), last=Max("created_at")).order_by("-n", "query")[:TOP]
-    )
+    rows = SearchMiss.objects.filter(last_seen_at__gte=start, last_seen_at__lt=end).order_by("-count", "query")[:TOP]
     table = Table("recherches-sans-resultat", _("Recherches sans résultat"),
                   [_("recherche"), _("fois"), _("dernière fois")])
-    table.rows = [[row["query"], row["n"], timezone.localtime(row["last"])] for row in rows]
+    table.rows = [[row.query, row.count, timezone.localtime(row.last_seen_at)] for row in rows]
     return table
 
 
