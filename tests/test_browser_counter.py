@@ -11,6 +11,7 @@ from django.urls import reverse
 from catalogue.models import StockImport, StockLine
 from catalogue.search import update_index
 from reservations.models import Reservation
+from tests.axe import axe_inject
 from tests.factories import BookFactory, ContributorFactory, ShopFactory, StockLineFactory, reserve, staff_member
 
 AXE = Path(__file__).parent / "vendor" / "axe" / "axe.min.js"
@@ -20,7 +21,7 @@ PASSWORD = "libraire-secret-42"
 
 
 def axe_serious(page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
+    axe_inject(page)
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
         "['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}})"

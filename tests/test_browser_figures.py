@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from figures.services import figures_refresh
+from tests.axe import axe_inject
 from tests.factories import StockLineFactory, UserFactory, reserve, staff_member
 
 AXE = Path(__file__).parent / "vendor" / "axe" / "axe.min.js"
@@ -49,7 +50,7 @@ def _check(page, name, width):
     page.set_viewport_size({"width": width, "height": 900})
     assert page.locator("svg.chart").count() == 3
     assert page.locator("svg.chart rect").count() > 10
-    page.add_script_tag(path=str(AXE))
+    axe_inject(page)
     result = page.evaluate(AXE_RUN)
     serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
                if v["impact"] in ("serious", "critical")]
