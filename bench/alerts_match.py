@@ -51,31 +51,59 @@ def main():
     now = timezone.now()
     if not Alert.objects.exists():
         print("writing the data set…", flush=True)
-        bulk_insert(Shop, [Shop(name=f"Bench {i}", slug=f"bench-alerts-{i}", latitude=rng.uniform(43, 50),
-                                longitude=rng.uniform(-1.5, 7), is_active=True, created_at=now) for i in range(args.shops)])
-        bulk_insert(Book, [Book(isbn=f"979{i:010d}", title=f"Bench {i}", created_at=now, updated_at=now)
-                           for i in range(args.books)])
+        bulk_insert(
+            Shop,
+            [
+                Shop(
+                    name=f"Bench {i}",
+                    slug=f"bench-alerts-{i}",
+                    latitude=rng.uniform(43, 50),
+                    longitude=rng.uniform(-1.5, 7),
+                    is_active=True,
+                    created_at=now,
+                )
+                for i in range(args.shops)
+            ],
+        )
+        bulk_insert(
+            Book,
+            [Book(isbn=f"979{i:010d}", title=f"Bench {i}", created_at=now, updated_at=now) for i in range(args.books)],
+        )
         book_ids = list(Book.objects.order_by("pk").values_list("pk", flat=True))
-        bulk_insert(Alert, [
-            Alert(book_id=rng.choice(book_ids), reader_email=f"r{i}@example.org", latitude=rng.uniform(43, 50),
-                  longitude=rng.uniform(-1.5, 7), radius_km=30, created_at=now, confirmed_at=now,
-                  expires_at=now + datetime.timedelta(days=180))
-            for i in range(args.alerts)
-        ])
+        bulk_insert(
+            Alert,
+            [
+                Alert(
+                    book_id=rng.choice(book_ids),
+                    reader_email=f"r{i}@example.org",
+                    latitude=rng.uniform(43, 50),
+                    longitude=rng.uniform(-1.5, 7),
+                    radius_km=30,
+                    created_at=now,
+                    confirmed_at=now,
+                    expires_at=now + datetime.timedelta(days=180),
+                )
+                for i in range(args.alerts)
+            ],
+        )
     if connection.vendor == "postgresql":  # what autovacuum does after a bulk load: plans use the indexes
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE orders_alert; ANALYZE catalogue_book; ANALYZE bookshops_shop")
     shop_ids = list(Shop.objects.values_list("pk", flat=True))
     book_ids = list(Book.objects.order_by("pk").values_list("pk", flat=True))
-    print(f"database: {connection.vendor}, {Alert.objects.count()} alerts, {len(book_ids)} books, "
-          f"{len(shop_ids)} shops; an import of {args.lines} lines", flush=True)
+    print(
+        f"database: {connection.vendor}, {Alert.objects.count()} alerts, {len(book_ids)} books, "
+        f"{len(shop_ids)} shops; an import of {args.lines} lines",
+        flush=True,
+    )
     for attempt in range(args.repeat):
         shop_id = rng.choice(shop_ids)
         changed = rng.sample(book_ids, args.lines)
         with transaction.atomic():
             StockLine.objects.filter(shop_id=shop_id).delete()
-            bulk_insert(StockLine, [StockLine(shop_id=shop_id, book_id=b, quantity=1, held=0, changed_at=now)
-                                    for b in changed])
+            bulk_insert(
+                StockLine, [StockLine(shop_id=shop_id, book_id=b, quantity=1, held=0, changed_at=now) for b in changed]
+            )
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE catalogue_stockline")
@@ -97,8 +125,11 @@ def main():
         started = time.perf_counter()
         fired = alerts_match(book_ids=changed)
         portal = time.perf_counter() - started
-        print(f"run {attempt + 1}: alerts_match {portal:.2f} s ({fired} alerts fired, e-mails queued) — "
-              f"raw SQL reading the watching alerts of those books {raw:.2f} s", flush=True)
+        print(
+            f"run {attempt + 1}: alerts_match {portal:.2f} s ({fired} alerts fired, e-mails queued) — "
+            f"raw SQL reading the watching alerts of those books {raw:.2f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -84,25 +84,98 @@ def load(name, *, reservations, books, per_shop, shops=1000, seed=42):
     rng = random.Random(seed)
     places = [p for ps in get_gazetteer().by_name.values() for p in ps]
     towns = rng.sample(places, shops)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     started = time.monotonic()
     with psycopg.connect(f"{SERVER}/{name}") as conn, conn.cursor() as cur:
         copy_rows(
-            cur, "bookshops_shop",
-            ["name", "slug", "address", "postcode", "town", "department", "latitude", "longitude", "coordinates_source",
-             "phone", "email", "website", "siret", "description", "offers_click_and_collect", "offers_postal_delivery",
-             "offers_remote_orders", "pickup_delay_hours", "hold_days", "is_active", "created_at", "stock_reported_at"],
-            ((f"Librairie {i}", f"librairie-{i}", "1 place du Marché", t.postcode, t.name, t.department, t.latitude,
-              t.longitude, "geocoder", "", "", "", "", "", True, False, True, 2, 7, True, now,
-              now - datetime.timedelta(days=rng.choice([0, 1, 2, 3, 10, 40])))
-             for i, t in enumerate(towns)),
+            cur,
+            "bookshops_shop",
+            [
+                "name",
+                "slug",
+                "address",
+                "postcode",
+                "town",
+                "department",
+                "latitude",
+                "longitude",
+                "coordinates_source",
+                "phone",
+                "email",
+                "website",
+                "siret",
+                "description",
+                "offers_click_and_collect",
+                "offers_postal_delivery",
+                "offers_remote_orders",
+                "pickup_delay_hours",
+                "hold_days",
+                "is_active",
+                "created_at",
+                "stock_reported_at",
+            ],
+            (
+                (
+                    f"Librairie {i}",
+                    f"librairie-{i}",
+                    "1 place du Marché",
+                    t.postcode,
+                    t.name,
+                    t.department,
+                    t.latitude,
+                    t.longitude,
+                    "geocoder",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    True,
+                    False,
+                    True,
+                    2,
+                    7,
+                    True,
+                    now,
+                    now - datetime.timedelta(days=rng.choice([0, 1, 2, 3, 10, 40])),
+                )
+                for i, t in enumerate(towns)
+            ),
         )
         copy_rows(
-            cur, "catalogue_book",
-            ["isbn", "title", "subtitle", "publisher", "collection", "language", "summary", "cover_url", "availability",
-             "provenance", "created_at", "updated_at"],
-            ((f"979{n:010d}", f"Livre {n}", "", "Éditeur", "", "fre", "", "",
-              "out_of_print" if n % 50 == 49 else "available", "{}", now, now) for n in range(books)),
+            cur,
+            "catalogue_book",
+            [
+                "isbn",
+                "title",
+                "subtitle",
+                "publisher",
+                "collection",
+                "language",
+                "summary",
+                "cover_url",
+                "availability",
+                "provenance",
+                "created_at",
+                "updated_at",
+            ],
+            (
+                (
+                    f"979{n:010d}",
+                    f"Livre {n}",
+                    "",
+                    "Éditeur",
+                    "",
+                    "fre",
+                    "",
+                    "",
+                    "out_of_print" if n % 50 == 49 else "available",
+                    "{}",
+                    now,
+                    now,
+                )
+                for n in range(books)
+            ),
         )
         cur.execute("SELECT min(id) FROM bookshops_shop")
         shop0 = cur.fetchone()[0]
@@ -114,15 +187,56 @@ def load(name, *, reservations, books, per_shop, shops=1000, seed=42):
                 for book in {*range(50), *rng.sample(range(50, books), per_shop - 50)}:
                     yield (shop0 + shop, book0 + book, rng.randint(0, 4), 0, "18.50", now)
 
-        copy_rows(cur, "catalogue_stockline", ["shop_id", "book_id", "quantity", "held", "price", "changed_at"], lines())
         copy_rows(
-            cur, "catalogue_stockimport",
-            ["shop_id", "file", "original_filename", "created_at", "channel", "status", "message", "encoding",
-             "delimiter", "rows_read", "created_count", "updated_count", "unchanged_count", "zeroed_count",
-             "rejected_count", "books_created_count", "report", "duration_ms"],
-            ((shop0 + shop, "", "stock.csv", now - datetime.timedelta(days=7 * week + 1), "api", "applied", "", "utf-8",
-              ";", per_shop, 0, rng.choice([0, 0, 12]), per_shop, 0, 0, 0, "[]", 300)
-             for shop in range(shops) for week in range(52)),
+            cur, "catalogue_stockline", ["shop_id", "book_id", "quantity", "held", "price", "changed_at"], lines()
+        )
+        copy_rows(
+            cur,
+            "catalogue_stockimport",
+            [
+                "shop_id",
+                "file",
+                "original_filename",
+                "created_at",
+                "channel",
+                "status",
+                "message",
+                "encoding",
+                "delimiter",
+                "rows_read",
+                "created_count",
+                "updated_count",
+                "unchanged_count",
+                "zeroed_count",
+                "rejected_count",
+                "books_created_count",
+                "report",
+                "duration_ms",
+            ],
+            (
+                (
+                    shop0 + shop,
+                    "",
+                    "stock.csv",
+                    now - datetime.timedelta(days=7 * week + 1),
+                    "api",
+                    "applied",
+                    "",
+                    "utf-8",
+                    ";",
+                    per_shop,
+                    0,
+                    rng.choice([0, 0, 12]),
+                    per_shop,
+                    0,
+                    0,
+                    0,
+                    "[]",
+                    300,
+                )
+                for shop in range(shops)
+                for week in range(52)
+            ),
         )
         # The last twelve months, each month's share of the year by season.
         this_month = now.date().replace(day=1)
@@ -135,10 +249,19 @@ def load(name, *, reservations, books, per_shop, shops=1000, seed=42):
         for month, weight in zip(months, weights):
             count = round(reservations * weight / sum(weights))
             after = (month + datetime.timedelta(days=32)).replace(day=1)
-            cur.execute(RESERVATIONS_SQL, {
-                "offset": offset, "shop0": shop0, "shops": shops, "book0": book0, "books": books, "count": count,
-                "start": f"{month} 00:00+01", "end": f"{after} 00:00+01",
-            })
+            cur.execute(
+                RESERVATIONS_SQL,
+                {
+                    "offset": offset,
+                    "shop0": shop0,
+                    "shops": shops,
+                    "book0": book0,
+                    "books": books,
+                    "count": count,
+                    "start": f"{month} 00:00+01",
+                    "end": f"{after} 00:00+01",
+                },
+            )
             offset += count
         cur.execute("""
             INSERT INTO reservations_reservationevent (reservation_id, from_status, to_status, actor, reason, created_at)
@@ -212,10 +335,12 @@ def run(name, runs, shop0):
     with CaptureQueriesContext(connection) as queries:
         page(association)
     heaviest = max(queries.captured_queries, key=lambda q: float(q["time"]))
-    print(f"\n{len(queries.captured_queries)} queries on the association's page; the heaviest "
-          f"({float(heaviest['time']) * 1000:.0f} ms):\n{heaviest['sql']}\n")
+    print(
+        f"\n{len(queries.captured_queries)} queries on the association's page; the heaviest "
+        f"({float(heaviest['time']) * 1000:.0f} ms):\n{heaviest['sql']}\n"
+    )
 
-    since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=366)
+    since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=366)
     with connection.cursor() as cursor:
         for label, sql, params in [
             ("raw: monthly outcomes straight from reservations", LIVE_MONTHLY_SQL, [since]),
@@ -237,8 +362,10 @@ def main():
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     create_database(args.db)
     seconds, shop0 = load(args.db, reservations=args.reservations, books=args.books, per_shop=args.per_shop)
-    print(f"loaded 1,000 shops, {args.books:,} books, {args.per_shop * 1000:,} stock lines, "
-          f"{args.reservations:,} reservations in {seconds:.0f} s")
+    print(
+        f"loaded 1,000 shops, {args.books:,} books, {args.per_shop * 1000:,} stock lines, "
+        f"{args.reservations:,} reservations in {seconds:.0f} s"
+    )
     try:
         run(args.db, args.runs, shop0)
     finally:

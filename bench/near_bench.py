@@ -78,25 +78,85 @@ def load(name, books, per_shop, shops=1000, seed=42):
     started = time.monotonic()
     with psycopg.connect(f"{SERVER}/{name}") as conn, conn.cursor() as cur:
         copy_rows(
-            cur, "bookshops_shop",
-            ["name", "slug", "address", "postcode", "town", "department", "latitude", "longitude", "coordinates_source",
-             "phone", "email", "website", "siret", "description", "offers_click_and_collect", "offers_postal_delivery",
-             "offers_remote_orders", "pickup_delay_hours", "hold_days", "is_active", "created_at"],
-            ((f"Librairie {i}", f"librairie-{i}", "1 place du Marché", t.postcode, t.name, t.department, t.latitude,
-              t.longitude, "geocoder", "", "", "", "", "", True, False, True, 2, 7, True, now)
-             for i, t in enumerate(towns)),
+            cur,
+            "bookshops_shop",
+            [
+                "name",
+                "slug",
+                "address",
+                "postcode",
+                "town",
+                "department",
+                "latitude",
+                "longitude",
+                "coordinates_source",
+                "phone",
+                "email",
+                "website",
+                "siret",
+                "description",
+                "offers_click_and_collect",
+                "offers_postal_delivery",
+                "offers_remote_orders",
+                "pickup_delay_hours",
+                "hold_days",
+                "is_active",
+                "created_at",
+            ],
+            (
+                (
+                    f"Librairie {i}",
+                    f"librairie-{i}",
+                    "1 place du Marché",
+                    t.postcode,
+                    t.name,
+                    t.department,
+                    t.latitude,
+                    t.longitude,
+                    "geocoder",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    True,
+                    False,
+                    True,
+                    2,
+                    7,
+                    True,
+                    now,
+                )
+                for i, t in enumerate(towns)
+            ),
         )
         copy_rows(
-            cur, "catalogue_book",
-            ["isbn", "title", "subtitle", "publisher", "collection", "language", "summary", "cover_url", "availability",
-             "provenance", "created_at", "updated_at"],
-            ((f"979{n:010d}", f"Livre {n}", "", "Éditeur", "", "fre", "", "", "available", "{}", now, now)
-             for n in range(books)),
+            cur,
+            "catalogue_book",
+            [
+                "isbn",
+                "title",
+                "subtitle",
+                "publisher",
+                "collection",
+                "language",
+                "summary",
+                "cover_url",
+                "availability",
+                "provenance",
+                "created_at",
+                "updated_at",
+            ],
+            (
+                (f"979{n:010d}", f"Livre {n}", "", "Éditeur", "", "fre", "", "", "available", "{}", now, now)
+                for n in range(books)
+            ),
         )
         cur.execute("SELECT min(id) FROM bookshops_shop")
         first_shop = cur.fetchone()[0]
         cur.execute("SELECT min(id) FROM catalogue_book")
         first_book = cur.fetchone()[0]
+
         # Book 0 is a bestseller every shop holds; the others are spread at random.
         def lines():
             for shop in range(shops):
@@ -104,7 +164,9 @@ def load(name, books, per_shop, shops=1000, seed=42):
                 for book in held:
                     yield (first_shop + shop, first_book + book, rng.randint(1, 5), 0, "18.50", now)
 
-        copy_rows(cur, "catalogue_stockline", ["shop_id", "book_id", "quantity", "held", "price", "changed_at"], lines())
+        copy_rows(
+            cur, "catalogue_stockline", ["shop_id", "book_id", "quantity", "held", "price", "changed_at"], lines()
+        )
         conn.commit()
     with psycopg.connect(f"{SERVER}/{name}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -119,11 +181,11 @@ def run(name, books, runs, first_book):
     django.setup()
     from django.db import connection
 
+    from bookshops.geo import bounding_box
     from bookshops.location import ReaderLocation
     from bookshops.models import Shop
-    from bookshops.geo import bounding_box
-    from catalogue.stock.selectors import book_lines_near, stock_lines_for_book
     from catalogue.models import Book
+    from catalogue.stock.selectors import book_lines_near, stock_lines_for_book
 
     rng = random.Random(7)
     readers = list(Shop.objects.values_list("latitude", "longitude"))
@@ -142,13 +204,23 @@ def run(name, books, runs, first_book):
         t = time.perf_counter()
         stock = stock_lines_for_book(book, ReaderLocation(lat, lon, "x", RADIUS_KM))
         selector_ms.append((time.perf_counter() - t) * 1000)
-        selector_by_path["nearest anyway" if stock.none_within_radius else "found within radius"].append(selector_ms[-1])
+        selector_by_path["nearest anyway" if stock.none_within_radius else "found within radius"].append(
+            selector_ms[-1]
+        )
         t = time.perf_counter()
         book_lines_near(book, lat, lon, RADIUS_KM)
         core_ms.append((time.perf_counter() - t) * 1000)
         min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, RADIUS_KM)
-        params = {"lat": lat, "lon": lon, "book": book.pk, "radius": RADIUS_KM,
-                  "min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon, "max_lon": max_lon}
+        params = {
+            "lat": lat,
+            "lon": lon,
+            "book": book.pk,
+            "radius": RADIUS_KM,
+            "min_lat": min_lat,
+            "max_lat": max_lat,
+            "min_lon": min_lon,
+            "max_lon": max_lon,
+        }
         t = time.perf_counter()
         with raw.cursor() as cur:
             cur.execute(RAW_SQL, params)
@@ -183,10 +255,16 @@ def main():
     if first_book is None:
         with psycopg.connect(f"{SERVER}/{args.database}") as conn:
             first_book = conn.execute("SELECT min(id) FROM catalogue_book").fetchone()[0]
-    selector_ms, core_ms, raw_ms, found, plan, total_lines, disagreements, by_path = run(args.database, args.books, args.runs, first_book)
-    print(f"1,000 shops · {args.books:,} books · {total_lines:,} stock lines · {args.runs} queries · radius {RADIUS_KM} km")
-    print(f"shops found within {RADIUS_KM} km: median {statistics.median(found)}, max {max(found)}; "
-          f"edge disagreements selector/raw: {disagreements}")
+    selector_ms, core_ms, raw_ms, found, plan, total_lines, disagreements, by_path = run(
+        args.database, args.books, args.runs, first_book
+    )
+    print(
+        f"1,000 shops · {args.books:,} books · {total_lines:,} stock lines · {args.runs} queries · radius {RADIUS_KM} km"
+    )
+    print(
+        f"shops found within {RADIUS_KM} km: median {statistics.median(found)}, max {max(found)}; "
+        f"edge disagreements selector/raw: {disagreements}"
+    )
     rows = [("book_lines_near (ORM)", core_ms), ("raw SQL", raw_ms), ("book page selector", selector_ms)]
     rows += [(f"  … {path} ({len(samples)})", samples) for path, samples in by_path.items() if samples]
     for label, samples in rows:

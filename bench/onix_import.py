@@ -53,8 +53,10 @@ def templates() -> list[str]:
 def build_feed(path: Path, count: int) -> None:
     parts = templates()
     with path.open("w", encoding="utf-8") as out:
-        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<ONIXMessage release="3.0">\n'
-                  "<Header><Sender><SenderName>Bench</SenderName></Sender></Header>\n")
+        out.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<ONIXMessage release="3.0">\n'
+            "<Header><Sender><SenderName>Bench</SenderName></Sender></Header>\n"
+        )
         for n in range(count):
             product = parts[n % len(parts)]
             out.write(product.replace("{isbn}", isbn13(n + 1)).replace("{n}", str(n + 1)) + "\n")
@@ -100,8 +102,10 @@ def main():
     call_command("migrate", verbosity=0)
     Book.objects.filter(stock_lines__isnull=True, reservations__isnull=True).delete()
     load = os.getloadavg()
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']} · load average {load[0]:.2f} "
-          f"{load[1]:.2f} {load[2]:.2f} · {os.cpu_count()} CPUs")
+    print(
+        f"database: {connection.vendor} {connection.settings_dict['NAME']} · load average {load[0]:.2f} "
+        f"{load[1]:.2f} {load[2]:.2f} · {os.cpu_count()} CPUs"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         feed = Path(tmp) / "bench.xml"
@@ -123,18 +127,23 @@ def main():
             samples.append(rss_mb())
 
         imports._chunk_apply = sampled
-        for label, debug in (("first import (all new)", False), ("re-import (unchanged)", False),
-                             ("re-import, DEBUG on", True)):
+        for label, debug in (
+            ("first import (all new)", False),
+            ("re-import (unchanged)", False),
+            ("re-import, DEBUG on", True),
+        ):
             settings.DEBUG = debug
             samples.clear()
             started = time.perf_counter()
             report = books_import_onix(source=feed)
             took = time.perf_counter() - started
             assert not report.failed, report.file_error
-            print(f"portal import, {label}: {report.products_read / took:,.0f} products/s ({took:.1f} s; "
-                  f"created {report.created:,}, updated {report.updated:,}, unchanged {report.unchanged:,}) · "
-                  f"memory {samples[0]:.0f} MB after the first chunk, {max(samples):.0f} MB at most, "
-                  f"{samples[-1]:.0f} MB at the end")
+            print(
+                f"portal import, {label}: {report.products_read / took:,.0f} products/s ({took:.1f} s; "
+                f"created {report.created:,}, updated {report.updated:,}, unchanged {report.unchanged:,}) · "
+                f"memory {samples[0]:.0f} MB after the first chunk, {max(samples):.0f} MB at most, "
+                f"{samples[-1]:.0f} MB at the end"
+            )
         settings.DEBUG = False
     load = os.getloadavg()
     print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -48,19 +48,22 @@ def setup_stock(lines: int, copies: int):
     from bookshops.models import Shop
     from catalogue.models import Book, StockLine
 
-    tables = {"reservations_outgoingemail", "reservations_reservationevent", "reservations_reservation",
-              "catalogue_stockline", "catalogue_book", "bookshops_shop", "django_tasks_database_dbtaskresult"}
+    tables = {
+        "reservations_outgoingemail",
+        "reservations_reservationevent",
+        "reservations_reservation",
+        "catalogue_stockline",
+        "catalogue_book",
+        "bookshops_shop",
+        "django_tasks_database_dbtaskresult",
+    }
     with connection.cursor() as cur:
         tables &= set(connection.introspection.table_names(cur))
         cur.execute(f"TRUNCATE {', '.join(sorted(tables))} RESTART IDENTITY CASCADE")
     shop = Shop.objects.create(name="Librairie du banc", slug="banc", email="banc@example.org")
-    books = Book.objects.bulk_create(
-        Book(isbn=f"979{n:010d}", title=f"Livre {n}") for n in range(lines)
-    )
+    books = Book.objects.bulk_create(Book(isbn=f"979{n:010d}", title=f"Livre {n}") for n in range(lines))
     now = timezone.now()
-    StockLine.objects.bulk_create(
-        StockLine(shop=shop, book=b, quantity=copies, changed_at=now) for b in books
-    )
+    StockLine.objects.bulk_create(StockLine(shop=shop, book=b, quantity=copies, changed_at=now) for b in books)
     return list(StockLine.objects.filter(shop=shop).values_list("pk", flat=True))
 
 
@@ -133,8 +136,11 @@ def service_work(line_ids):
         line = lines.get(pk=rng.choice(line_ids))
         try:
             reservation_create(
-                stock_line=line, quantity=1, reader_name="Lecteur du banc",
-                reader_email=f"r{next(counter)}@example.org", form_token=secrets.token_hex(12),
+                stock_line=line,
+                quantity=1,
+                reader_name="Lecteur du banc",
+                reader_email=f"r{next(counter)}@example.org",
+                form_token=secrets.token_hex(12),
             )
         except InsufficientStock:
             return False
@@ -243,7 +249,9 @@ def run_processes(kind, line_ids, args):
     procs = [
         subprocess.Popen(
             [sys.executable, __file__, "--worker", kind, "--clients", str(per), "--seconds", str(args.seconds)],
-            env=env, stdout=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for _ in range(args.processes)
     ]
@@ -290,7 +298,9 @@ def main():
             print(f"{label:8} {ms:6.2f} ms of Python CPU per reservation, {1000 / ms:6.0f}/s per core at most")
         split = request_and_worker_cpu(setup_stock(args.lines, args.copies), args.cpu)
         if split:
-            print("request {:6.2f} ms + worker {:6.2f} ms per reservation, measured in turn in one process".format(*split))
+            print(
+                "request {:6.2f} ms + worker {:6.2f} ms per reservation, measured in turn in one process".format(*split)
+            )
         return None
     for label, kind, runner in (("service", "service", bench_service), ("raw SQL", "raw", bench_raw)):
         for scenario, lines, copies in (

@@ -42,8 +42,10 @@ REAL_WORDS = (
     "dernier premier nouveau vieux blanc noir rouge bleu vert été hiver printemps automne"
 ).split()
 STOPWORDS = "le la les de des du un une et en au aux".split()
-FIRST_NAMES = ("Jean Marie Pierre Anne Louis Claire Paul Sophie Michel Hélène Jacques Isabelle François Élise "
-               "Henri Camille Bernard Juliette Alain Lucie Yves Margot Régis Éloïse Gérard Inès").split()
+FIRST_NAMES = (
+    "Jean Marie Pierre Anne Louis Claire Paul Sophie Michel Hélène Jacques Isabelle François Élise "
+    "Henri Camille Bernard Juliette Alain Lucie Yves Margot Régis Éloïse Gérard Inès"
+).split()
 SYLLABLES = "ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo ga go la le li lo lu ma me mi mo mu na ne ni no nu pa pe pi po ra re ri ro ru sa se si so ta te ti to tu va ve vi vo ar er ir or ur an en on in el al ol ou oi eau ien ette ard ier".split()
 
 QUERIES = {
@@ -93,14 +95,19 @@ class Generator:
         rng = self.rng
         for i in range(self.n_books):
             if i == 0:
-                yield ("9782253004639", "Aliénor d'Aquitaine", "", "Le Livre de Poche", "Biographies"), ["Régine Pernoud"]
+                yield (
+                    ("9782253004639", "Aliénor d'Aquitaine", "", "Le Livre de Poche", "Biographies"),
+                    ["Régine Pernoud"],
+                )
                 continue
             words = self.words(rng.randint(1, 5))
             if rng.random() < 0.5:
                 words.insert(rng.randint(0, len(words)), rng.choice(STOPWORDS))
             title = " ".join(words).capitalize()
             subtitle = " ".join(self.words(rng.randint(2, 4))) if rng.random() < 0.3 else ""
-            authors = [f"{rng.choice(FIRST_NAMES)} {rng.choice(self.surnames)}" for _ in range(rng.choice((1, 1, 1, 2)))]
+            authors = [
+                f"{rng.choice(FIRST_NAMES)} {rng.choice(self.surnames)}" for _ in range(rng.choice((1, 1, 1, 2)))
+            ]
             isbn = ean13(f"979{10_000_000 + i:09d}")
             collection = rng.choice(self.collections) if rng.random() < 0.4 else ""
             yield (isbn, title, subtitle, rng.choice(self.publishers), collection), authors
@@ -123,8 +130,16 @@ def generate(gen, connection):
 
     now = timezone.now()
     Shop.objects.bulk_create(
-        Shop(name=f"Librairie {i}", slug=f"bench-{i}", town="Bordeaux", postcode="33000", department="33",
-             latitude=44.8 + (i % 50) / 100, longitude=-0.6 + (i // 50) / 100, stock_reported_at=now)
+        Shop(
+            name=f"Librairie {i}",
+            slug=f"bench-{i}",
+            town="Bordeaux",
+            postcode="33000",
+            department="33",
+            latitude=44.8 + (i % 50) / 100,
+            longitude=-0.6 + (i // 50) / 100,
+            stock_reported_at=now,
+        )
         for i in range(gen.n_shops)
     )
     shop_ids = list(Shop.objects.order_by("pk").values_list("pk", flat=True))
@@ -137,8 +152,10 @@ def generate(gen, connection):
     if connection.vendor == "postgresql":
         raw = connection.connection
         with raw.cursor() as cur:
-            with cur.copy("COPY catalogue_book (isbn, title, subtitle, publisher, collection, language, availability, "
-                          "published_on, page_count, summary, cover_url, provenance, created_at, updated_at) FROM STDIN") as copy:
+            with cur.copy(
+                "COPY catalogue_book (isbn, title, subtitle, publisher, collection, language, availability, "
+                "published_on, page_count, summary, cover_url, provenance, created_at, updated_at) FROM STDIN"
+            ) as copy:
                 for row in book_rows:
                     copy.write_row((*row, None, None, "", "", "{}", now, now))
             cur.execute("SELECT id FROM catalogue_book ORDER BY id")
@@ -147,7 +164,9 @@ def generate(gen, connection):
                 for index, name, position in contributor_rows:
                     copy.write_row((book_ids[index], name, "author", position))
             books_done = time.perf_counter()
-            with cur.copy("COPY catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at) FROM STDIN") as copy:
+            with cur.copy(
+                "COPY catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at) FROM STDIN"
+            ) as copy:
                 for shop, book in gen.stock_pairs():
                     quantity = 0 if gen.rng.random() < 0.2 else gen.rng.randint(1, 5)
                     copy.write_row((shop_ids[shop], book_ids[book], quantity, 0, "12.50", now))
@@ -172,12 +191,16 @@ def generate(gen, connection):
             cur.executemany(
                 "INSERT INTO catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at) "
                 "VALUES (%s, %s, %s, 0, '12.50', %s)",
-                [(shop_ids[s], book_ids[b], 0 if gen.rng.random() < 0.2 else gen.rng.randint(1, 5), now)
-                 for s, b in gen.stock_pairs()],
+                [
+                    (shop_ids[s], book_ids[b], 0 if gen.rng.random() < 0.2 else gen.rng.randint(1, 5), now)
+                    for s, b in gen.stock_pairs()
+                ],
             )
     ended = time.perf_counter()
-    print(f"generated {len(book_rows)} books in {books_done - started:.1f} s "
-          f"({len(book_rows) / (books_done - started):,.0f}/s), stock lines in {ended - books_done:.1f} s")
+    print(
+        f"generated {len(book_rows)} books in {books_done - started:.1f} s "
+        f"({len(book_rows) / (books_done - started):,.0f}/s), stock lines in {ended - books_done:.1f} s"
+    )
 
 
 def place_shops(connection, seed):
@@ -195,8 +218,10 @@ def place_shops(connection, seed):
         dense = len(ids) * 15 // 100
         for position, pk in enumerate(ids):
             town = rng.choice(around if position < dense else towns)
-            cur.execute("UPDATE bookshops_shop SET latitude = %s, longitude = %s WHERE id = %s",
-                        [town.latitude, town.longitude, pk])
+            cur.execute(
+                "UPDATE bookshops_shop SET latitude = %s, longitude = %s WHERE id = %s",
+                [town.latitude, town.longitude, pk],
+            )
 
 
 def percentiles(samples):
@@ -255,8 +280,20 @@ def gunicorn_throughput(db_url, queries, seconds, clients):
     port = 8765
     env = {**os.environ, "DATABASE_URL": db_url}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         import http.client
@@ -272,8 +309,10 @@ def gunicorn_throughput(db_url, queries, seconds, clients):
 
         def load(paths, duration):
             out = multiprocessing.Queue()
-            procs = [multiprocessing.Process(target=load_clients, args=(port, paths, duration, i, out))
-                     for i in range(clients)]
+            procs = [
+                multiprocessing.Process(target=load_clients, args=(port, paths, duration, i, out))
+                for i in range(clients)
+            ]
             started = time.perf_counter()
             for p in procs:
                 p.start()
@@ -306,7 +345,9 @@ def main():
     if args.db == "postgres":
         db_url = PG_URL
         if not args.reuse:
-            subprocess.run(["psql", PG_ADMIN_URL, "-qc", "DROP DATABASE IF EXISTS bench_search WITH (FORCE)"], check=True)
+            subprocess.run(
+                ["psql", PG_ADMIN_URL, "-qc", "DROP DATABASE IF EXISTS bench_search WITH (FORCE)"], check=True
+            )
             subprocess.run(["psql", PG_ADMIN_URL, "-qc", "CREATE DATABASE bench_search"], check=True)
     else:
         db_url = f"sqlite:///{SQLITE_PATH}"
@@ -351,10 +392,14 @@ def main():
     QUERIES["two rare words"] = f"{rare[1]} {rare[2]}"
     engine = get_engine()
     client = Client()
-    print(f"\n{connection.vendor}: {Book.objects.count():,} books, "
-          f"{connection.cursor().execute('SELECT count(*) FROM catalogue_stockline').fetchone()[0]:,} stock lines, "
-          f"{args.shops} shops; {args.repeat} runs per query (ms)")
-    print(f"{'query':<18} {'hits':>7} | {'service p50':>11} {'p95':>6} | {'raw SQL p50':>11} {'p95':>6} | {'page p50':>8} {'p95':>6}")
+    print(
+        f"\n{connection.vendor}: {Book.objects.count():,} books, "
+        f"{connection.cursor().execute('SELECT count(*) FROM catalogue_stockline').fetchone()[0]:,} stock lines, "
+        f"{args.shops} shops; {args.repeat} runs per query (ms)"
+    )
+    print(
+        f"{'query':<18} {'hits':>7} | {'service p50':>11} {'p95':>6} | {'raw SQL p50':>11} {'p95':>6} | {'page p50':>8} {'p95':>6}"
+    )
     for label, query in QUERIES.items():
         results = search_books(query=query)
         service = timed(lambda: search_books(query=query), args.repeat)
@@ -366,15 +411,24 @@ def main():
             terms = [Term(word=w, alternatives=corrections.get(w, [])) for w in words]
             terms[-1].prefix = len(terms[-1].word) >= 3
             filters = Filters()
-            raw = timed(lambda: (engine.hits(terms=terms, filters=filters, limit=20, offset=0),
-                                 engine.count(terms=terms, filters=filters)), args.repeat)
+            raw = timed(
+                lambda: (
+                    engine.hits(terms=terms, filters=filters, limit=20, offset=0),
+                    engine.count(terms=terms, filters=filters),
+                ),
+                args.repeat,
+            )
         page = timed(lambda: client.get("/search/", {"q": query}), args.repeat)
-        print(f"{label:<18} {results.total:>7} | {service[0]:>11.1f} {service[1]:>6.1f} | "
-              f"{raw[0]:>11.1f} {raw[1]:>6.1f} | {page[0]:>8.1f} {page[1]:>6.1f}")
+        print(
+            f"{label:<18} {results.total:>7} | {service[0]:>11.1f} {service[1]:>6.1f} | "
+            f"{raw[0]:>11.1f} {raw[1]:>6.1f} | {page[0]:>8.1f} {page[1]:>6.1f}"
+        )
     in_stock = timed(lambda: search_books(query="histoire", in_stock_only=True), args.repeat)
     near = timed(lambda: search_books(query="histoire", boost_shop_ids=list(range(1, 31))), args.repeat)
-    print(f"service 'histoire' in stock only: p50 {in_stock[0]:.1f} p95 {in_stock[1]:.1f}; "
-          f"boosted by 30 nearby shops: p50 {near[0]:.1f} p95 {near[1]:.1f}")
+    print(
+        f"service 'histoire' in stock only: p50 {in_stock[0]:.1f} p95 {in_stock[1]:.1f}; "
+        f"boosted by 30 nearby shops: p50 {near[0]:.1f} p95 {near[1]:.1f}"
+    )
     # The reader in Bordeaux, with 15 % of the network's shops within 30 km (the densest city's case).
     reader = {"lat": "44.84", "lon": "-0.58", "radius": "30"}
     for label, extra in (("page, 30 km boost", {}), ("page, 30 km only", {"near_only": "on"})):
@@ -385,8 +439,10 @@ def main():
 
     page_queries = [q for q in QUERIES.values() if q]
     (rps, errors), (static_rps, _static_errors) = gunicorn_throughput(db_url, page_queries, args.seconds, args.clients)
-    print(f"gunicorn 2 sync workers, {args.clients} client processes, {args.seconds} s: /search/ {rps:.0f} requests/s "
-          f"({errors} errors); a static file through the same stack: {static_rps:.0f} requests/s")
+    print(
+        f"gunicorn 2 sync workers, {args.clients} client processes, {args.seconds} s: /search/ {rps:.0f} requests/s "
+        f"({errors} errors); a static file through the same stack: {static_rps:.0f} requests/s"
+    )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores shared with other work)")
 
 

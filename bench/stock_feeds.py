@@ -49,8 +49,10 @@ def write_files():
             with path.open("w", encoding="utf-8", newline="") as out:
                 out.write("EAN;Titre;Auteur;Éditeur;Qté;Prix TTC\r\n")
                 for i in range(lines):
-                    out.write(f"{make_isbn(i)};Titre {i};Auteur {i % 997};Éditeur {i % 89};{i % 9 + 1};"
-                              f"{5 + i % 40},{i % 100:02d}\r\n")
+                    out.write(
+                        f"{make_isbn(i)};Titre {i};Auteur {i % 997};Éditeur {i % 89};{i % 9 + 1};"
+                        f"{5 + i % 40},{i % 100:02d}\r\n"
+                    )
         print(path, path.stat().st_size, "bytes")
     path = FILES / "bad-20MB.csv"
     if not path.exists():
@@ -77,9 +79,10 @@ def raw_limits(path):
         started = time.perf_counter()
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMPORARY TABLE raw_copy ({', '.join(f'c{i} text' for i in range(columns))})")
-            with path.open("rb") as data, cursor.cursor.copy(
-                "COPY raw_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true)"
-            ) as copy_in:
+            with (
+                path.open("rb") as data,
+                cursor.cursor.copy("COPY raw_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true)") as copy_in,
+            ):
                 while chunk := data.read(1 << 20):
                     copy_in.write(chunk)
             cursor.execute("DROP TABLE raw_copy")
@@ -118,12 +121,14 @@ def main():
     total = time.perf_counter() - started
     report_bytes = len(str(record.report).encode())
     rows, parse, copy = raw_limits(args.path)
-    print(f"{connection.vendor} {args.path.name}: {record.status}, {record.rows_read} rows read, "
-          f"created {record.created_count}, rejected {record.rejected_count}; import {record.duration_ms / 1000:.1f} s "
-          f"({record.rows_read / max(record.duration_ms / 1000, 0.001):,.0f} rows/s), with index refresh "
-          f"{total:.1f} s; report {len(record.report)} problems kept, {report_bytes:,} bytes; "
-          f"raw: csv read {parse:.1f} s ({rows / parse:,.0f} rows/s)"
-          + (f", COPY {copy:.1f} s ({rows / copy:,.0f} rows/s)" if copy else ""))
+    print(
+        f"{connection.vendor} {args.path.name}: {record.status}, {record.rows_read} rows read, "
+        f"created {record.created_count}, rejected {record.rejected_count}; import {record.duration_ms / 1000:.1f} s "
+        f"({record.rows_read / max(record.duration_ms / 1000, 0.001):,.0f} rows/s), with index refresh "
+        f"{total:.1f} s; report {len(record.report)} problems kept, {report_bytes:,} bytes; "
+        f"raw: csv read {parse:.1f} s ({rows / parse:,.0f} rows/s)"
+        + (f", COPY {copy:.1f} s ({rows / copy:,.0f} rows/s)" if copy else "")
+    )
     assert record.status in (StockImport.Status.APPLIED, StockImport.Status.REFUSED)
 
 

@@ -29,7 +29,9 @@ def make_isbn(n):
 
 def build_file(rows):
     lines = ["EAN;Titre;Auteur;Éditeur;Qté;Prix TTC"]
-    lines += [f"{isbn};Titre {i};Auteur {i % 997};Éditeur {i % 89};{qty};{price}" for i, (isbn, qty, price) in enumerate(rows)]
+    lines += [
+        f"{isbn};Titre {i};Auteur {i % 997};Éditeur {i % 89};{qty};{price}" for i, (isbn, qty, price) in enumerate(rows)
+    ]
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
@@ -53,9 +55,17 @@ def main():
     rng = random.Random(42)
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}, rows: {args.rows}")
     for attempt in range(args.repeat):
-        shop = Shop.objects.create(name=f"Bench {attempt} {time.time()}", slug=f"bench-{attempt}-{int(time.time()*1000)}")
-        rows = [(make_isbn(attempt * 10_000_000 + i), rng.randint(1, 9), f"{rng.randint(500, 4000) / 100:.2f}".replace(".", ","))
-                for i in range(args.rows)]
+        shop = Shop.objects.create(
+            name=f"Bench {attempt} {time.time()}", slug=f"bench-{attempt}-{int(time.time() * 1000)}"
+        )
+        rows = [
+            (
+                make_isbn(attempt * 10_000_000 + i),
+                rng.randint(1, 9),
+                f"{rng.randint(500, 4000) / 100:.2f}".replace(".", ","),
+            )
+            for i in range(args.rows)
+        ]
         first = build_file(rows)
         started = time.perf_counter()
         record = stock_import(shop=shop, data=first, filename="bench.csv")

@@ -85,7 +85,8 @@ class ShopAdmin(admin.ModelAdmin):
                 shop_geocode(shop=obj, save=False)
             except GeocodingFailed as exc:
                 self.message_user(
-                    request, _("Adresse non géocodée (%s) : saisissez la latitude et la longitude.") % exc.reason,
+                    request,
+                    _("Adresse non géocodée (%s) : saisissez la latitude et la longitude.") % exc.reason,
                     messages.WARNING,
                 )
         super().save_model(request, obj, form, change)
@@ -181,8 +182,11 @@ class ApiTokenAdmin(ShopScopedAdmin):
         obj._state.adding = False
         self.message_user(
             request,
-            _("Jeton de %(shop)s : %(token)s — copiez-le maintenant dans le logiciel de caisse, "
-              "il ne sera plus jamais affiché.") % {"shop": token.shop.name, "token": raw},
+            _(
+                "Jeton de %(shop)s : %(token)s — copiez-le maintenant dans le logiciel de caisse, "
+                "il ne sera plus jamais affiché."
+            )
+            % {"shop": token.shop.name, "token": raw},
             messages.WARNING,
         )
 

@@ -70,7 +70,10 @@ SPHERE_ERROR = 0.006
 def sphere_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine): a thousand times cheaper than the geodesic, within 0.6 %."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((phi2 - phi1) / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    a = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
@@ -114,5 +117,3 @@ def nearest_first(queryset, lat: float, lon: float, limit: int, prefix: str = ""
     )
     shop_of = (lambda item: item.shop) if prefix else (lambda item: item)
     return with_distances(rows, lat, lon, shop_of)[:limit]
-
-

@@ -57,7 +57,9 @@ def _geocode_callable():
     if isinstance(geocoder, OfflineGazetteer):
         return geocoder.geocode
     # Online services ask for at most one request a second (Nominatim's usage policy).
-    return RateLimiter(geocoder.geocode, min_delay_seconds=settings.GEOCODER_MIN_DELAY_SECONDS, swallow_exceptions=False)
+    return RateLimiter(
+        geocoder.geocode, min_delay_seconds=settings.GEOCODER_MIN_DELAY_SECONDS, swallow_exceptions=False
+    )
 
 
 def geocode(query: str) -> Location | None:

@@ -122,9 +122,7 @@ def _resolve(request) -> LocationState:
         if not places:
             return LocationState(
                 query=near,
-                error=_(
-                    "Lieu inconnu : « %(query)s ». Indiquez un code postal à 5 chiffres ou le nom d'une commune."
-                )
+                error=_("Lieu inconnu : « %(query)s ». Indiquez un code postal à 5 chiffres ou le nom d'une commune.")
                 % {"query": near},
             )
         if len(places) > 1:
@@ -171,8 +169,11 @@ def location_cookie_write(*, request, response) -> None:
     elif value is not None:
         # signing.dumps: URL-safe base64 of signed JSON, timestamped for max_age.
         response.set_cookie(
-            COOKIE_NAME, signing.dumps(value, salt=COOKIE_SALT, compress=True),
-            max_age=settings.LOCATION_COOKIE_DAYS * 86400, secure=settings.SESSION_COOKIE_SECURE, httponly=True,
+            COOKIE_NAME,
+            signing.dumps(value, salt=COOKIE_SALT, compress=True),
+            max_age=settings.LOCATION_COOKIE_DAYS * 86400,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
             samesite="Lax",
         )
 

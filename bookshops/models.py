@@ -64,10 +64,12 @@ class Shop(models.Model):
     #: Orders readers send through the portal, for books the shop does not hold.
     takes_portal_orders = models.BooleanField(_("commandes en ligne (livres absents du stock)"), default=True)
     #: The shop's usual delay for an order from its distributors, in days: "en général 3 à 7 jours".
-    order_delay_min_days = models.PositiveSmallIntegerField(_("délai de commande habituel, au plus tôt (jours)"),
-                                                            default=3)
-    order_delay_max_days = models.PositiveSmallIntegerField(_("délai de commande habituel, au plus tard (jours)"),
-                                                            default=7)
+    order_delay_min_days = models.PositiveSmallIntegerField(
+        _("délai de commande habituel, au plus tôt (jours)"), default=3
+    )
+    order_delay_max_days = models.PositiveSmallIntegerField(
+        _("délai de commande habituel, au plus tard (jours)"), default=7
+    )
     #: Hours the shop needs, after a reservation, to set the copy aside.
     pickup_delay_hours = models.PositiveSmallIntegerField(_("délai de mise de côté (heures)"), default=2)
     #: Opening days a confirmed reservation waits for the reader.
@@ -82,7 +84,9 @@ class Shop(models.Model):
 
     #: How the shop hears of new reservations (``send_reservation_digest`` sends the daily one).
     reservation_notices = models.CharField(
-        _("avis des nouvelles réservations"), max_length=10, choices=ReservationNotices.choices,
+        _("avis des nouvelles réservations"),
+        max_length=10,
+        choices=ReservationNotices.choices,
         default=ReservationNotices.EACH,
     )
     reservation_digest_sent_at = models.DateTimeField(
@@ -91,7 +95,9 @@ class Shop(models.Model):
 
     #: Median time the shop took to confirm its reservations lately (``figures_refresh`` writes it);
     #: empty until it has enough history.
-    typical_confirm_minutes = models.PositiveIntegerField(_("délai de confirmation habituel (minutes)"), null=True, blank=True, editable=False)
+    typical_confirm_minutes = models.PositiveIntegerField(
+        _("délai de confirmation habituel (minutes)"), null=True, blank=True, editable=False
+    )
     #: When the shop last sent a stock snapshot; the freshness readers see.
     stock_reported_at = models.DateTimeField(_("stock transmis le"), null=True, blank=True)
     is_active = models.BooleanField(_("membre actif"), default=True)
@@ -99,12 +105,13 @@ class Shop(models.Model):
     #: its offerer gave the association's provider access to.
     passculture_venue_id = models.PositiveBigIntegerField(_("lieu pass Culture (identifiant)"), null=True, blank=True)
     passculture_enabled = models.BooleanField(
-        _("stock envoyé au pass Culture"), default=False,
-        help_text=_("Les titres en stock sont proposés aux jeunes sur le pass Culture et leurs réservations arrivent ici."),
+        _("stock envoyé au pass Culture"),
+        default=False,
+        help_text=_(
+            "Les titres en stock sont proposés aux jeunes sur le pass Culture et leurs réservations arrivent ici."
+        ),
     )
-    staff = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, verbose_name=_("équipe"), related_name="shops", blank=True
-    )
+    staff = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("équipe"), related_name="shops", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ShopQuerySet.as_manager()
@@ -157,7 +164,6 @@ class Shop(models.Model):
         return next_opening(self.opening_hours.all(), self.closures.all(), moment)
 
 
-
 def open_at(hours, closures, moment: datetime.datetime | None = None) -> bool:
     """Whether opening ``hours`` minus ``closures`` (of one shop) include that moment (now by default)."""
     moment = timezone.localtime(moment or timezone.now())
@@ -199,8 +205,6 @@ def next_opening(hours, closures, moment: datetime.datetime | None = None) -> da
             if start > moment:
                 return start
     return None
-
-
 
 
 class OpeningHours(models.Model):
@@ -247,7 +251,9 @@ class Closure(models.Model):
         verbose_name_plural = _("fermetures exceptionnelles")
         ordering = ["start_date"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")), name="closure_dates_ordered"),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")), name="closure_dates_ordered"
+            ),
         ]
 
     def __str__(self):

@@ -48,7 +48,10 @@ def visible_picks():
 def picks_for_shop(shop) -> list:
     """The visible picks of one shop, most recent first, with their books and authors."""
     return list(
-        visible_picks().filter(shop=shop).select_related("book").prefetch_related("book__contributors")
+        visible_picks()
+        .filter(shop=shop)
+        .select_related("book")
+        .prefetch_related("book__contributors")
         .order_by("-created_at", "-pk")
     )
 

@@ -43,7 +43,18 @@ SHOP_HEADER_ALIASES = {
 }
 _ALIASES = {alias: name for name, aliases in SHOP_HEADER_ALIASES.items() for alias in aliases}
 _ADDRESS_FIELDS = ("address", "postcode", "town")
-_TEXT_FIELDS = ("name", "address", "postcode", "town", "department", "phone", "email", "website", "siret", "description")
+_TEXT_FIELDS = (
+    "name",
+    "address",
+    "postcode",
+    "town",
+    "department",
+    "phone",
+    "email",
+    "website",
+    "siret",
+    "description",
+)
 
 
 @dataclass
@@ -177,7 +188,9 @@ def _clean_row(values: dict) -> dict:
         try:
             lat, lon = float(raw_lat.replace(",", ".")), float(raw_lon.replace(",", "."))
         except ValueError:
-            raise ValueError(_("coordonnées illisibles (%(lat)s ; %(lon)s)") % {"lat": raw_lat, "lon": raw_lon}) from None
+            raise ValueError(
+                _("coordonnées illisibles (%(lat)s ; %(lon)s)") % {"lat": raw_lat, "lon": raw_lon}
+            ) from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise ValueError(_("coordonnées hors limites (%(lat)s ; %(lon)s)") % {"lat": raw_lat, "lon": raw_lon})
         cleaned["latitude"], cleaned["longitude"] = lat, lon
@@ -227,8 +240,11 @@ def _import_row(report: ShopImportReport, line: int, values: dict) -> None:
             changed.append("latitude")
         except GeocodingFailed as exc:
             _problem(
-                report, line, cleaned["name"],
-                _("adresse non géocodée (%(reason)s) : coordonnées à saisir dans l'administration") % {"reason": exc.reason},
+                report,
+                line,
+                cleaned["name"],
+                _("adresse non géocodée (%(reason)s) : coordonnées à saisir dans l'administration")
+                % {"reason": exc.reason},
                 level="warning",
             )
     if created or changed:

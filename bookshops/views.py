@@ -48,7 +48,9 @@ def shop_list(request):
     location = get_location(request)
     shops = shops_near(location.lat, location.lon, None, queryset=shops) if location else list(shops)
     attach_open_now(shops, shop_id_of=lambda shop: shop.pk, attr="is_open", opens_attr="opens_at")
-    departments = Shop.objects.active().exclude(department="").order_by().values_list("department", flat=True).distinct()
+    departments = (
+        Shop.objects.active().exclude(department="").order_by().values_list("department", flat=True).distinct()
+    )
     context = {
         "shops": shops,
         "location": location,

@@ -60,7 +60,11 @@ class BookAdmin(admin.ModelAdmin):
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))
 
     def save_model(self, request, obj, form, change):
-        entry = {"source": str(Book.Source.STAFF), "user": request.user.get_username(), "at": timezone.now().isoformat()}
+        entry = {
+            "source": str(Book.Source.STAFF),
+            "user": request.user.get_username(),
+            "at": timezone.now().isoformat(),
+        }
         for name in form.changed_data:
             obj.provenance[name] = entry
         super().save_model(request, obj, form, change)
@@ -98,17 +102,45 @@ class StockLineAdmin(ShopScopedAdmin):
 
 @admin.register(StockImport)
 class StockImportAdmin(ShopScopedAdmin):
-    list_display = ["created_at", "shop", "status", "rows_read", "created_count", "updated_count",
-                    "zeroed_count", "rejected_count", "channel"]
+    list_display = [
+        "created_at",
+        "shop",
+        "status",
+        "rows_read",
+        "created_count",
+        "updated_count",
+        "zeroed_count",
+        "rejected_count",
+        "channel",
+    ]
     list_filter = ["status", "channel", "shop"]
     date_hierarchy = "created_at"
     list_select_related = ["shop"]
     exclude = ["report", "file"]
     readonly_fields = [
-        "shop", "created_at", "created_by", "channel", "status", "message", "downloads", "original_filename",
-        "encoding", "delimiter", "rows_read", "created_count", "updated_count", "unchanged_count",
-        "zeroed_count", "rejected_count", "warning_count", "problems_by_kind", "books_created_count", "started_at",
-        "finished_at", "duration_ms", "line_report",
+        "shop",
+        "created_at",
+        "created_by",
+        "channel",
+        "status",
+        "message",
+        "downloads",
+        "original_filename",
+        "encoding",
+        "delimiter",
+        "rows_read",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "zeroed_count",
+        "rejected_count",
+        "warning_count",
+        "problems_by_kind",
+        "books_created_count",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "line_report",
     ]
 
     @admin.display(description=_("téléchargements"))
@@ -124,23 +156,34 @@ class StockImportAdmin(ShopScopedAdmin):
     def problems_by_kind(self, obj):
         if not obj.problem_counts:
             return "—"
-        return ", ".join(f"{PROBLEM_KINDS.get(kind, kind)} : {count}" for kind, count in sorted(obj.problem_counts.items()))
+        return ", ".join(
+            f"{PROBLEM_KINDS.get(kind, kind)} : {count}" for kind, count in sorted(obj.problem_counts.items())
+        )
 
     @admin.display(description=_("rapport ligne à ligne"))
     def line_report(self, obj):
         if not obj.problems:
             return _("Aucune ligne rejetée.")
         rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((p["line"], _("erreur") if p["level"] == "error" else _("avertissement"), p["value"], p["error"])
-             for p in obj.problems[:1000]),
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (p["line"], _("erreur") if p["level"] == "error" else _("avertissement"), p["value"], p["error"])
+                for p in obj.problems[:1000]
+            ),
         )
         table = format_html(
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
-            _("ligne"), _("niveau"), _("valeur"), _("problème"), rows,
+            _("ligne"),
+            _("niveau"),
+            _("valeur"),
+            _("problème"),
+            rows,
         )
         if obj.problems_left_out:
-            left_out = _("… et %(count)s autres problèmes, comptés par type ci-dessus.") % {"count": obj.problems_left_out}
+            left_out = _("… et %(count)s autres problèmes, comptés par type ci-dessus.") % {
+                "count": obj.problems_left_out
+            }
             return format_html("{}<p>{}</p>", table, left_out)
         return table
 
@@ -183,7 +226,9 @@ class StockImportAdmin(ShopScopedAdmin):
         except FileNotFoundError:
             raise Http404("kept file is missing") from None
         return FileResponse(
-            handle, as_attachment=True, filename=record.original_filename or "stock.csv",
+            handle,
+            as_attachment=True,
+            filename=record.original_filename or "stock.csv",
             content_type="application/octet-stream",
         )
 
@@ -196,8 +241,14 @@ class StockImportAdmin(ShopScopedAdmin):
         writer = csv.writer(response, delimiter=";")
         writer.writerow([_("ligne"), _("niveau"), _("valeur"), _("problème")])
         for problem in record.report:
-            writer.writerow([problem.get("line"), problem.get("level"), _csv_cell(problem.get("value")),
-                             _csv_cell(problem.get("error"))])
+            writer.writerow(
+                [
+                    problem.get("line"),
+                    problem.get("level"),
+                    _csv_cell(problem.get("value")),
+                    _csv_cell(problem.get("error")),
+                ]
+            )
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -206,7 +257,9 @@ class StockImportAdmin(ShopScopedAdmin):
         if record is not None:
             zeroed = record.zeroed_lines
             extra = {
-                "record": record, "zeroed_shown": zeroed[:ZEROED_SHOWN], "zeroed_more": len(zeroed) > ZEROED_SHOWN,
+                "record": record,
+                "zeroed_shown": zeroed[:ZEROED_SHOWN],
+                "zeroed_more": len(zeroed) > ZEROED_SHOWN,
                 "zeroed_reserved": sum(1 for z in zeroed if z["held"]),
                 "can_apply_anyway": record.can_retry and self.has_add_permission(request),
             }
@@ -219,8 +272,11 @@ class StockImportAdmin(ShopScopedAdmin):
         """Every title an import zeroed (or, refused, would have), as recorded in its report."""
         record = self._record_or_404(request, pk)
         context = {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "record": record,
-            "title": _("Titres passés à zéro"), "zeroed": record.zeroed_lines,
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "record": record,
+            "title": _("Titres passés à zéro"),
+            "zeroed": record.zeroed_lines,
             "total": record.zeroed_count or len(record.zeroed_lines),
         }
         return TemplateResponse(request, "admin/catalogue/stockimport/zeroed.html", context)
@@ -231,8 +287,11 @@ class StockImportAdmin(ShopScopedAdmin):
         if request.method != "POST" or not self.has_add_permission(request):
             raise PermissionDenied
         if not record.can_retry:
-            self.message_user(request, _("Cet import ne peut pas être appliqué tel quel : envoyez un nouveau fichier."),
-                              messages.ERROR)
+            self.message_user(
+                request,
+                _("Cet import ne peut pas être appliqué tel quel : envoyez un nouveau fichier."),
+                messages.ERROR,
+            )
             return redirect(reverse("admin:catalogue_stockimport_change", args=[record.pk]))
         try:
             new = stock_import_retry(record=record, user=request.user, force=True)
@@ -253,8 +312,11 @@ class StockImportAdmin(ShopScopedAdmin):
         if data is not None and shop_form.is_valid() and formset.is_valid():
             try:
                 record = stock_import(
-                    shop=shop_form.cleaned_data["shop"], data=formset.as_stock_file(),
-                    filename="nouveautes-du-jour.csv", user=request.user, channel=StockImport.Channel.ADMIN,
+                    shop=shop_form.cleaned_data["shop"],
+                    data=formset.as_stock_file(),
+                    filename="nouveautes-du-jour.csv",
+                    user=request.user,
+                    channel=StockImport.Channel.ADMIN,
                     partial=True,
                 )
             except StockImportRefused as refused:
@@ -264,12 +326,16 @@ class StockImportAdmin(ShopScopedAdmin):
                 self.message_user(request, record.message, messages.SUCCESS)
             return redirect(reverse("admin:catalogue_stockimport_change", args=[record.pk]))
         context = {
-            **self.admin_site.each_context(request), "opts": self.model._meta,
-            "title": _("Nouveautés du jour"), "shop_form": shop_form, "formset": formset,
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Nouveautés du jour"),
+            "shop_form": shop_form,
+            "formset": formset,
             "is_nav_sidebar_enabled": False,
         }
-        return TemplateResponse(request, "admin/catalogue/stockimport/arrivals.html", context,
-                                status=400 if data is not None else 200)
+        return TemplateResponse(
+            request, "admin/catalogue/stockimport/arrivals.html", context, status=400 if data is not None else 200
+        )
 
     def progress_view(self, request, object_id):
         """Where an import stands: refreshes itself (meta refresh without JavaScript, a quiet fetch with it)."""
@@ -338,5 +404,8 @@ class IndexRefreshAdmin(OutboxAdmin):
 
     task = refresh_search_index
     list_display = ["created_at", "__str__", "done_at", "attempts", "failed_at", "gave_up_at", "last_error"]
-    list_filter = [("done_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter),
-                   ("gave_up_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        ("done_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+        ("gave_up_at", admin.EmptyFieldListFilter),
+    ]

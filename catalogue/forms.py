@@ -44,7 +44,9 @@ class StockUploadForm(ShopChoiceMixin, forms.Form):
 
     @staticmethod
     def too_large_message():
-        return _("Fichier trop volumineux (%(size)s au plus).") % {"size": filesizeformat(settings.STOCK_FILE_MAX_BYTES)}
+        return _("Fichier trop volumineux (%(size)s au plus).") % {
+            "size": filesizeformat(settings.STOCK_FILE_MAX_BYTES)
+        }
 
     def clean_file(self):
         file = self.cleaned_data["file"]
@@ -56,12 +58,28 @@ class StockUploadForm(ShopChoiceMixin, forms.Form):
 class ArrivalLineForm(forms.Form):
     """One line of today's arrivals: a book, how many the shop now has, its price."""
 
-    isbn = forms.CharField(label=_("ISBN"), max_length=20, required=False,
-                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": 17}))
-    quantity = forms.IntegerField(label=_("Quantité en stock"), min_value=0, max_value=100000, required=False,
-                                  widget=forms.NumberInput(attrs={"size": 5}))
-    price = forms.DecimalField(label=_("Prix TTC (€)"), min_value=0, max_value=999999, decimal_places=2,
-                               required=False, localize=True, widget=forms.TextInput(attrs={"size": 7, "inputmode": "decimal"}))
+    isbn = forms.CharField(
+        label=_("ISBN"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": 17}),
+    )
+    quantity = forms.IntegerField(
+        label=_("Quantité en stock"),
+        min_value=0,
+        max_value=100000,
+        required=False,
+        widget=forms.NumberInput(attrs={"size": 5}),
+    )
+    price = forms.DecimalField(
+        label=_("Prix TTC (€)"),
+        min_value=0,
+        max_value=999999,
+        decimal_places=2,
+        required=False,
+        localize=True,
+        widget=forms.TextInput(attrs={"size": 7, "inputmode": "decimal"}),
+    )
 
     def clean_isbn(self):
         value = self.cleaned_data["isbn"].strip()
@@ -76,7 +94,11 @@ class ArrivalLineForm(forms.Form):
         data = super().clean()
         if data.get("isbn") and data.get("quantity") is None and "quantity" not in self.errors:
             self.add_error("quantity", _("Indiquez la quantité en stock."))
-        if not data.get("isbn") and "isbn" not in self.errors and (data.get("quantity") is not None or data.get("price")):
+        if (
+            not data.get("isbn")
+            and "isbn" not in self.errors
+            and (data.get("quantity") is not None or data.get("price"))
+        ):
             self.add_error("isbn", _("Indiquez l'ISBN de ce livre."))
         return data
 
@@ -102,8 +124,9 @@ class BaseArrivalsFormSet(forms.BaseFormSet):
 
 
 #: A few lines: more is a stock file.
-ArrivalsFormSet = forms.formset_factory(ArrivalLineForm, formset=BaseArrivalsFormSet, extra=5, max_num=20,
-                                        absolute_max=20, validate_max=True)
+ArrivalsFormSet = forms.formset_factory(
+    ArrivalLineForm, formset=BaseArrivalsFormSet, extra=5, max_num=20, absolute_max=20, validate_max=True
+)
 
 
 class ArrivalsShopForm(ShopChoiceMixin, forms.Form):

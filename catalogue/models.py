@@ -206,7 +206,12 @@ class Book(models.Model):
     def provenance_record(self, field: str, entry: dict, *, changed: bool) -> None:
         """Note who set ``field``; an unchanged value keeps its first giver unless another kind of source confirms it."""
         current = self.provenance.get(field)
-        if changed or not isinstance(current, dict) or current.get("source") != entry["source"] or current.get("withdrawn"):
+        if (
+            changed
+            or not isinstance(current, dict)
+            or current.get("source") != entry["source"]
+            or current.get("withdrawn")
+        ):
             self.provenance[field] = entry
 
     def provenance_lines(self) -> list[str]:
@@ -219,7 +224,9 @@ class Book(models.Model):
             except FieldDoesNotExist:
                 label = field
             else:  # "contributors" is a reverse relation: named after its model
-                label = getattr(model_field, "verbose_name", None) or model_field.related_model._meta.verbose_name_plural
+                label = (
+                    getattr(model_field, "verbose_name", None) or model_field.related_model._meta.verbose_name_plural
+                )
             lines.append(f"{str(label).capitalize()} : {provenance_phrase(entry)}")
         return lines
 
@@ -312,7 +319,9 @@ class FormLink(models.Model):
 class StockLine(models.Model):
     """What one shop holds of one book."""
 
-    shop = models.ForeignKey("bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="stock_lines")
+    shop = models.ForeignKey(
+        "bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="stock_lines"
+    )
     book = models.ForeignKey(Book, verbose_name=_("livre"), on_delete=models.CASCADE, related_name="stock_lines")
     #: Copies on the shelf, as the shop last reported them (held copies included).
     quantity = models.PositiveIntegerField(_("quantité en stock"), default=0)
@@ -334,7 +343,9 @@ class StockLine(models.Model):
             models.UniqueConstraint(fields=["shop", "book"], name="stockline_unique_shop_book"),
             models.CheckConstraint(condition=Q(quantity__gte=0), name="stockline_quantity_non_negative"),
             models.CheckConstraint(condition=Q(held__gte=0), name="stockline_held_non_negative"),
-            models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gte=0), name="stockline_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gte=0), name="stockline_price_non_negative"
+            ),
         ]
         indexes = [
             models.Index(fields=["book", "shop"], name="stockline_book_shop"),
@@ -394,7 +405,9 @@ class StockImport(models.Model):
         ADMIN = "admin", _("administration")
         API = "api", _("API")
 
-    shop = models.ForeignKey("bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="stock_imports")
+    shop = models.ForeignKey(
+        "bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="stock_imports"
+    )
     file = models.FileField(_("fichier"), upload_to=stock_file_name, storage=private_storage, blank=True)
     original_filename = models.CharField(_("nom du fichier"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("reçu le"), auto_now_add=True)
@@ -467,8 +480,12 @@ class StockImport(models.Model):
         if self.phase == self.Phase.INDEXING and done >= self.books_to_index:
             StockImport.objects.filter(pk=self.pk, phase=self.Phase.INDEXING).update(phase=self.Phase.DONE)
             self.phase = self.Phase.DONE
-        return {"books_to_index": self.books_to_index, "books_indexed": done, "failed_refreshes": failed,
-                "given_up_refreshes": given_up}
+        return {
+            "books_to_index": self.books_to_index,
+            "books_indexed": done,
+            "failed_refreshes": failed,
+            "given_up_refreshes": given_up,
+        }
 
     @property
     def problems_left_out(self):

@@ -30,7 +30,10 @@ def _refresh(row: IndexRefresh) -> None:
 def refresh_search_index(refresh_ids: list[int]) -> dict:
     """Refresh the search documents these ``IndexRefresh`` rows list (those still pending); retried on failure."""
     return outbox_run(
-        IndexRefresh, refresh_ids, _refresh, max_attempts=settings.SEARCH_INDEX_MAX_ATTEMPTS,
+        IndexRefresh,
+        refresh_ids,
+        _refresh,
+        max_attempts=settings.SEARCH_INDEX_MAX_ATTEMPTS,
         retry=refresh_search_index,
     )
 

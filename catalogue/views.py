@@ -29,11 +29,7 @@ def home(request):
             "books": BookSearchDocument.objects.filter(in_stock_shops__gt=0).count(),
         }
         cache.set("home:network", network, 600)
-    recent = (
-        StockLine.objects.available()
-        .order_by("-changed_at")
-        .values_list("book_id", flat=True)[: HOME_BOOKS * 5]
-    )
+    recent = StockLine.objects.available().order_by("-changed_at").values_list("book_id", flat=True)[: HOME_BOOKS * 5]
     book_ids = list(dict.fromkeys(recent))[:HOME_BOOKS]
     location = get_location(request)
     books = books_with_availability(book_ids)

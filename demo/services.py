@@ -32,6 +32,7 @@ STAFF_PASSWORD = "demo-libraire"
 GENERATED_BOOKS = 600
 SEED = 2026
 
+
 @dataclass
 class DemoReport:
     shops: int = 0
@@ -137,21 +138,79 @@ LAST_NAMES = (
 ).split()
 #: Noun → grammatical gender, so generated titles read as French.
 NOUNS = {
-    "silence": "m", "mer": "f", "maison": "f", "jardin": "m", "hiver": "m", "été": "m", "nuit": "f",
-    "rivière": "f", "forêt": "f", "mémoire": "f", "voyage": "m", "lettre": "f", "orage": "m", "lumière": "f",
-    "fille": "f", "garçon": "m", "île": "f", "dune": "f", "estuaire": "m", "vigne": "f", "port": "m",
-    "phare": "m", "chemin": "m", "colline": "f", "frontière": "f", "marée": "f", "oubli": "m",
-    "promesse": "f", "secret": "m", "retour": "m",
+    "silence": "m",
+    "mer": "f",
+    "maison": "f",
+    "jardin": "m",
+    "hiver": "m",
+    "été": "m",
+    "nuit": "f",
+    "rivière": "f",
+    "forêt": "f",
+    "mémoire": "f",
+    "voyage": "m",
+    "lettre": "f",
+    "orage": "m",
+    "lumière": "f",
+    "fille": "f",
+    "garçon": "m",
+    "île": "f",
+    "dune": "f",
+    "estuaire": "m",
+    "vigne": "f",
+    "port": "m",
+    "phare": "m",
+    "chemin": "m",
+    "colline": "f",
+    "frontière": "f",
+    "marée": "f",
+    "oubli": "m",
+    "promesse": "f",
+    "secret": "m",
+    "retour": "m",
 }
 TITLE_PATTERNS = [
-    "{the} {of_place}", "{last} {noun}", "{a} à {place}", "L'hiver à {place}", "Ce que disait {the}",
-    "{the} et {the2}", "Retour à {place}", "Les enfants {of}", "Petite histoire {of_place}",
-    "Avant {the}", "Le goût {of}", "Chroniques {of_place}", "Une saison à {place}", "Mémoires {of}",
+    "{the} {of_place}",
+    "{last} {noun}",
+    "{a} à {place}",
+    "L'hiver à {place}",
+    "Ce que disait {the}",
+    "{the} et {the2}",
+    "Retour à {place}",
+    "Les enfants {of}",
+    "Petite histoire {of_place}",
+    "Avant {the}",
+    "Le goût {of}",
+    "Chroniques {of_place}",
+    "Une saison à {place}",
+    "Mémoires {of}",
 ]
 PLACES = [
-    "Bordeaux", "Biarritz", "Sarlat", "Arcachon", "Bayonne", "Pau", "Dax", "Agen", "Nérac", "Périgueux",
-    "Bergerac", "Lacanau", "Hendaye", "Soulac", "Brantôme", "Mimizan", "Oloron", "Libourne", "Marmande",
-    "Cadillac", "Uzeste", "Capbreton", "l'Adour", "la Garonne", "la Dordogne",
+    "Bordeaux",
+    "Biarritz",
+    "Sarlat",
+    "Arcachon",
+    "Bayonne",
+    "Pau",
+    "Dax",
+    "Agen",
+    "Nérac",
+    "Périgueux",
+    "Bergerac",
+    "Lacanau",
+    "Hendaye",
+    "Soulac",
+    "Brantôme",
+    "Mimizan",
+    "Oloron",
+    "Libourne",
+    "Marmande",
+    "Cadillac",
+    "Uzeste",
+    "Capbreton",
+    "l'Adour",
+    "la Garonne",
+    "la Dordogne",
 ]
 PUBLISHERS = {
     "Éditions de la Garonne": ["Rive gauche", "Rive droite", "Poche Garonne"],
@@ -165,8 +224,16 @@ PUBLISHERS = {
     "Éditions du Piémont": ["Montagne", "Récits"],
     "La Rumeur des Pins": ["Policier", "Noir"],
 }
-CLIL_GENRES = [("3435", "Roman"), ("3448", "Policier"), ("3377", "Histoire"), ("3722", "Jeunesse"),
-               ("3772", "Bande dessinée"), ("3643", "Poésie"), ("3473", "Essais"), ("3667", "Tourisme & Voyages")]
+CLIL_GENRES = [
+    ("3435", "Roman"),
+    ("3448", "Policier"),
+    ("3377", "Histoire"),
+    ("3722", "Jeunesse"),
+    ("3772", "Bande dessinée"),
+    ("3643", "Poésie"),
+    ("3473", "Essais"),
+    ("3667", "Tourisme & Voyages"),
+]
 
 
 def _demo_isbn(n: int) -> str:
@@ -340,7 +407,8 @@ def _create_picks(shops) -> int:
     for shop_id, book_id in lines.values_list("shop_id", "book_id"):
         held[shop_id].append(book_id)
     staff = dict(
-        get_user_model().objects.filter(shops__in=shops, username__in=[s.slug[:150] for s in shops])
+        get_user_model()
+        .objects.filter(shops__in=shops, username__in=[s.slug[:150] for s in shops])
         .values_list("username", "pk")
     )
     existing = set(StaffPick.objects.filter(shop__in=shops).values_list("shop_id", "book_id"))

@@ -24,7 +24,9 @@ def _number(value: float) -> str:
     return f"{value:,.0f}".replace(",", "\u202f") if value >= 1 or value == 0 else f"{value:.1f}"
 
 
-def stacked_bars(*, chart_id: str, title: str, categories: list[str], series: list[tuple[str, str, list]]) -> SafeString:
+def stacked_bars(
+    *, chart_id: str, title: str, categories: list[str], series: list[tuple[str, str, list]]
+) -> SafeString:
     """Vertical bars, one per category, stacked by series (label, CSS class, values)."""
     totals = [sum(values[i] or 0 for _l, _c, values in series) for i in range(len(categories))]
     top = _nice_max(max(totals, default=0))
@@ -52,7 +54,7 @@ def stacked_bars(*, chart_id: str, title: str, categories: list[str], series: li
             y -= h
             parts.append(
                 f'<rect class="{escape(css)}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}">'
-                f'<title>{escape(category.replace(chr(10), " "))} — {escape(label)} : {_number(value)}</title></rect>'
+                f"<title>{escape(category.replace(chr(10), ' '))} — {escape(label)} : {_number(value)}</title></rect>"
             )
         # A category may carry a second line ("janv.\n2026"): the year under the month.
         lines = category.split("\n")
@@ -73,8 +75,9 @@ def stacked_bars(*, chart_id: str, title: str, categories: list[str], series: li
     return mark_safe("".join(parts))
 
 
-def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, list[tuple[str, str, float | None]]]],
-                    unit: str = "") -> SafeString:
+def horizontal_bars(
+    *, chart_id: str, title: str, rows: list[tuple[str, list[tuple[str, str, float | None]]]], unit: str = ""
+) -> SafeString:
     """One group of horizontal bars per row label: (label, [(series label, CSS class, value)])."""
     per_row = max((len(bars) for _label, bars in rows), default=1)
     bar_h, gap, label_w = 14, 14, 220
@@ -97,7 +100,7 @@ def horizontal_bars(*, chart_id: str, title: str, rows: list[tuple[str, list[tup
             w = plot_w * (value or 0) / top
             parts.append(
                 f'<rect class="{escape(css)}" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}">'
-                f'<title>{escape(label)} — {escape(series)} : {_number(value or 0)}{escape(unit)}</title></rect>'
+                f"<title>{escape(label)} — {escape(series)} : {_number(value or 0)}{escape(unit)}</title></rect>"
             )
             parts.append(
                 f'<text class="value" x="{label_w + w + 4:.1f}" y="{y + bar_h - 4}">{_number(value or 0)}{escape(unit)}</text>'

@@ -60,8 +60,11 @@ def demo_history_create(*, shops, now: datetime.datetime | None = None) -> int:
             line = rng.choice(lines[shop.pk])
             try:
                 reservation = services.reservation_create(
-                    stock_line=line, quantity=1, reader_name=f"Lecteur {index + 1}",
-                    reader_email=f"lecteur{index + 1}@demo.example.org", now=moment,
+                    stock_line=line,
+                    quantity=1,
+                    reader_name=f"Lecteur {index + 1}",
+                    reader_email=f"lecteur{index + 1}@demo.example.org",
+                    now=moment,
                 )
             except REFUSALS:
                 continue
@@ -89,10 +92,16 @@ def _live(rng, reservation, moment, now, speed_hours, lapse, lines):
                 services.reservation_cancel(reservation=reservation, reason="Exemplaire abîmé", now=confirmed_at)
             return
         if roll < lapse + 0.11:  # sent to a colleague's shop that has the book
-            others = [l for shop_lines in lines.values() for l in shop_lines
-                      if l.book_id == reservation.book_id and l.shop_id != reservation.shop_id]
+            others = [
+                l
+                for shop_lines in lines.values()
+                for l in shop_lines
+                if l.book_id == reservation.book_id and l.shop_id != reservation.shop_id
+            ]
             if others and confirmed_at < now:
-                services.reservation_move_to_shop(reservation=reservation, shop=rng.choice(others).shop, now=confirmed_at)
+                services.reservation_move_to_shop(
+                    reservation=reservation, shop=rng.choice(others).shop, now=confirmed_at
+                )
             return
         if confirmed_at >= now:
             return

@@ -1,8 +1,8 @@
 import datetime
 
 from django import forms
-from django.utils.html import format_html, format_html_join
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from bookshops.models import Shop
@@ -36,9 +36,12 @@ class FastSelect(forms.Select):
         attrs = self.build_attrs(self.attrs, attrs)
         chosen = {str(v) for v in self.format_value(value)}
         options = format_html_join(
-            "", '<option value="{}"{}>{}</option>',
-            ((key, " selected" if str(key) in chosen else "", label)
-             for key, label in ((str(k), l) for k, l in self.choices)),
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (key, " selected" if str(key) in chosen else "", label)
+                for key, label in ((str(k), l) for k, l in self.choices)
+            ),
         )
         return format_html('<select name="{}"{}>{}</select>', name, forms.utils.flatatt(attrs), options)
 
@@ -52,8 +55,9 @@ class FiguresForm(forms.Form):
     start = MonthField(label=_("Du mois"), required=False)
     end = MonthField(label=_("au mois"), required=False)
     department = forms.ChoiceField(label=_("Département"), required=False, widget=FastSelect)
-    shop = forms.ModelChoiceField(label=_("Librairie"), queryset=Shop.objects.none(), required=False,
-                                  empty_label=_("toutes"), widget=FastSelect)
+    shop = forms.ModelChoiceField(
+        label=_("Librairie"), queryset=Shop.objects.none(), required=False, empty_label=_("toutes"), widget=FastSelect
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,8 +9,27 @@ from django.utils.translation import gettext_lazy as _
 
 #: Upper edges (minutes) of the delay histograms; a last bucket holds everything longer.
 DELAY_EDGES_MINUTES = (
-    5, 10, 15, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720,
-    1440, 2 * 1440, 3 * 1440, 4 * 1440, 5 * 1440, 7 * 1440, 10 * 1440, 14 * 1440,
+    5,
+    10,
+    15,
+    30,
+    45,
+    60,
+    90,
+    120,
+    180,
+    240,
+    360,
+    480,
+    720,
+    1440,
+    2 * 1440,
+    3 * 1440,
+    4 * 1440,
+    5 * 1440,
+    7 * 1440,
+    10 * 1440,
+    14 * 1440,
 )
 
 

@@ -166,7 +166,9 @@ def _sums():
 
 def _active_shops_by_month(scope: Scope) -> dict:
     return dict(
-        scope.network(_shop_months(scope)).values("month").annotate(n=Count("shop_id", distinct=True))
+        scope.network(_shop_months(scope))
+        .values("month")
+        .annotate(n=Count("shop_id", distinct=True))
         .values_list("month", "n")
     )
 
@@ -223,8 +225,10 @@ def shop_outcomes(scope: Scope) -> Table:
         columns += [label, _("%(outcome)s (taux)") % {"outcome": label}]
     table = Table("par-librairie", _("Issue des réservations, par librairie"), columns)
     per_shop = (
-        scope.mine(_shop_months(scope)).values("shop_id", "shop__name", "shop__department")
-        .annotate(**_sums()).order_by("-created", "shop__name")
+        scope.mine(_shop_months(scope))
+        .values("shop_id", "shop__name", "shop__department")
+        .annotate(**_sums())
+        .order_by("-created", "shop__name")
     )
     for row in per_shop:
         table.rows.append([row["shop__name"], row["shop__department"], *_outcome_cells(row)])
@@ -259,7 +263,9 @@ def _delay_histograms(scope: Scope) -> dict:
                 network = _merged(mine.values())
             else:
                 network = {}
-                for row in scope.network(delays).filter(measure=measure).values("bucket").annotate(n=Sum("count")).order_by():
+                for row in (
+                    scope.network(delays).filter(measure=measure).values("bucket").annotate(n=Sum("count")).order_by()
+                ):
                     network[row["bucket"]] = row["n"]
             found[("mine", measure)], found[("network", measure)] = mine, network
         scope.cache["delays"] = found
@@ -276,49 +282,72 @@ def _merged(histograms) -> dict:
 
 def _delay_cells(confirm: dict, collect: dict) -> list:
     return [
-        sum(confirm.values()), percentile_minutes(confirm, 0.5), percentile_minutes(confirm, 0.9),
-        sum(collect.values()), percentile_minutes(collect, 0.5), percentile_minutes(collect, 0.9),
+        sum(confirm.values()),
+        percentile_minutes(confirm, 0.5),
+        percentile_minutes(confirm, 0.9),
+        sum(collect.values()),
+        percentile_minutes(collect, 0.5),
+        percentile_minutes(collect, 0.9),
     ]
 
 
 def shop_delays(scope: Scope) -> Table:
     """Per shop: time to set aside (request → confirmation) and to collect (confirmation → collection)."""
     table = Table(
-        "delais", _("Délais de mise de côté et de retrait, par librairie"),
-        [_("librairie"), _("confirmées"), _("mise de côté, médiane"), _("mise de côté, 90 %"),
-         _("retirées"), _("retrait, médiane"), _("retrait, 90 %")],
-        note=_("Les délais sont comptés par tranches (5 min, 10 min, … 14 jours) : « ≤ 2 h » veut dire que la "
-               "valeur tombe dans la tranche qui finit à 2 h."),
+        "delais",
+        _("Délais de mise de côté et de retrait, par librairie"),
+        [
+            _("librairie"),
+            _("confirmées"),
+            _("mise de côté, médiane"),
+            _("mise de côté, 90 %"),
+            _("retirées"),
+            _("retrait, médiane"),
+            _("retrait, 90 %"),
+        ],
+        note=_(
+            "Les délais sont comptés par tranches (5 min, 10 min, … 14 jours) : « ≤ 2 h » veut dire que la "
+            "valeur tombe dans la tranche qui finit à 2 h."
+        ),
     )
     histograms = _delay_histograms(scope)
-    confirm, collect = histograms[("mine", DelayMonth.Measure.CONFIRM)], histograms[("mine", DelayMonth.Measure.COLLECT)]
+    confirm, collect = (
+        histograms[("mine", DelayMonth.Measure.CONFIRM)],
+        histograms[("mine", DelayMonth.Measure.COLLECT)],
+    )
     names = dict(Shop.objects.filter(pk__in=set(confirm) | set(collect)).values_list("pk", "name"))
     for shop_id in sorted(names, key=lambda pk: (-sum(confirm.get(pk, {}).values()), names[pk])):
         table.rows.append([names[shop_id], *_delay_cells(confirm.get(shop_id, {}), collect.get(shop_id, {}))])
-    table.footer.append([
-        _("Réseau") if scope.is_network else _("Réseau (pour comparaison)"),
-        *_delay_cells(histograms[("network", DelayMonth.Measure.CONFIRM)], histograms[("network", DelayMonth.Measure.COLLECT)]),
-    ])
+    table.footer.append(
+        [
+            _("Réseau") if scope.is_network else _("Réseau (pour comparaison)"),
+            *_delay_cells(
+                histograms[("network", DelayMonth.Measure.CONFIRM)], histograms[("network", DelayMonth.Measure.COLLECT)]
+            ),
+        ]
+    )
     return table
 
 
 def confirm_histogram(scope: Scope) -> tuple[dict, dict]:
     """(scope's, network's) confirmation delay histograms over the period, for the chart."""
     histograms = _delay_histograms(scope)
-    return _merged(histograms[("mine", DelayMonth.Measure.CONFIRM)].values()), histograms[("network", DelayMonth.Measure.CONFIRM)]
+    return _merged(histograms[("mine", DelayMonth.Measure.CONFIRM)].values()), histograms[
+        ("network", DelayMonth.Measure.CONFIRM)
+    ]
 
 
 def referrals(scope: Scope) -> Table:
     """Customers sent from shop to shop (counter bookings at a colleague's and redirected reservations)."""
-    table = Table("solidarite", _("Clients envoyés d'une librairie à l'autre"),
-                  [_("de"), _("vers"), _("clients")])
+    table = Table("solidarite", _("Clients envoyés d'une librairie à l'autre"), [_("de"), _("vers"), _("clients")])
     rows = _months(scope, ReferralMonth.objects.all())
     if scope.department:
         rows = rows.filter(Q(from_shop__department=scope.department) | Q(to_shop__department=scope.department))
     if not scope.is_network:
         rows = rows.filter(Q(from_shop_id__in=scope.shop_ids) | Q(to_shop_id__in=scope.shop_ids))
     for row in (
-        rows.values("from_shop__name", "to_shop__name").annotate(n=Sum("count"))
+        rows.values("from_shop__name", "to_shop__name")
+        .annotate(n=Sum("count"))
         .order_by("-n", "from_shop__name", "to_shop__name")
     ):
         table.rows.append([row["from_shop__name"], row["to_shop__name"], row["n"]])
@@ -339,19 +368,28 @@ def _top_books_read(scope: Scope, limit: int) -> list[tuple[int, int]]:
         rows = _months(scope, BookMonth.objects.filter(kind=Kind.RESERVATION))
         if scope.department:
             rows = rows.filter(department=scope.department)
-        return list(rows.values("book_id").annotate(n=Sum("count")).order_by("-n", "book_id").values_list("book_id", "n")[:limit])
+        return list(
+            rows.values("book_id")
+            .annotate(n=Sum("count"))
+            .order_by("-n", "book_id")
+            .values_list("book_id", "n")[:limit]
+        )
     start, end = scope.window()
     rows = scope.mine(Reservation.objects.filter(created_at__gte=start, created_at__lt=end)).exclude(
         status=Reservation.Status.REDIRECTED
     )
-    return list(rows.values("book_id").annotate(n=Count("pk")).order_by("-n", "book_id").values_list("book_id", "n")[:limit])
+    return list(
+        rows.values("book_id").annotate(n=Count("pk")).order_by("-n", "book_id").values_list("book_id", "n")[:limit]
+    )
 
 
 def wanted_reserved(scope: Scope, *, network: bool = False) -> Table:
     """The titles most reserved: in the scope's shops, or (``network``) across the network."""
     if network:
         scope = Scope(start=scope.start, end=scope.end, department=scope.department)
-        table = Table("titres-reseau", _("Les titres les plus réservés du réseau"), [_("titre"), _("ISBN"), _("réservations")])
+        table = Table(
+            "titres-reseau", _("Les titres les plus réservés du réseau"), [_("titre"), _("ISBN"), _("réservations")]
+        )
     else:
         table = Table("titres", _("Les titres les plus réservés"), [_("titre"), _("ISBN"), _("réservations")])
     top = _top_books(scope)
@@ -368,8 +406,9 @@ def search_misses(scope: Scope) -> Table:
     """
     start, end = scope.window()
     rows = SearchMiss.objects.filter(last_seen_at__gte=start, last_seen_at__lt=end).order_by("-count", "query")[:TOP]
-    table = Table("recherches-sans-resultat", _("Recherches sans résultat"),
-                  [_("recherche"), _("fois"), _("dernière fois")])
+    table = Table(
+        "recherches-sans-resultat", _("Recherches sans résultat"), [_("recherche"), _("fois"), _("dernière fois")]
+    )
     table.rows = [[row.query, row.count, timezone.localtime(row.last_seen_at)] for row in rows]
     return table
 
@@ -383,10 +422,13 @@ def wanted_unheld_nearby(scope: Scope) -> Table:
     ``NEARBY_KM`` has a free copy today (the copies were collected, or the stock ran out).
     """
     table = Table(
-        "demandes-sans-stock-proche", _("Titres demandés qu'aucune librairie à moins de 30 km des lecteurs n'a"),
+        "demandes-sans-stock-proche",
+        _("Titres demandés qu'aucune librairie à moins de 30 km des lecteurs n'a"),
         [_("titre"), _("ISBN"), _("réservations"), _("lecteurs sans exemplaire à moins de 30 km"), _("où")],
-        note=_("Une réservation ne dit pas où vit le lecteur : on le place à la librairie où il a réservé. Le "
-               "stock est celui d'aujourd'hui."),
+        note=_(
+            "Une réservation ne dit pas où vit le lecteur : on le place à la librairie où il a réservé. Le "
+            "stock est celui d'aujourd'hui."
+        ),
     )
     top = _top_books(scope)
     if not top:
@@ -394,9 +436,13 @@ def wanted_unheld_nearby(scope: Scope) -> Table:
     start, end = scope.window()
     demand: dict[int, list[tuple[int, int]]] = {}
     for book_id, shop_id, n in (
-        scope.mine(Reservation.objects.filter(created_at__gte=start, created_at__lt=end, book_id__in=[b for b, _n in top]))
+        scope.mine(
+            Reservation.objects.filter(created_at__gte=start, created_at__lt=end, book_id__in=[b for b, _n in top])
+        )
         .exclude(status=Reservation.Status.REDIRECTED)
-        .values("book_id", "shop_id").annotate(n=Count("pk")).values_list("book_id", "shop_id", "n")
+        .values("book_id", "shop_id")
+        .annotate(n=Count("pk"))
+        .values_list("book_id", "shop_id", "n")
     ):
         demand.setdefault(book_id, []).append((shop_id, n))
     holders: dict[int, set[int]] = {}
@@ -404,11 +450,14 @@ def wanted_unheld_nearby(scope: Scope) -> Table:
         StockLine.objects.available().filter(book_id__in=demand, shop__is_active=True).values_list("book_id", "shop_id")
     ):
         holders.setdefault(book_id, set()).add(shop_id)
-    shop_ids = {shop_id for rows in demand.values() for shop_id, _n in rows} | {s for ids in holders.values() for s in ids}
+    shop_ids = {shop_id for rows in demand.values() for shop_id, _n in rows} | {
+        s for ids in holders.values() for s in ids
+    }
     where = {
-        pk: (lat, lon, town) for pk, lat, lon, town in
-        Shop.objects.filter(pk__in=shop_ids, latitude__isnull=False, longitude__isnull=False)
-        .values_list("pk", "latitude", "longitude", "town")
+        pk: (lat, lon, town)
+        for pk, lat, lon, town in Shop.objects.filter(
+            pk__in=shop_ids, latitude__isnull=False, longitude__isnull=False
+        ).values_list("pk", "latitude", "longitude", "town")
     }
     books = Book.objects.in_bulk(demand)
     for book_id, total in top:
@@ -447,7 +496,8 @@ def _any_within(cells: dict, place, radius_km: float) -> bool:
     span = 1 + int(1 / max(math.cos(math.radians(abs(lat) + _CELL)), 0.2))
     return any(
         sphere_km(lat, lon, other[0], other[1]) <= radius_km
-        for r in range(row - 1, row + 2) for c in range(col - span, col + span + 1)
+        for r in range(row - 1, row + 2)
+        for c in range(col - span, col + span + 1)
         for other in cells.get((r, c), ())
     )
 
@@ -457,10 +507,14 @@ def stock_freshness(scope: Scope, *, now: datetime.datetime | None = None) -> Ta
     now = now or timezone.now()
     days = settings.FIGURES_STALE_STOCK_DAYS
     table = Table(
-        "fraicheur-du-stock", _("Fraîcheur du stock"),
+        "fraicheur-du-stock",
+        _("Fraîcheur du stock"),
         [_("librairie"), _("dernier envoi du stock"), _("dernier changement"), _("à rafraîchir")],
-        note=_("Un stock envoyé il y a plus de %(days)s jours est signalé : il promet aux lecteurs des livres "
-               "qui ne sont peut-être plus là.") % {"days": days},
+        note=_(
+            "Un stock envoyé il y a plus de %(days)s jours est signalé : il promet aux lecteurs des livres "
+            "qui ne sont peut-être plus là."
+        )
+        % {"days": days},
     )
     shops = Shop.objects.active()
     if scope.department:
@@ -470,15 +524,26 @@ def stock_freshness(scope: Scope, *, now: datetime.datetime | None = None) -> Ta
     changed = dict(
         StockImport.objects.filter(shop__in=shops, status=StockImport.Status.APPLIED)
         .filter(Q(created_count__gt=0) | Q(updated_count__gt=0) | Q(zeroed_count__gt=0))
-        .values("shop_id").annotate(last=Max("created_at")).values_list("shop_id", "last")
+        .values("shop_id")
+        .annotate(last=Max("created_at"))
+        .values_list("shop_id", "last")
     )
     limit = now - datetime.timedelta(days=days)
     rows = []
     for shop in shops.only("pk", "name", "stock_reported_at"):
         stale = shop.stock_reported_at is None or shop.stock_reported_at < limit
-        rows.append((not stale, shop.stock_reported_at or datetime.datetime.min.replace(tzinfo=datetime.timezone.utc),
-                     [shop.name, shop.stock_reported_at and timezone.localtime(shop.stock_reported_at),
-                      changed.get(shop.pk) and timezone.localtime(changed[shop.pk]), _("oui") if stale else ""]))
+        rows.append(
+            (
+                not stale,
+                shop.stock_reported_at or datetime.datetime.min.replace(tzinfo=datetime.UTC),
+                [
+                    shop.name,
+                    shop.stock_reported_at and timezone.localtime(shop.stock_reported_at),
+                    changed.get(shop.pk) and timezone.localtime(changed[shop.pk]),
+                    _("oui") if stale else "",
+                ],
+            )
+        )
     rows.sort(key=lambda row: (row[0], row[1]))
     table.rows = [cells for _fresh, _date, cells in rows]
     stale_count = sum(1 for fresh, _date, _cells in rows if not fresh)
@@ -509,7 +574,9 @@ def catalogue_figures(scope: Scope) -> Table:
             "stock_lines": shelves.count(),
             "single_holder_titles": shelves.filter(~Exists(elsewhere)).values("book_id").distinct().count(),
             "out_of_print_on_shelf": shelves.filter(book__availability=Book.Availability.OUT_OF_PRINT)
-            .values("book_id").distinct().count(),
+            .values("book_id")
+            .distinct()
+            .count(),
         }
     for key, label in labels:
         cells = [label, getattr(latest, key) if latest else None]
@@ -527,14 +594,21 @@ def pauses(scope: Scope) -> Table:
         rows = rows.filter(Q(shop__isnull=True) | Q(shop_id__in=scope.shop_ids))
     elif scope.department:
         rows = rows.filter(Q(shop__isnull=True) | Q(shop__department=scope.department))
-    table = Table("pauses", _("Pauses des réservations"),
-                  [_("où"), _("début"), _("fin"), _("message aux lecteurs"), _("décidée par")])
+    table = Table(
+        "pauses",
+        _("Pauses des réservations"),
+        [_("où"), _("début"), _("fin"), _("message aux lecteurs"), _("décidée par")],
+    )
     for pause in rows.order_by("starts_at"):
-        table.rows.append([
-            pause.shop.name if pause.shop_id else _("tout le réseau"), timezone.localtime(pause.starts_at),
-            pause.ends_at and timezone.localtime(pause.ends_at), pause.message,
-            pause.created_by.get_username() if pause.created_by else "",
-        ])
+        table.rows.append(
+            [
+                pause.shop.name if pause.shop_id else _("tout le réseau"),
+                timezone.localtime(pause.starts_at),
+                pause.ends_at and timezone.localtime(pause.ends_at),
+                pause.message,
+                pause.created_by.get_username() if pause.created_by else "",
+            ]
+        )
     return table
 
 

@@ -34,16 +34,18 @@ def _month():
 
 def _bucket(field: str):
     return Case(
-        *[When(**{f"{field}__lte": datetime.timedelta(minutes=edge)}, then=Value(i))
-          for i, edge in enumerate(DELAY_EDGES_MINUTES)],
+        *[
+            When(**{f"{field}__lte": datetime.timedelta(minutes=edge)}, then=Value(i))
+            for i, edge in enumerate(DELAY_EDGES_MINUTES)
+        ],
         default=Value(len(DELAY_EDGES_MINUTES)),
     )
 
 
 def _outcomes():
-    by_reader = ReservationEvent.objects.filter(
-        to_status=Status.CANCELLED, actor=ReservationEvent.Actor.READER
-    ).values("reservation_id")
+    by_reader = ReservationEvent.objects.filter(to_status=Status.CANCELLED, actor=ReservationEvent.Actor.READER).values(
+        "reservation_id"
+    )
     return {
         "created": Count("pk"),
         "collected": Count("pk", filter=Q(status=Status.COLLECTED)),
@@ -63,29 +65,53 @@ def _reservation_rows(since: datetime.datetime):
         ShopMonth(kind=Kind.RESERVATION, shop_id=row.pop("shop_id"), month=row.pop("month"), **row)
         for row in made.values("shop_id", "month").annotate(**_outcomes()).order_by()
     ]
-    confirm = made.filter(confirmed_at__isnull=False).annotate(
-        delay=ExpressionWrapper(F("confirmed_at") - F("created_at"), output_field=DurationField())
-    ).annotate(bucket=_bucket("delay"))
-    collect = made.filter(status=Status.COLLECTED).annotate(
-        delay=ExpressionWrapper(F("closed_at") - Coalesce("confirmed_at", "created_at"), output_field=DurationField())
-    ).annotate(bucket=_bucket("delay"))
+    confirm = (
+        made.filter(confirmed_at__isnull=False)
+        .annotate(delay=ExpressionWrapper(F("confirmed_at") - F("created_at"), output_field=DurationField()))
+        .annotate(bucket=_bucket("delay"))
+    )
+    collect = (
+        made.filter(status=Status.COLLECTED)
+        .annotate(
+            delay=ExpressionWrapper(
+                F("closed_at") - Coalesce("confirmed_at", "created_at"), output_field=DurationField()
+            )
+        )
+        .annotate(bucket=_bucket("delay"))
+    )
     delays = [
-        DelayMonth(kind=Kind.RESERVATION, measure=measure, shop_id=row["shop_id"], month=row["month"],
-                   bucket=row["bucket"], count=row["n"])
+        DelayMonth(
+            kind=Kind.RESERVATION,
+            measure=measure,
+            shop_id=row["shop_id"],
+            month=row["month"],
+            bucket=row["bucket"],
+            count=row["n"],
+        )
         for measure, queryset in ((DelayMonth.Measure.CONFIRM, confirm), (DelayMonth.Measure.COLLECT, collect))
         for row in queryset.values("shop_id", "month", "bucket").annotate(n=Count("pk")).order_by()
     ]
     referrals = [
-        ReferralMonth(month=row["month"], from_shop_id=row["referred_by_shop_id"], to_shop_id=row["shop_id"],
-                      count=row["n"])
+        ReferralMonth(
+            month=row["month"], from_shop_id=row["referred_by_shop_id"], to_shop_id=row["shop_id"], count=row["n"]
+        )
         for row in made.filter(referred_by_shop__isnull=False)
-        .values("month", "referred_by_shop_id", "shop_id").annotate(n=Count("pk")).order_by()
+        .values("month", "referred_by_shop_id", "shop_id")
+        .annotate(n=Count("pk"))
+        .order_by()
     ]
     books = [
-        BookMonth(kind=Kind.RESERVATION, book_id=row["book_id"], month=row["month"],
-                  department=row["shop__department"], count=row["n"])
+        BookMonth(
+            kind=Kind.RESERVATION,
+            book_id=row["book_id"],
+            month=row["month"],
+            department=row["shop__department"],
+            count=row["n"],
+        )
         for row in made.exclude(status=Status.REDIRECTED)
-        .values("book_id", "month", "shop__department").annotate(n=Count("pk")).order_by()
+        .values("book_id", "month", "shop__department")
+        .annotate(n=Count("pk"))
+        .order_by()
     ]
     return shop_months, delays, referrals, books
 
@@ -108,7 +134,9 @@ def typical_confirm_update(*, now: datetime.datetime) -> int:
     histograms: dict[int, dict[int, int]] = {}
     for row in (
         DelayMonth.objects.filter(measure=DelayMonth.Measure.CONFIRM, month__gte=since)
-        .values("shop_id", "bucket").annotate(n=Sum("count")).order_by()
+        .values("shop_id", "bucket")
+        .annotate(n=Sum("count"))
+        .order_by()
     ):
         histograms.setdefault(row["shop_id"], {})[row["bucket"]] = row["n"]
     by_value: dict[int | None, list[int]] = {}
@@ -116,7 +144,9 @@ def typical_confirm_update(*, now: datetime.datetime) -> int:
         enough = sum(histogram.values()) >= settings.FIGURES_TYPICAL_DELAY_MIN_COUNT
         by_value.setdefault(percentile_minutes(histogram, 0.5) if enough else None, []).append(shop_id)
     with transaction.atomic():
-        Shop.objects.exclude(pk__in=histograms).exclude(typical_confirm_minutes=None).update(typical_confirm_minutes=None)
+        Shop.objects.exclude(pk__in=histograms).exclude(typical_confirm_minutes=None).update(
+            typical_confirm_minutes=None
+        )
         for value, shop_ids in by_value.items():
             Shop.objects.filter(pk__in=shop_ids).update(typical_confirm_minutes=value)
     return sum(len(ids) for value, ids in by_value.items() if value is not None)
@@ -140,8 +170,12 @@ def figures_refresh(*, since: datetime.date | None = None, now: datetime.datetim
         for model in (ShopMonth, DelayMonth, BookMonth):
             model.objects.filter(kind=Kind.RESERVATION, month__gte=since).delete()
         ReferralMonth.objects.filter(month__gte=since).delete()
-        for model, rows in ((ShopMonth, shop_months), (DelayMonth, delays), (ReferralMonth, referrals),
-                            (BookMonth, books)):
+        for model, rows in (
+            (ShopMonth, shop_months),
+            (DelayMonth, delays),
+            (ReferralMonth, referrals),
+            (BookMonth, books),
+        ):
             model.objects.bulk_create(rows, batch_size=2000)
         typical_confirm_update(now=now)
         refresh = Refresh.objects.create(

@@ -41,14 +41,19 @@ def figures_page(request):
         if builder is None:
             raise Http404("no such table")
         return _csv(builder(scope), scope)
-    tables = {name: builder(scope) for name, builder in selectors.FIGURES.items()
-              if not (name == "titres-reseau" and scope.is_network)}
+    tables = {
+        name: builder(scope)
+        for name, builder in selectors.FIGURES.items()
+        if not (name == "titres-reseau" and scope.is_network)
+    }
     delay_chart, delay_rows = _delay_chart(*selectors.confirm_histogram(scope), scope)
     context.update(
-        scope=scope, refresh=selectors.last_refresh(),
+        scope=scope,
+        refresh=selectors.last_refresh(),
         month_chart=_month_chart(tables["par-mois"]),
         outcome_chart=_outcome_chart(tables["par-librairie"], scope),
-        delay_chart=delay_chart, delay_rows=delay_rows,
+        delay_chart=delay_chart,
+        delay_rows=delay_rows,
         tables={name.replace("-", "_"): table.clip() for name, table in tables.items()},
         query=request.GET.urlencode() if request.GET else "",
         title=_("Chiffres du réseau") if scope.is_network else _("Chiffres de votre librairie"),
@@ -82,21 +87,34 @@ def _outcome_chart(table, scope):
             bars.append((_("vos librairies"), "s0", selectors.rate(part, total)))
             bars.append((_("réseau"), "s6", table.footer[0][column] if table.footer else None))
         rows.append((str(label), bars))
-    return horizontal_bars(chart_id="chart-outcomes", title=_("Issue des réservations, en % des réservations"),
-                           rows=rows, unit=" %")
+    return horizontal_bars(
+        chart_id="chart-outcomes", title=_("Issue des réservations, en % des réservations"), rows=rows, unit=" %"
+    )
 
 
 def _delay_chart(mine, network, scope):
     labels = [str(selectors.Delay(edge)) for edge in DELAY_EDGES_MINUTES] + [str(selectors.OVER)]
     total_mine, total_network = sum(mine.values()) or 1, sum(network.values()) or 1
-    series = [(_("vos librairies") if not scope.is_network else _("réseau"), "s0",
-               [100 * mine.get(i, 0) / total_mine for i in range(len(labels))])]
+    series = [
+        (
+            _("vos librairies") if not scope.is_network else _("réseau"),
+            "s0",
+            [100 * mine.get(i, 0) / total_mine for i in range(len(labels))],
+        )
+    ]
     if not scope.is_network:
         series.append((_("réseau"), "s6", [100 * network.get(i, 0) / total_network for i in range(len(labels))]))
-    rows = [(label, [(name, css, values[i]) for name, css, values in series]) for i, label in enumerate(labels)
-            if any(values[i] for _n, _c, values in series)]
-    return horizontal_bars(chart_id="chart-delays", title=_("Délai de mise de côté : part des réservations confirmées"),
-                           rows=rows, unit=" %"), rows
+    rows = [
+        (label, [(name, css, values[i]) for name, css, values in series])
+        for i, label in enumerate(labels)
+        if any(values[i] for _n, _c, values in series)
+    ]
+    return horizontal_bars(
+        chart_id="chart-delays",
+        title=_("Délai de mise de côté : part des réservations confirmées"),
+        rows=rows,
+        unit=" %",
+    ), rows
 
 
 def _csv_cell(value):
@@ -133,6 +151,8 @@ def figures_refresh_now(request):
     if not request.user.is_superuser:
         raise PermissionDenied
     refresh = figures_refresh()
-    messages.success(request, _("Chiffres recalculés en %(seconds)s s.") % {
-        "seconds": formats.number_format(refresh.duration_ms / 1000, 1)})
+    messages.success(
+        request,
+        _("Chiffres recalculés en %(seconds)s s.") % {"seconds": formats.number_format(refresh.duration_ms / 1000, 1)},
+    )
     return redirect("figures:index")

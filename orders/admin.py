@@ -1,9 +1,6 @@
-import datetime
-
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -33,23 +30,54 @@ class AcceptForm(forms.Form):
 
 
 class DeclineForm(forms.Form):
-    reason = forms.CharField(label=_("Motif (envoyé au lecteur)"), max_length=300,
-                             help_text=_("Par exemple : indisponible chez le distributeur."))
+    reason = forms.CharField(
+        label=_("Motif (envoyé au lecteur)"),
+        max_length=300,
+        help_text=_("Par exemple : indisponible chez le distributeur."),
+    )
 
 
 @admin.register(Order)
 class OrderAdmin(ShopScopedAdmin):
-    list_display = ["reference", "created_at", "status", "shop", "book", "quantity", "reader_name", "reader_phone",
-                    "expected_on", "pickup_deadline"]
+    list_display = [
+        "reference",
+        "created_at",
+        "status",
+        "shop",
+        "book",
+        "quantity",
+        "reader_name",
+        "reader_phone",
+        "expected_on",
+        "pickup_deadline",
+    ]
     list_filter = ["status", "created_at", ("shop", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "created_at"
     search_fields = ["=reference", "reader_name", "reader_email", "=book__isbn", "book__title"]
     list_select_related = ["shop", "book"]
     inlines = [OrderEventInline]
     actions = ["accept", "arrive", "collect", "decline"]
-    fields = ["reference", "status", "shop", "book", "quantity", "reader_name", "reader_email", "reader_phone",
-              "note", "language", "created_at", "email_confirmed_at", "accepted_at", "expected_on", "arrived_at",
-              "pickup_deadline", "closed_at", "reason", "stock_notice_at"]
+    fields = [
+        "reference",
+        "status",
+        "shop",
+        "book",
+        "quantity",
+        "reader_name",
+        "reader_email",
+        "reader_phone",
+        "note",
+        "language",
+        "created_at",
+        "email_confirmed_at",
+        "accepted_at",
+        "expected_on",
+        "arrived_at",
+        "pickup_deadline",
+        "closed_at",
+        "reason",
+        "stock_notice_at",
+    ]
     readonly_fields = fields
     show_full_result_count = False
 
@@ -82,8 +110,12 @@ class OrderAdmin(ShopScopedAdmin):
             apply(form.cleaned_data)
             return None
         context = {
-            **self.admin_site.each_context(request), "title": title, "opts": self.model._meta, "form": form,
-            "orders": queryset.select_related("shop", "book"), "action": request.POST.get("action", ""),
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "form": form,
+            "orders": queryset.select_related("shop", "book"),
+            "action": request.POST.get("action", ""),
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/orders/order/action_form.html", context)
@@ -91,32 +123,72 @@ class OrderAdmin(ShopScopedAdmin):
     @admin.action(description=_("Commandée au distributeur (date prévue)…"), permissions=["change"])
     def accept(self, request, queryset):
         return self._with_form(
-            request, queryset, AcceptForm, _("Commandes passées au distributeur"),
-            lambda data: self._apply(request, queryset, services.order_accept, lambda n: ngettext(
-                "%(count)d commande passée au distributeur : le lecteur est prévenu.",
-                "%(count)d commandes passées au distributeur : les lecteurs sont prévenus.", n) % {"count": n},
-                expected_on=data["expected_on"]),
+            request,
+            queryset,
+            AcceptForm,
+            _("Commandes passées au distributeur"),
+            lambda data: self._apply(
+                request,
+                queryset,
+                services.order_accept,
+                lambda n: (
+                    ngettext(
+                        "%(count)d commande passée au distributeur : le lecteur est prévenu.",
+                        "%(count)d commandes passées au distributeur : les lecteurs sont prévenus.",
+                        n,
+                    )
+                    % {"count": n}
+                ),
+                expected_on=data["expected_on"],
+            ),
         )
 
     @admin.action(description=_("Arrivée (mise de côté)"), permissions=["change"])
     def arrive(self, request, queryset):
-        self._apply(request, queryset, services.order_arrive, lambda n: ngettext(
-            "%(count)d commande arrivée : le lecteur est prévenu.",
-            "%(count)d commandes arrivées : les lecteurs sont prévenus.", n) % {"count": n})
+        self._apply(
+            request,
+            queryset,
+            services.order_arrive,
+            lambda n: (
+                ngettext(
+                    "%(count)d commande arrivée : le lecteur est prévenu.",
+                    "%(count)d commandes arrivées : les lecteurs sont prévenus.",
+                    n,
+                )
+                % {"count": n}
+            ),
+        )
 
     @admin.action(description=_("Remise au lecteur"), permissions=["change"])
     def collect(self, request, queryset):
-        self._apply(request, queryset, services.order_collect, lambda n: ngettext(
-            "%(count)d commande remise.", "%(count)d commandes remises.", n) % {"count": n})
+        self._apply(
+            request,
+            queryset,
+            services.order_collect,
+            lambda n: ngettext("%(count)d commande remise.", "%(count)d commandes remises.", n) % {"count": n},
+        )
 
     @admin.action(description=_("Refuser (motif)…"), permissions=["change"])
     def decline(self, request, queryset):
         return self._with_form(
-            request, queryset, DeclineForm, _("Refuser des commandes"),
-            lambda data: self._apply(request, queryset, services.order_decline, lambda n: ngettext(
-                "%(count)d commande refusée : le lecteur est prévenu.",
-                "%(count)d commandes refusées : les lecteurs sont prévenus.", n) % {"count": n},
-                reason=data["reason"]),
+            request,
+            queryset,
+            DeclineForm,
+            _("Refuser des commandes"),
+            lambda data: self._apply(
+                request,
+                queryset,
+                services.order_decline,
+                lambda n: (
+                    ngettext(
+                        "%(count)d commande refusée : le lecteur est prévenu.",
+                        "%(count)d commandes refusées : les lecteurs sont prévenus.",
+                        n,
+                    )
+                    % {"count": n}
+                ),
+                reason=data["reason"],
+            ),
         )
 
 
@@ -148,8 +220,21 @@ class AlertAdmin(admin.ModelAdmin):
 class OrderEmailAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "to", "sent_at", "attempts", "gave_up_at"]
     list_filter = ["kind", "sent_at", "gave_up_at"]
-    readonly_fields = ["created_at", "kind", "to", "language", "order", "alert", "subject", "body_text", "sent_at",
-                       "attempts", "last_error", "failed_at", "gave_up_at"]
+    readonly_fields = [
+        "created_at",
+        "kind",
+        "to",
+        "language",
+        "order",
+        "alert",
+        "subject",
+        "body_text",
+        "sent_at",
+        "attempts",
+        "last_error",
+        "failed_at",
+        "gave_up_at",
+    ]
     exclude = ["context", "locked_until"]
 
     def has_module_permission(self, request):

@@ -49,14 +49,19 @@ def order_email_queue(*, order: Order, kinds: list[str], extra: dict | None = No
 
 
 def alert_email_queue(*, alert: Alert, kind: str, extra: dict | None = None) -> list[OrderEmail]:
-    return _queue([OrderEmail(alert=alert, kind=kind, to=alert.reader_email, language=alert.language,
-                              context=extra or {})])
+    return _queue(
+        [OrderEmail(alert=alert, kind=kind, to=alert.reader_email, language=alert.language, context=extra or {})]
+    )
 
 
 def alerts_email_queue(*, items: list[tuple[Alert, dict]], kind: str = "alert_available") -> list[OrderEmail]:
     """The same e-mail about many alerts at once (one insert, one task)."""
-    return _queue([OrderEmail(alert=alert, kind=kind, to=alert.reader_email, language=alert.language, context=extra)
-                   for alert, extra in items])
+    return _queue(
+        [
+            OrderEmail(alert=alert, kind=kind, to=alert.reader_email, language=alert.language, context=extra)
+            for alert, extra in items
+        ]
+    )
 
 
 def _queue(emails: list[OrderEmail]) -> list[OrderEmail]:
@@ -74,13 +79,19 @@ def _render(email: OrderEmail) -> None:
         holder["reserve_url"] = base_url + reverse("reservations:new", args=[holder["line_id"]])
     if email.order_id:
         order = email.order
-        context.update(order=order, shop=order.shop, book=order.book, link=order.get_reader_absolute_url(),
-                       confirm_link=order.get_confirm_absolute_url())
+        context.update(
+            order=order,
+            shop=order.shop,
+            book=order.book,
+            link=order.get_reader_absolute_url(),
+            confirm_link=order.get_confirm_absolute_url(),
+        )
         subject_values = {"reference": order.reference, "title": order.book.title[:150]}
     elif email.alert_id:
         alert = email.alert
-        context.update(alert=alert, book=alert.book, confirm_link=alert.confirm_url(),
-                       unsubscribe_link=alert.unsubscribe_url())
+        context.update(
+            alert=alert, book=alert.book, confirm_link=alert.confirm_url(), unsubscribe_link=alert.unsubscribe_url()
+        )
         subject_values["title"] = alert.book.title[:150]
     else:
         raise ValueError("the order or alert was deleted")

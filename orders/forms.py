@@ -26,14 +26,20 @@ def _shop_label(shop) -> str:
     label = f"{shop.name} ({shop.town})"
     if getattr(shop, "distance_km", None) is not None:
         label += f" — {km(shop.distance_km)}"
-    return label + " — " + str(
-        _("en général %(low)s à %(high)s jours") % {"low": shop.order_delay_min_days, "high": shop.order_delay_max_days}
+    return (
+        label
+        + " — "
+        + str(
+            _("en général %(low)s à %(high)s jours")
+            % {"low": shop.order_delay_min_days, "high": shop.order_delay_max_days}
+        )
     )
 
 
 class AlertForm(forms.Form):
     reader_email = forms.EmailField(
-        label=_("Votre e-mail"), help_text=_("Un seul message, quand un exemplaire est disponible ; désinscription en un clic."),
+        label=_("Votre e-mail"),
+        help_text=_("Un seul message, quand un exemplaire est disponible ; désinscription en un clic."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     where = forms.ChoiceField(label=_("Où ?"), widget=forms.RadioSelect)
@@ -43,8 +49,13 @@ class AlertForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = []
         if location is not None:
-            choices.append(("near", _("près de %(place)s") % {"place": location.label}
-                            + (f" ({location.radius_km} km)" if location.radius_km else "")))
+            choices.append(
+                (
+                    "near",
+                    _("près de %(place)s") % {"place": location.label}
+                    + (f" ({location.radius_km} km)" if location.radius_km else ""),
+                )
+            )
         choices += [(f"shop:{shop.pk}", f"{shop.name} ({shop.town})") for shop in shops]
         self.fields["where"].choices = choices
         if choices and not self.is_bound:

@@ -58,10 +58,10 @@ class Order(models.Model):
     }
 
     reference = models.CharField(_("référence"), max_length=REFERENCE_LENGTH, unique=True, default=new_reference)
-    shop = models.ForeignKey("bookshops.Shop", verbose_name=_("librairie"), on_delete=models.PROTECT,
-                             related_name="orders")
-    book = models.ForeignKey("catalogue.Book", verbose_name=_("livre"), on_delete=models.PROTECT,
-                             related_name="orders")
+    shop = models.ForeignKey(
+        "bookshops.Shop", verbose_name=_("librairie"), on_delete=models.PROTECT, related_name="orders"
+    )
+    book = models.ForeignKey("catalogue.Book", verbose_name=_("livre"), on_delete=models.PROTECT, related_name="orders")
     quantity = models.PositiveSmallIntegerField(_("exemplaires"), default=1)
     reader_name = models.CharField(_("nom du lecteur"), max_length=200)
     reader_email = models.EmailField(_("e-mail du lecteur"), db_index=True)
@@ -166,8 +166,9 @@ class OrderEvent(models.Model):
     from_status = models.CharField(_("de"), max_length=12, choices=Order.Status.choices, blank=True)
     to_status = models.CharField(_("vers"), max_length=12, choices=Order.Status.choices)
     actor = models.CharField(_("par"), max_length=10, choices=Actor.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("utilisateur"), null=True, blank=True,
-                             on_delete=models.SET_NULL)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("utilisateur"), null=True, blank=True, on_delete=models.SET_NULL
+    )
     reason = models.CharField(_("motif"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("le"), default=timezone.now)
 
@@ -184,8 +185,11 @@ class AlertQuerySet(models.QuerySet):
     def watching(self, now=None):
         """Confirmed alerts still waiting for a copy."""
         return self.filter(
-            confirmed_at__isnull=False, fulfilled_at__isnull=True, unsubscribed_at__isnull=True,
-            expired_at__isnull=True, expires_at__gt=now or timezone.now(),
+            confirmed_at__isnull=False,
+            fulfilled_at__isnull=True,
+            unsubscribed_at__isnull=True,
+            expired_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
         )
 
     def open(self):
@@ -194,10 +198,9 @@ class AlertQuerySet(models.QuerySet):
 
 
 class Alert(models.Model):
-    """"Tell me when a copy is near": a reader's address, a book, and where (a point and radius, or one shop)."""
+    """ "Tell me when a copy is near": a reader's address, a book, and where (a point and radius, or one shop)."""
 
-    book = models.ForeignKey("catalogue.Book", verbose_name=_("livre"), on_delete=models.CASCADE,
-                             related_name="alerts")
+    book = models.ForeignKey("catalogue.Book", verbose_name=_("livre"), on_delete=models.CASCADE, related_name="alerts")
     reader_email = models.EmailField(_("e-mail du lecteur"))
     language = models.CharField(_("langue du lecteur"), max_length=2, choices=Language.choices, default=Language.FR)
     #: The reader's point and radius (None: any distance) …
@@ -206,8 +209,14 @@ class Alert(models.Model):
     place = models.CharField(_("lieu"), max_length=200, blank=True)
     radius_km = models.PositiveSmallIntegerField(_("rayon (km)"), null=True, blank=True)
     #: … or one chosen shop.
-    shop = models.ForeignKey("bookshops.Shop", verbose_name=_("librairie"), null=True, blank=True,
-                             on_delete=models.CASCADE, related_name="alerts")
+    shop = models.ForeignKey(
+        "bookshops.Shop",
+        verbose_name=_("librairie"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+    )
     created_at = models.DateTimeField(_("demandée le"), default=timezone.now)
     confirmed_at = models.DateTimeField(_("confirmée le"), null=True, blank=True)
     fulfilled_at = models.DateTimeField(_("satisfaite le"), null=True, blank=True)
@@ -223,13 +232,21 @@ class Alert(models.Model):
         ordering = ["-created_at"]
         indexes = [
             # The matching reads the watching alerts of the books a change touched.
-            models.Index(fields=["book"], name="alert_watching_book",
-                         condition=Q(confirmed_at__isnull=False, fulfilled_at__isnull=True,
-                                     unsubscribed_at__isnull=True, expired_at__isnull=True)),
+            models.Index(
+                fields=["book"],
+                name="alert_watching_book",
+                condition=Q(
+                    confirmed_at__isnull=False,
+                    fulfilled_at__isnull=True,
+                    unsubscribed_at__isnull=True,
+                    expired_at__isnull=True,
+                ),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["reader_email", "book"], name="alert_one_open_per_address_and_book",
+                fields=["reader_email", "book"],
+                name="alert_one_open_per_address_and_book",
                 condition=Q(fulfilled_at__isnull=True, unsubscribed_at__isnull=True, expired_at__isnull=True),
             ),
         ]

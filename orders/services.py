@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from bookshops.geo import sphere_km, with_distances
 from catalogue.models import Book, StockLine
 from reservations.deadlines import opening_days_after
-from reservations.services import lock_keys, normalize_email, rate_limit
 from reservations.pauses import reservation_pause_check
+from reservations.services import lock_keys, normalize_email, rate_limit
 
 from .emails import alert_email_queue, alerts_email_queue, order_email_queue
 from .exceptions import (
@@ -49,9 +49,18 @@ def order_refusal(*, book: Book, shop) -> str | None:
 
 
 def order_request(
-    *, book: Book, shop, quantity: int, reader_name: str, reader_email: str, reader_phone: str = "", note: str = "",
-    language: str = "fr", form_token: str | None = None,
-    client: str | None = None, now: datetime.datetime | None = None,
+    *,
+    book: Book,
+    shop,
+    quantity: int,
+    reader_name: str,
+    reader_email: str,
+    reader_phone: str = "",
+    note: str = "",
+    language: str = "fr",
+    form_token: str | None = None,
+    client: str | None = None,
+    now: datetime.datetime | None = None,
 ) -> Order:
     """Record an order and e-mail the reader a link to confirm their address; the shop sees it only then.
 
@@ -84,10 +93,16 @@ def order_request(
         try:
             with transaction.atomic():
                 order = Order.objects.create(
-                    shop=shop, book=book, quantity=quantity, reader_name=" ".join(reader_name.split()),
-                    reader_email=reader_email, reader_phone=reader_phone.strip(), note=note.strip(),
+                    shop=shop,
+                    book=book,
+                    quantity=quantity,
+                    reader_name=" ".join(reader_name.split()),
+                    reader_email=reader_email,
+                    reader_phone=reader_phone.strip(),
+                    note=note.strip(),
                     language=language if language in Language.values else Language.FR,
-                    created_at=now, form_token=form_token or None,
+                    created_at=now,
+                    form_token=form_token or None,
                 )
         except IntegrityError:  # the same token, sent twice at once
             replay = Order.objects.filter(form_token=form_token, book=book, reader_email=reader_email).first()
@@ -104,7 +119,9 @@ def order_confirm_address(*, token: str, now: datetime.datetime | None = None) -
     try:
         reference = Order.reference_from_confirm_token(token)
     except signing.SignatureExpired:
-        raise OrderNotPossible(message=_("Ce lien a expiré : la commande n'a pas été transmise, refaites-la.")) from None
+        raise OrderNotPossible(
+            message=_("Ce lien a expiré : la commande n'a pas été transmise, refaites-la.")
+        ) from None
     except signing.BadSignature:
         raise OrderNotPossible(message=_("Ce lien n'est pas valable.")) from None
     order = Order.objects.get(reference=reference)
@@ -120,8 +137,14 @@ def order_confirm_address(*, token: str, now: datetime.datetime | None = None) -
 
 
 def order_transition(
-    *, order: Order, to_status: str, user=None, actor: str | None = None, reason: str = "",
-    now: datetime.datetime | None = None, change=None,
+    *,
+    order: Order,
+    to_status: str,
+    user=None,
+    actor: str | None = None,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+    change=None,
 ) -> Order:
     """Move a locked order to ``to_status``, record it and e-mail the reader (and the shop when it is news to it).
 
@@ -155,8 +178,15 @@ def order_transition(
 
 
 def _record(order, from_status, to_status, *, actor, user=None, reason="", now) -> None:
-    OrderEvent.objects.create(order=order, from_status=from_status, to_status=to_status, actor=actor, user=user,
-                              reason=reason[:300], created_at=now)
+    OrderEvent.objects.create(
+        order=order,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        user=user,
+        reason=reason[:300],
+        created_at=now,
+    )
 
 
 def order_accept(*, order: Order, expected_on: datetime.date, user=None, now=None) -> Order:
@@ -214,8 +244,12 @@ def orders_expire_due(*, now: datetime.datetime | None = None) -> dict:
         for order in queryset.order_by("pk"):
             try:
                 order_transition(
-                    order=order, to_status=Status.EXPIRED, actor=Actor.SYSTEM, now=now,
-                    reason=_("adresse e-mail jamais confirmée") if key == "unconfirmed"
+                    order=order,
+                    to_status=Status.EXPIRED,
+                    actor=Actor.SYSTEM,
+                    now=now,
+                    reason=_("adresse e-mail jamais confirmée")
+                    if key == "unconfirmed"
                     else _("pas retirée avant la date limite"),
                 )
             except InvalidOrderTransition:
@@ -228,17 +262,23 @@ def orders_notice_stock(*, shop_id: int, book_ids, now=None) -> int:
     """Tell a shop, once per order, that its own stock now holds a book a reader ordered through it."""
     now = now or timezone.now()
     in_stock = set(
-        StockLine.objects.filter(shop_id=shop_id, book_id__in=list(book_ids), quantity__gt=0)
-        .values_list("book_id", flat=True)
+        StockLine.objects.filter(shop_id=shop_id, book_id__in=list(book_ids), quantity__gt=0).values_list(
+            "book_id", flat=True
+        )
     )
     if not in_stock:
         return 0
     told = 0
     with transaction.atomic():
         for order in (
-            Order.objects.select_for_update(of=("self",)).select_related("shop", "book")
-            .filter(shop_id=shop_id, book_id__in=in_stock, status__in=[Status.REQUESTED, Status.ACCEPTED],
-                    stock_notice_at__isnull=True)
+            Order.objects.select_for_update(of=("self",))
+            .select_related("shop", "book")
+            .filter(
+                shop_id=shop_id,
+                book_id__in=in_stock,
+                status__in=[Status.REQUESTED, Status.ACCEPTED],
+                stock_notice_at__isnull=True,
+            )
         ):
             order.stock_notice_at = now
             order.save(update_fields=["stock_notice_at"])
@@ -262,8 +302,16 @@ def shops_taking_orders(*, book: Book, location=None, limit: int = 5) -> list:
 # --- Alerts --------------------------------------------------------------------------------
 
 
-def alert_request(*, book: Book, reader_email: str, language: str = "fr", location=None, shop=None,
-                  client: str | None = None, now=None) -> Alert:
+def alert_request(
+    *,
+    book: Book,
+    reader_email: str,
+    language: str = "fr",
+    location=None,
+    shop=None,
+    client: str | None = None,
+    now=None,
+) -> Alert:
     """Record an alert and e-mail a link to confirm it (double opt-in); one open alert per address and book."""
     reader_email = normalize_email(reader_email)
     if location is None and shop is None:
@@ -283,11 +331,16 @@ def alert_request(*, book: Book, reader_email: str, language: str = "fr", locati
                 % {"limit": settings.ALERTS_MAX_PER_EMAIL}
             )
         alert = Alert.objects.create(
-            book=book, reader_email=reader_email,
+            book=book,
+            reader_email=reader_email,
             language=language if language in Language.values else Language.FR,
-            latitude=location.lat if location else None, longitude=location.lon if location else None,
-            place=(location.label if location else "")[:200], radius_km=location.radius_km if location else None,
-            shop=shop, created_at=now, expires_at=now + datetime.timedelta(days=settings.ALERTS_LIFETIME_DAYS),
+            latitude=location.lat if location else None,
+            longitude=location.lon if location else None,
+            place=(location.label if location else "")[:200],
+            radius_km=location.radius_km if location else None,
+            shop=shop,
+            created_at=now,
+            expires_at=now + datetime.timedelta(days=settings.ALERTS_LIFETIME_DAYS),
         )
         alert_email_queue(alert=alert, kind="alert_confirm")
     return alert
@@ -331,16 +384,23 @@ def _lines_for(alert: Alert, lines: list) -> list:
         if not shop.has_coordinates:
             continue
         # The sphere decides (within 0.6 %), as the search's radius does.
-        if alert.radius_km is None or sphere_km(alert.latitude, alert.longitude, shop.latitude,
-                                                shop.longitude) <= alert.radius_km:
+        if (
+            alert.radius_km is None
+            or sphere_km(alert.latitude, alert.longitude, shop.latitude, shop.longitude) <= alert.radius_km
+        ):
             near.append(line)
     return with_distances(near, alert.latitude, alert.longitude, lambda line: line.shop)
 
 
 def _holders(lines) -> list[dict]:
     return [
-        {"shop": line.shop.name, "town": line.shop.town, "line_id": line.pk, "copies": line.available,
-         "distance_km": round(line.distance_km, 1) if getattr(line, "distance_km", None) is not None else None}
+        {
+            "shop": line.shop.name,
+            "town": line.shop.town,
+            "line_id": line.pk,
+            "copies": line.available,
+            "distance_km": round(line.distance_km, 1) if getattr(line, "distance_km", None) is not None else None,
+        }
         for line in lines[:5]
     ]
 
@@ -365,8 +425,10 @@ def alerts_match(*, book_ids, now=None) -> int:
         if not alerts:
             continue
         lines_by_book: dict[int, list] = {}
-        for line in StockLine.objects.filter(book_id__in={a.book_id for a in alerts}).available().only(
-            "id", "book_id", "shop_id", "quantity", "held"
+        for line in (
+            StockLine.objects.filter(book_id__in={a.book_id for a in alerts})
+            .available()
+            .only("id", "book_id", "shop_id", "quantity", "held")
         ):
             line.shop = shops[line.shop_id]
             lines_by_book.setdefault(line.book_id, []).append(line)
@@ -380,7 +442,9 @@ def alerts_match(*, book_ids, now=None) -> int:
         with transaction.atomic():
             # Rows another run is firing are skipped; those it fired are no longer watching.
             claimed = list(
-                Alert.objects.watching(now).filter(pk__in=list(matches)).select_for_update(skip_locked=True)
+                Alert.objects.watching(now)
+                .filter(pk__in=list(matches))
+                .select_for_update(skip_locked=True)
                 .values_list("pk", flat=True)
             )
             Alert.objects.filter(pk__in=claimed).update(fulfilled_at=now)

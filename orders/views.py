@@ -32,9 +32,16 @@ def order_new(request, isbn):
         shop = next(shop for shop in shops if shop.pk == data["shop"])
         try:
             order = services.order_request(
-                book=book, shop=shop, quantity=data["quantity"], reader_name=data["reader_name"],
-                reader_email=data["reader_email"], reader_phone=data["reader_phone"], note=data["note"],
-                language=_reader_language(), form_token=data["form_token"], client=client_ip(request),
+                book=book,
+                shop=shop,
+                quantity=data["quantity"],
+                reader_name=data["reader_name"],
+                reader_email=data["reader_email"],
+                reader_phone=data["reader_phone"],
+                note=data["note"],
+                language=_reader_language(),
+                form_token=data["form_token"],
+                client=client_ip(request),
             )
         except REFUSALS as error:
             form.add_error(None, error.message)
@@ -95,8 +102,12 @@ def alert_new(request, isbn):
             shop = get_object_or_404(Shop.objects.active(), pk=int(where.removeprefix("shop:")))
         try:
             services.alert_request(
-                book=book, reader_email=form.cleaned_data["reader_email"], language=_reader_language(),
-                location=location if shop is None else None, shop=shop, client=client_ip(request),
+                book=book,
+                reader_email=form.cleaned_data["reader_email"],
+                language=_reader_language(),
+                location=location if shop is None else None,
+                shop=shop,
+                client=client_ip(request),
             )
         except REFUSALS as error:
             form.add_error(None, error.message)
@@ -106,8 +117,7 @@ def alert_new(request, isbn):
             )
             return redirect(book)
     status = 400 if form.is_bound else 200
-    return render(request, "orders/alert_form.html", {"form": form, "book": book, "location": location},
-                  status=status)
+    return render(request, "orders/alert_form.html", {"form": form, "book": book, "location": location}, status=status)
 
 
 def alert_confirm(request, token):

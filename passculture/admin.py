@@ -28,8 +28,21 @@ class SyncRunAdmin(_ReadOnly, ShopScopedAdmin):
     list_display = ["started_at", "shop", "kind", "status", "sent_count", "unpriced_count", "rejected_count"]
     list_filter = ["kind", "status", ("shop", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "started_at"
-    fields = ["shop", "kind", "status", "started_at", "finished_at", "message", "lines_seen", "sent_count",
-              "unpriced_count", "rejected_count", "rejected_list", "requests_count", "errors"]
+    fields = [
+        "shop",
+        "kind",
+        "status",
+        "started_at",
+        "finished_at",
+        "message",
+        "lines_seen",
+        "sent_count",
+        "unpriced_count",
+        "rejected_count",
+        "rejected_list",
+        "requests_count",
+        "errors",
+    ]
     readonly_fields = fields
 
     def has_change_permission(self, request, obj=None):
@@ -42,7 +55,8 @@ class SyncRunAdmin(_ReadOnly, ShopScopedAdmin):
 
 class CountermarkForm(forms.Form):
     token = forms.CharField(
-        label=_("Contremarque"), max_length=20,
+        label=_("Contremarque"),
+        max_length=20,
         help_text=_("Le code de 6 caractères que le jeune montre dans l'application pass Culture."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
@@ -53,8 +67,19 @@ class BookingAdmin(_ReadOnly, ShopScopedAdmin):
     list_display = ["created_at", "shop", "book", "quantity", "state", "passculture_id"]
     list_filter = ["state", ("shop", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["=passculture_id", "=book__isbn", "book__title"]
-    fields = ["passculture_id", "shop", "book", "quantity", "state", "passculture_status", "offer_id", "price_cents",
-              "booked_at", "created_at", "closed_at"]
+    fields = [
+        "passculture_id",
+        "shop",
+        "book",
+        "quantity",
+        "state",
+        "passculture_status",
+        "offer_id",
+        "price_cents",
+        "booked_at",
+        "created_at",
+        "closed_at",
+    ]
     readonly_fields = fields
     change_list_template = "admin/passculture/booking/change_list.html"
 
@@ -84,6 +109,10 @@ class BookingAdmin(_ReadOnly, ShopScopedAdmin):
                     messages.SUCCESS,
                 )
                 return redirect(reverse("admin:passculture_booking_change", args=[booking.pk]))
-        context = {**self.admin_site.each_context(request), "title": _("Valider une contremarque pass Culture"),
-                   "form": form, "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Valider une contremarque pass Culture"),
+            "form": form,
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/passculture/booking/countermark.html", context)

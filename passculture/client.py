@@ -55,8 +55,11 @@ class PassCultureClient:
         key = api_key if api_key is not None else settings.PASSCULTURE_API_KEY
         self.http = httpx.Client(
             base_url=self.base_url,
-            headers={"Authorization": f"Bearer {key}", "Accept": "application/json",
-                     "User-Agent": "librairies-en-reseau"},
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Accept": "application/json",
+                "User-Agent": "librairies-en-reseau",
+            },
             timeout=settings.PASSCULTURE_TIMEOUT_SECONDS,
             transport=transport,
         )
@@ -87,8 +90,10 @@ class PassCultureClient:
                 try:
                     return response.json() if response.content else None
                 except ValueError as exc:
-                    raise PassCultureError(f"{method} {path}: HTTP {response.status_code}, not JSON: "
-                                           f"{response.text[:200]!r}", status=response.status_code) from exc
+                    raise PassCultureError(
+                        f"{method} {path}: HTTP {response.status_code}, not JSON: {response.text[:200]!r}",
+                        status=response.status_code,
+                    ) from exc
             body = _body(response)
             if _retryable(response.status_code) and attempt < attempts:
                 self._wait(attempt, response.headers.get("Retry-After"))
@@ -117,19 +122,26 @@ class PassCultureClient:
     def products_upsert(self, *, venue_id: int, products: list[dict]) -> None:
         """Create or update the venue's offers by EAN (queued at pass Culture; 204)."""
         assert 0 < len(products) <= UPSERT_BATCH
-        self.call("POST", "/public/offers/v1/products/ean",
-                  json={"location": {"type": "physical", "venueId": venue_id}, "products": products})
+        self.call(
+            "POST",
+            "/public/offers/v1/products/ean",
+            json={"location": {"type": "physical", "venueId": venue_id}, "products": products},
+        )
 
     def products_page(self, *, venue_id: int, first_index: int = 1) -> list[dict]:
         """One page (``PAGE``) of the venue's product offers, from offer id ``first_index`` on."""
-        answer = self.call("GET", "/public/offers/v1/products",
-                           params={"venueId": venue_id, "limit": PAGE, "firstIndex": first_index})
+        answer = self.call(
+            "GET", "/public/offers/v1/products", params={"venueId": venue_id, "limit": PAGE, "firstIndex": first_index}
+        )
         return answer["products"]
 
     def bookings_page(self, *, offer_id: int, first_index: int = 1) -> list[dict]:
         """One page of an offer's bookings, from booking id ``first_index`` on."""
-        answer = self.call("GET", "/public/bookings/v1/bookings",
-                           params={"offerId": offer_id, "limit": PAGE, "firstIndex": first_index})
+        answer = self.call(
+            "GET",
+            "/public/bookings/v1/bookings",
+            params={"offerId": offer_id, "limit": PAGE, "firstIndex": first_index},
+        )
         return answer["bookings"]
 
     def booking_by_token(self, token: str) -> dict:

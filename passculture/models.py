@@ -66,8 +66,9 @@ class SyncRun(models.Model):
         PARTIAL = "partial", _("réussi en partie")
         FAILED = "failed", _("échoué")
 
-    shop = models.ForeignKey("bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE,
-                             related_name="passculture_runs")
+    shop = models.ForeignKey(
+        "bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="passculture_runs"
+    )
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices)
     status = models.CharField(_("résultat"), max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(_("commencé le"), default=timezone.now)
@@ -103,8 +104,9 @@ class Booking(models.Model):
 
     #: The booking's id at pass Culture.
     passculture_id = models.PositiveBigIntegerField(_("n° pass Culture"), unique=True)
-    shop = models.ForeignKey("bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE,
-                             related_name="passculture_bookings")
+    shop = models.ForeignKey(
+        "bookshops.Shop", verbose_name=_("librairie"), on_delete=models.CASCADE, related_name="passculture_bookings"
+    )
     book = models.ForeignKey("catalogue.Book", verbose_name=_("livre"), on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveSmallIntegerField(_("exemplaires"), default=1)
     state = models.CharField(_("état"), max_length=10, choices=State.choices)

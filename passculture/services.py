@@ -113,7 +113,9 @@ def push_mark(sender=None, *, shop_id: int, book_ids: list[int], **_kwargs) -> N
     for batch in chunked(book_ids, 2000):
         PendingPush.objects.bulk_create(
             [PendingPush(shop_id=shop_id, book_id=book_id, marked_at=now) for book_id in batch],
-            update_conflicts=True, unique_fields=["shop", "book"], update_fields=["marked_at"],
+            update_conflicts=True,
+            unique_fields=["shop", "book"],
+            update_fields=["marked_at"],
         )
     enqueue_on_commit(push_changes, shop_id)
 
@@ -174,8 +176,10 @@ def _venue_ensure(shop: Shop, client: PassCultureClient) -> None:
         raise PassCultureNotConfigured(_("La librairie n'a pas de SIRET : son lieu pass Culture ne peut être trouvé."))
     if not venues_link(client=client, shops=[shop])["linked"]:
         raise PassCultureNotConfigured(
-            _("Aucun lieu pass Culture n'a le SIRET %(siret)s parmi ceux ouverts au fournisseur : la structure "
-              "doit autoriser le fournisseur dans pass Culture Pro, ou le lieu se saisit à la main.")
+            _(
+                "Aucun lieu pass Culture n'a le SIRET %(siret)s parmi ceux ouverts au fournisseur : la structure "
+                "doit autoriser le fournisseur dans pass Culture Pro, ou le lieu se saisit à la main."
+            )
             % {"siret": shop.siret}
         )
 
@@ -211,8 +215,9 @@ def _pending_clear(rows: list[tuple[int, object]]) -> None:
 def _lines(shop: Shop, book_ids: list[int]) -> list[_Line]:
     rows = {
         book_id: (isbn, quantity, held, price)
-        for book_id, isbn, quantity, held, price in StockLine.objects.filter(shop=shop, book_id__in=book_ids)
-        .values_list("book_id", "book__isbn", "quantity", "held", "price")
+        for book_id, isbn, quantity, held, price in StockLine.objects.filter(
+            shop=shop, book_id__in=book_ids
+        ).values_list("book_id", "book__isbn", "quantity", "held", "price")
     }
     missing = set(book_ids) - rows.keys()  # a line deleted: nothing on the shelf any more
     isbns = dict(Book.objects.filter(pk__in=missing).values_list("pk", "isbn")) if missing else {}
@@ -220,8 +225,9 @@ def _lines(shop: Shop, book_ids: list[int]) -> list[_Line]:
     for book_id in book_ids:
         if book_id in rows:
             isbn, quantity, held, price = rows[book_id]
-            lines.append(_Line(book_id, isbn, quantity_offered(shop=shop, quantity=quantity, held=held),
-                               price_cents(price)))
+            lines.append(
+                _Line(book_id, isbn, quantity_offered(shop=shop, quantity=quantity, held=held), price_cents(price))
+            )
         elif book_id in isbns:
             lines.append(_Line(book_id, isbns[book_id], 0, None))
     return lines
@@ -232,8 +238,9 @@ def _send(shop: Shop, client: PassCultureClient, run: SyncRun, lines: list[_Line
     run.lines_seen += len(lines)
     told = {
         book_id: (quantity, cents)
-        for book_id, quantity, cents in Offer.objects.filter(shop=shop, book_id__in=[line.book_id for line in lines])
-        .values_list("book_id", "quantity", "price_cents")
+        for book_id, quantity, cents in Offer.objects.filter(
+            shop=shop, book_id__in=[line.book_id for line in lines]
+        ).values_list("book_id", "quantity", "price_cents")
     }
     if only_if_known:
         # A title at 0 that pass Culture never had in stock: nothing to tell it.
@@ -270,9 +277,13 @@ def _send(shop: Shop, client: PassCultureClient, run: SyncRun, lines: list[_Line
         return
     now = timezone.now()
     Offer.objects.bulk_create(
-        [Offer(shop=shop, book_id=line.book_id, quantity=line.quantity, price_cents=cents, sent_at=now)
-         for line, cents in sent],
-        update_conflicts=True, unique_fields=["shop", "book"], update_fields=["quantity", "price_cents", "sent_at"],
+        [
+            Offer(shop=shop, book_id=line.book_id, quantity=line.quantity, price_cents=cents, sent_at=now)
+            for line, cents in sent
+        ],
+        update_conflicts=True,
+        unique_fields=["shop", "book"],
+        update_fields=["quantity", "price_cents", "sent_at"],
     )
     run.sent_count += len(products)
 
@@ -295,9 +306,14 @@ def _eans_status(client: PassCultureClient, eans: list[str]) -> dict[str, str]:
                 if reason in EanCheck.Status.values:
                     verdicts.update({ean: reason for ean in rejected})
             EanCheck.objects.bulk_create(
-                [EanCheck(book_id=book_ids[ean], status=status, checked_at=now)
-                 for ean, status in verdicts.items() if ean in book_ids],
-                update_conflicts=True, unique_fields=["book"], update_fields=["status", "checked_at"],
+                [
+                    EanCheck(book_id=book_ids[ean], status=status, checked_at=now)
+                    for ean, status in verdicts.items()
+                    if ean in book_ids
+                ],
+                update_conflicts=True,
+                unique_fields=["book"],
+                update_fields=["status", "checked_at"],
             )
             known.update(verdicts)
     return known
@@ -312,28 +328,50 @@ def _finish(run: SyncRun) -> None:
     if run.status == SyncRun.Status.RUNNING:
         run.status = SyncRun.Status.PARTIAL if run.errors else SyncRun.Status.OK
     run.finished_at = timezone.now()
-    parts = [ngettext("%(sent)s ligne envoyée sur %(seen)s examinée(s).", "%(sent)s lignes envoyées sur %(seen)s examinée(s).",
-                      run.sent_count) % {"sent": run.sent_count, "seen": run.lines_seen}]
+    parts = [
+        ngettext(
+            "%(sent)s ligne envoyée sur %(seen)s examinée(s).",
+            "%(sent)s lignes envoyées sur %(seen)s examinée(s).",
+            run.sent_count,
+        )
+        % {"sent": run.sent_count, "seen": run.lines_seen}
+    ]
     if run.kind == SyncRun.Kind.BOOKINGS:
         parts = []
     if run.unpriced_count:
-        parts.append(ngettext(
-            "%(count)s ligne sans prix n'a pas été envoyée : le pass Culture exige un prix ; "
-            "envoyez-le dans le fichier de stock (colonne prix TTC).",
-            "%(count)s lignes sans prix n'ont pas été envoyées : le pass Culture exige un prix ; "
-            "envoyez-le dans le fichier de stock (colonne prix TTC).",
-            run.unpriced_count) % {"count": run.unpriced_count})
+        parts.append(
+            ngettext(
+                "%(count)s ligne sans prix n'a pas été envoyée : le pass Culture exige un prix ; "
+                "envoyez-le dans le fichier de stock (colonne prix TTC).",
+                "%(count)s lignes sans prix n'ont pas été envoyées : le pass Culture exige un prix ; "
+                "envoyez-le dans le fichier de stock (colonne prix TTC).",
+                run.unpriced_count,
+            )
+            % {"count": run.unpriced_count}
+        )
     if run.rejected_count:
-        parts.append(ngettext("%(count)s EAN refusé (détail ci-dessous).", "%(count)s EAN refusés (détail ci-dessous).",
-                              run.rejected_count) % {"count": run.rejected_count})
+        parts.append(
+            ngettext(
+                "%(count)s EAN refusé (détail ci-dessous).",
+                "%(count)s EAN refusés (détail ci-dessous).",
+                run.rejected_count,
+            )
+            % {"count": run.rejected_count}
+        )
     run.message = " ".join([run.message, *parts]).strip()
     run.save()
 
 
 def shop_run_summary(run: SyncRun) -> dict:
     """A run as plain data (what a task returns)."""
-    return {"run": run.pk, "status": run.status, "sent": run.sent_count, "unpriced": run.unpriced_count,
-            "rejected": run.rejected_count, "errors": run.errors}
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "sent": run.sent_count,
+        "unpriced": run.unpriced_count,
+        "rejected": run.rejected_count,
+        "errors": run.errors,
+    }
 
 
 # --- Bookings ------------------------------------------------------------------------------
@@ -365,8 +403,12 @@ def booking_record(*, data: dict, shop: Shop | None = None) -> Booking | None:
         fields = ["passculture_status"]
         if booking.state in (Booking.State.HELD, Booking.State.NO_COPY) and status in (CANCELLED, USED, REIMBURSED):
             if booking.state == Booking.State.HELD:
-                stock_release(shop_id=booking.shop_id, book_id=booking.book_id, quantity=booking.quantity,
-                              collected=status != CANCELLED)
+                stock_release(
+                    shop_id=booking.shop_id,
+                    book_id=booking.book_id,
+                    quantity=booking.quantity,
+                    collected=status != CANCELLED,
+                )
             booking.state = Booking.State.CANCELLED if status == CANCELLED else Booking.State.USED
             booking.closed_at = now
             fields += ["state", "closed_at"]
@@ -377,8 +419,14 @@ def booking_record(*, data: dict, shop: Shop | None = None) -> Booking | None:
 def _booking_insert(*, shop: Shop, book: Book, data: dict) -> Booking:
     status, quantity = data["status"], int(data.get("quantity") or 1)
     booking = Booking(
-        passculture_id=data["id"], shop=shop, book=book, quantity=quantity, passculture_status=status,
-        offer_id=data["offerId"], price_cents=data.get("price"), booked_at=_parse_datetime(data.get("creationDate")),
+        passculture_id=data["id"],
+        shop=shop,
+        book=book,
+        quantity=quantity,
+        passculture_status=status,
+        offer_id=data["offerId"],
+        price_cents=data.get("price"),
+        booked_at=_parse_datetime(data.get("creationDate")),
         state={CONFIRMED: Booking.State.HELD, CANCELLED: Booking.State.CANCELLED}.get(status, Booking.State.USED),
     )
     if booking.state != Booking.State.HELD:
@@ -452,8 +500,9 @@ def bookings_sync(*, shop_id: int, full: bool = True, client: PassCultureClient 
             raise PassCultureNotConfigured(_("La librairie n'est pas reliée à un lieu pass Culture."))
         client = client or client_make()
         open_offers = set(
-            Booking.objects.filter(shop=shop, state__in=[Booking.State.HELD, Booking.State.NO_COPY])
-            .values_list("offer_id", flat=True)
+            Booking.objects.filter(shop=shop, state__in=[Booking.State.HELD, Booking.State.NO_COPY]).values_list(
+                "offer_id", flat=True
+            )
         )
         to_read = set(open_offers)
         if full:
@@ -462,9 +511,10 @@ def bookings_sync(*, shop_id: int, full: bool = True, client: PassCultureClient 
         for offer_id in sorted(to_read):
             for key, value in _offer_bookings(shop, client, offer_id).items():
                 read[key] += value
-        run.message = _("%(listed)s offres du lieu parcourues, %(offers)s relues : %(read)s réservations lues, "
-                        "%(held)s ouvertes avec leur exemplaire mis de côté, %(no_copy)s sans exemplaire libre.") % {
-            "listed": run.lines_seen, "offers": len(to_read), **read}
+        run.message = _(
+            "%(listed)s offres du lieu parcourues, %(offers)s relues : %(read)s réservations lues, "
+            "%(held)s ouvertes avec leur exemplaire mis de côté, %(no_copy)s sans exemplaire libre."
+        ) % {"listed": run.lines_seen, "offers": len(to_read), **read}
     except PassCultureNotConfigured as exc:
         _fail(run, str(exc))
     except PassCultureError as exc:
@@ -481,8 +531,11 @@ def bookings_sync(*, shop_id: int, full: bool = True, client: PassCultureClient 
 def _offers_with_new_bookings(shop: Shop, client: PassCultureClient, run: SyncRun) -> set[int]:
     """Page through the venue's offers; those whose ``bookedQuantity`` is not the portal's count."""
     recorded = dict(
-        Booking.objects.filter(shop=shop).exclude(state=Booking.State.CANCELLED).values("offer_id")
-        .annotate(n=Sum("quantity")).values_list("offer_id", "n")
+        Booking.objects.filter(shop=shop)
+        .exclude(state=Booking.State.CANCELLED)
+        .values("offer_id")
+        .annotate(n=Sum("quantity"))
+        .values_list("offer_id", "n")
     )
     books = dict(StockLine.objects.filter(shop=shop).values_list("book__isbn", "book_id"))
     differing, first = set(), 1
@@ -492,7 +545,9 @@ def _offers_with_new_bookings(shop: Shop, client: PassCultureClient, run: SyncRu
             run.lines_seen += 1
             ean = (product.get("categoryRelatedFields") or {}).get("ean")
             if ean in books:
-                Offer.objects.filter(shop=shop, book_id=books[ean], offer_id__isnull=True).update(offer_id=product["id"])
+                Offer.objects.filter(shop=shop, book_id=books[ean], offer_id__isnull=True).update(
+                    offer_id=product["id"]
+                )
             booked = (product.get("stock") or {}).get("bookedQuantity") or 0
             if booked != recorded.get(product["id"], 0):
                 differing.add(product["id"])

@@ -28,10 +28,18 @@ class StaffPasswordResetView(auth_views.PasswordResetView):
     extra_context = ADMIN_TITLES
 
     def form_valid(self, form):
-        if not ratelimit_take(key=f"password-reset:{client_ip(self.request)}",
-                              limit=settings.PASSWORD_RESET_RATE_LIMIT, window=RESET_WINDOW_SECONDS):
-            form.add_error("email", _("Trop de demandes de réinitialisation depuis cette connexion : réessayez dans une "
-                                   "heure, ou demandez à l'association."))
+        if not ratelimit_take(
+            key=f"password-reset:{client_ip(self.request)}",
+            limit=settings.PASSWORD_RESET_RATE_LIMIT,
+            window=RESET_WINDOW_SECONDS,
+        ):
+            form.add_error(
+                "email",
+                _(
+                    "Trop de demandes de réinitialisation depuis cette connexion : réessayez dans une "
+                    "heure, ou demandez à l'association."
+                ),
+            )
             response = self.form_invalid(form)
             response.status_code = 429
             return response

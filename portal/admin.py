@@ -35,6 +35,7 @@ class OutboxAdmin(admin.ModelAdmin):
         self.model.objects.filter(pk__in=ids).update(gave_up_at=None, locked_until=None)
         enqueue_on_commit(self.task, ids)
         self.message_user(
-            request, ngettext("%(count)s envoyé au worker.", "%(count)s envoyés au worker.", len(ids)) % {
-                "count": len(ids)}, messages.SUCCESS,
+            request,
+            ngettext("%(count)s envoyé au worker.", "%(count)s envoyés au worker.", len(ids)) % {"count": len(ids)},
+            messages.SUCCESS,
         )

@@ -49,8 +49,14 @@ class ReplicaRoutingMiddleware:
             reset_primary(token)
         if writes:
             seconds = settings.READ_YOUR_WRITES_SECONDS
-            response.set_cookie(self.COOKIE, str(int(time.time()) + seconds), max_age=seconds, httponly=True,
-                                samesite="Lax", secure=request.is_secure())
+            response.set_cookie(
+                self.COOKIE,
+                str(int(time.time()) + seconds),
+                max_age=seconds,
+                httponly=True,
+                samesite="Lax",
+                secure=request.is_secure(),
+            )
         return response
 
     def _recently_wrote(self, request) -> bool:
@@ -102,11 +108,15 @@ class RefuseBrokenInputMiddleware:
             declared = request.META.get("CONTENT_LENGTH") or ""
             counter = request._stream = _CountingStream(request._stream)
             fields = list(request.POST.lists())
-            if declared.isascii() and declared.isdigit() and counter.count < int(declared) and not getattr(
-                request, "upload_too_large", False
+            if (
+                declared.isascii()
+                and declared.isdigit()
+                and counter.count < int(declared)
+                and not getattr(request, "upload_too_large", False)
             ):
-                return self.refuse(request, _("Envoi incomplet (connexion coupée ?) : rien n'a été enregistré, "
-                                              "recommencez."))
+                return self.refuse(
+                    request, _("Envoi incomplet (connexion coupée ?) : rien n'a été enregistré, recommencez.")
+                )
             names = [upload.name or "" for upload in request.FILES.values()]
             if any("\x00" in key + "".join(values) for key, values in fields) or any("\x00" in n for n in names):
                 return self.refuse(request, _("Caractère nul dans un champ du formulaire : envoi refusé."))

@@ -101,8 +101,10 @@ if not VAR_DIR.is_dir():  # the default SQLite file, uploads and static files li
     except OSError as exc:
         from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured(f"Cannot create {VAR_DIR} ({exc}): create it, or set DATABASE_URL, "
-                                   "DJANGO_MEDIA_ROOT and DJANGO_STATIC_ROOT elsewhere.") from None
+        raise ImproperlyConfigured(
+            f"Cannot create {VAR_DIR} ({exc}): create it, or set DATABASE_URL, "
+            "DJANGO_MEDIA_ROOT and DJANGO_STATIC_ROOT elsewhere."
+        ) from None
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock up front, so two concurrent
@@ -295,11 +297,27 @@ CONTENT_SECURITY_POLICY = {
 # Only the "Me localiser" button uses a browser feature.
 PERMISSIONS_POLICY = {
     "geolocation": ["self"],
-    **{feature: [] for feature in (
-        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "gyroscope",
-        "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get", "screen-wake-lock",
-        "serial", "usb", "xr-spatial-tracking", "browsing-topics",
-    )},
+    **{
+        feature: []
+        for feature in (
+            "accelerometer",
+            "autoplay",
+            "camera",
+            "display-capture",
+            "encrypted-media",
+            "gyroscope",
+            "magnetometer",
+            "microphone",
+            "midi",
+            "payment",
+            "publickey-credentials-get",
+            "screen-wake-lock",
+            "serial",
+            "usb",
+            "xr-spatial-tracking",
+            "browsing-topics",
+        )
+    },
 }
 
 LOGGING = {

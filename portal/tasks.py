@@ -30,8 +30,16 @@ try:
 except ImportError:
     from django_tasks import TaskResultStatus, default_task_backend, task, task_backends
 
-__all__ = ["Outbox", "TaskResultStatus", "default_task_backend", "enqueue_on_commit", "outbox_catch_up", "outbox_run",
-           "task", "task_backends"]
+__all__ = [
+    "Outbox",
+    "TaskResultStatus",
+    "default_task_backend",
+    "enqueue_on_commit",
+    "outbox_catch_up",
+    "outbox_run",
+    "task",
+    "task_backends",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -152,8 +160,15 @@ def _outbox_run(model, ids, work, *, max_attempts, retry, now) -> dict:
                 row.gave_up_at = started
             _store(row, [*kept, "attempts", "failed_at", "last_error", "locked_until", "gave_up_at"])
             log = logger.error if row.gave_up_at else logger.warning
-            log("%s %s failed, attempt %s of %s%s: %s", model._meta.label, pk, row.attempts, max_attempts,
-                ", given up" if row.gave_up_at else "", row.last_error)
+            log(
+                "%s %s failed, attempt %s of %s%s: %s",
+                model._meta.label,
+                pk,
+                row.attempts,
+                max_attempts,
+                ", given up" if row.gave_up_at else "",
+                row.last_error,
+            )
             counts["failed"] += 1
             if not row.gave_up_at:
                 retries.append(row)

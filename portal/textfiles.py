@@ -18,8 +18,11 @@ from django.utils.translation import gettext as _
 READ_CHUNK = 1024 * 1024
 #: BOM → codec; UTF-32's BOMs start like UTF-16's, so they are tried first.
 _BOMS = [
-    (codecs.BOM_UTF32_LE, "utf-32", 4), (codecs.BOM_UTF32_BE, "utf-32", 4),
-    (codecs.BOM_UTF8, "utf-8-sig", 1), (codecs.BOM_UTF16_LE, "utf-16", 2), (codecs.BOM_UTF16_BE, "utf-16", 2),
+    (codecs.BOM_UTF32_LE, "utf-32", 4),
+    (codecs.BOM_UTF32_BE, "utf-32", 4),
+    (codecs.BOM_UTF8, "utf-8-sig", 1),
+    (codecs.BOM_UTF16_LE, "utf-16", 2),
+    (codecs.BOM_UTF16_BE, "utf-16", 2),
 ]
 #: The five bytes Windows-1252 leaves undefined: a file holding one is not Windows-1252 text.
 _NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")

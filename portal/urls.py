@@ -17,11 +17,17 @@ admin.site.index_title = _("Gestion du réseau")
 urlpatterns = [
     # Before admin.site.urls; the name "admin_password_reset" puts the link on the admin's login page.
     path("admin/password_reset/", StaffPasswordResetView.as_view(), name="admin_password_reset"),
-    path("admin/password_reset/done/", auth_views.PasswordResetDoneView.as_view(extra_context=ADMIN_TITLES),
-         name="password_reset_done"),
+    path(
+        "admin/password_reset/done/",
+        auth_views.PasswordResetDoneView.as_view(extra_context=ADMIN_TITLES),
+        name="password_reset_done",
+    ),
     path("admin/reset/<uidb64>/<token>/", StaffPasswordResetConfirmView.as_view(), name="password_reset_confirm"),
-    path("admin/reset/done/", auth_views.PasswordResetCompleteView.as_view(extra_context=ADMIN_TITLES),
-         name="password_reset_complete"),
+    path(
+        "admin/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(extra_context=ADMIN_TITLES),
+        name="password_reset_complete",
+    ),
     path("admin/figures/", include("figures.urls")),
     path("admin/", admin_index),  # the bookseller's counter, or the admin's index
     path("admin/", admin.site.urls),

@@ -30,16 +30,21 @@ from .selectors import SECTIONS, counter_day
 COUNTER_ACTIONS = {
     "confirm": (services.reservation_confirm, _("« %(title)s » mis de côté pour %(name)s.")),
     "collect": (services.reservation_collect, _("« %(title)s » remis à %(name)s.")),
-    "cancel": (services.reservation_cancel, _("Réservation de %(name)s annulée, les exemplaires sont de nouveau "
-                                              "disponibles.")),
+    "cancel": (
+        services.reservation_cancel,
+        _("Réservation de %(name)s annulée, les exemplaires sont de nouveau disponibles."),
+    ),
 }
 
 
 def counter_is_home(user) -> bool:
     """Shop staff land on the counter; the association's admins on the usual index."""
     return (
-        user.is_active and user.is_staff and not user.is_superuser
-        and user.has_perm("reservations.view_reservation") and Shop.objects.for_user(user).exists()
+        user.is_active
+        and user.is_staff
+        and not user.is_superuser
+        and user.has_perm("reservations.view_reservation")
+        and Shop.objects.for_user(user).exists()
     )
 
 
@@ -82,9 +87,26 @@ class ReservationAdmin(ShopScopedAdmin):
     inlines = [ReservationEventInline]
     actions = ["confirm", "collect", "cancel_with_reason", "send_to_colleague"]
     fields = [
-        "reference", "status", "shop", "book", "quantity", "reader_name", "reader_email", "reader_phone", "note",
-        "language", "created_at", "confirm_by", "reminder_sent_at", "confirmed_at", "pickup_deadline", "closed_at",
-        "cancel_reason", "redirected_to", "referred_by_shop", "anonymised_at",
+        "reference",
+        "status",
+        "shop",
+        "book",
+        "quantity",
+        "reader_name",
+        "reader_email",
+        "reader_phone",
+        "note",
+        "language",
+        "created_at",
+        "confirm_by",
+        "reminder_sent_at",
+        "confirmed_at",
+        "pickup_deadline",
+        "closed_at",
+        "cancel_reason",
+        "redirected_to",
+        "referred_by_shop",
+        "anonymised_at",
     ]
     readonly_fields = fields
     show_full_result_count = False
@@ -103,13 +125,17 @@ class ReservationAdmin(ShopScopedAdmin):
     @admin.display(description=_("livre"), ordering="book__title")
     def book_cell(self, obj):
         authors = ", ".join(c.name for c in obj.book.authors)
-        return format_html("<strong>{}</strong>{}<br><span class=\"isbn\">{}</span>", obj.book.title,
-                           f" — {authors}" if authors else "", obj.book.isbn_display)
+        return format_html(
+            '<strong>{}</strong>{}<br><span class="isbn">{}</span>',
+            obj.book.title,
+            f" — {authors}" if authors else "",
+            obj.book.isbn_display,
+        )
 
     @admin.display(description=_("lecteur"), ordering="reader_name")
     def reader_cell(self, obj):
         if obj.reader_phone:
-            return format_html("{}<br><a href=\"tel:{}\">{}</a>", obj.reader_name, obj.reader_phone, obj.reader_phone)
+            return format_html('{}<br><a href="tel:{}">{}</a>', obj.reader_name, obj.reader_phone, obj.reader_phone)
         return obj.reader_name
 
     @admin.display(description=_("échéance"))
@@ -148,24 +174,50 @@ class ReservationAdmin(ShopScopedAdmin):
 
     @admin.action(description=_("Mettre de côté"), permissions=["change"])
     def confirm(self, request, queryset):
-        self._apply(request, queryset, services.reservation_confirm, lambda n: ngettext(
-            "%(count)d réservation confirmée : le lecteur est prévenu.",
-            "%(count)d réservations confirmées : les lecteurs sont prévenus.", n) % {"count": n})
+        self._apply(
+            request,
+            queryset,
+            services.reservation_confirm,
+            lambda n: (
+                ngettext(
+                    "%(count)d réservation confirmée : le lecteur est prévenu.",
+                    "%(count)d réservations confirmées : les lecteurs sont prévenus.",
+                    n,
+                )
+                % {"count": n}
+            ),
+        )
 
     @admin.action(description=_("Remis au lecteur"), permissions=["change"])
     def collect(self, request, queryset):
-        self._apply(request, queryset, services.reservation_collect, lambda n: ngettext(
-            "%(count)d réservation remise au lecteur.", "%(count)d réservations remises aux lecteurs.", n
-        ) % {"count": n})
+        self._apply(
+            request,
+            queryset,
+            services.reservation_collect,
+            lambda n: (
+                ngettext("%(count)d réservation remise au lecteur.", "%(count)d réservations remises aux lecteurs.", n)
+                % {"count": n}
+            ),
+        )
 
     @admin.action(description=_("Annuler…"), permissions=["change"])
     def cancel_with_reason(self, request, queryset):
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            self._apply(request, queryset, services.reservation_cancel, lambda n: ngettext(
-                "%(count)d réservation annulée : le lecteur est prévenu.",
-                "%(count)d réservations annulées : les lecteurs sont prévenus.", n) % {"count": n},
-                reason=form.cleaned_data["reason"])
+            self._apply(
+                request,
+                queryset,
+                services.reservation_cancel,
+                lambda n: (
+                    ngettext(
+                        "%(count)d réservation annulée : le lecteur est prévenu.",
+                        "%(count)d réservations annulées : les lecteurs sont prévenus.",
+                        n,
+                    )
+                    % {"count": n}
+                ),
+                reason=form.cleaned_data["reason"],
+            )
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -177,21 +229,26 @@ class ReservationAdmin(ShopScopedAdmin):
         }
         return TemplateResponse(request, "reservations/admin/cancel_reason.html", context)
 
-
     # --- Sending a customer to a colleague -------------------------------------
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
             path("colleague/", wrap(self.colleague_view), name="reservations_colleague"),
-            path("colleague/reserve/<int:line_id>/", wrap(self.colleague_reserve_view),
-                 name="reservations_colleague_reserve"),
+            path(
+                "colleague/reserve/<int:line_id>/",
+                wrap(self.colleague_reserve_view),
+                name="reservations_colleague_reserve",
+            ),
             path("colleague/slip/<int:line_id>/", wrap(self.colleague_slip_view), name="reservations_colleague_slip"),
             path("<int:pk>/colleague/", wrap(self.move_view), name="reservations_reservation_move"),
             path("counter/", wrap(self.counter_view), name="reservations_counter"),
             path("counter/<int:pk>/<slug:action>/", wrap(self.counter_action_view), name="reservations_counter_action"),
-            path("by-reference/<str:reference>/", wrap(self.by_reference_view),
-                 name="reservations_reservation_by_reference"),
+            path(
+                "by-reference/<str:reference>/",
+                wrap(self.by_reference_view),
+                name="reservations_reservation_by_reference",
+            ),
             *super().get_urls(),
         ]
 
@@ -203,9 +260,15 @@ class ReservationAdmin(ShopScopedAdmin):
         only = request.GET.get("section") if request.GET.get("section") in SECTIONS else None
         day = counter_day(reservations=self.get_queryset(request))
         context = self._context(
-            request, _("Au comptoir aujourd'hui"), day=day, only=only, shops=shops,
-            many_shops=shops.count() > 1, can_change=self.has_change_permission(request),
-            reason_form=ReasonForm(), sections=SECTIONS,
+            request,
+            _("Au comptoir aujourd'hui"),
+            day=day,
+            only=only,
+            shops=shops,
+            many_shops=shops.count() > 1,
+            can_change=self.has_change_permission(request),
+            reason_form=ReasonForm(),
+            sections=SECTIONS,
         )
         return TemplateResponse(request, "admin/reservations/counter.html", context)
 
@@ -217,16 +280,21 @@ class ReservationAdmin(ShopScopedAdmin):
         if action not in COUNTER_ACTIONS or not self.has_change_permission(request, reservation):
             raise PermissionDenied
         back = request.POST.get("next", "")
-        if not (back.startswith("/") and url_has_allowed_host_and_scheme(
-                back, allowed_hosts={request.get_host()}, require_https=request.is_secure())):
+        if not (
+            back.startswith("/")
+            and url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            )
+        ):
             back = reverse("admin:reservations_counter")
         service, done = COUNTER_ACTIONS[action]
         kwargs = {}
         if action == "cancel":
             form = ReasonForm(request.POST)
             if not form.is_valid():
-                self.message_user(request, _("Indiquez le motif de l'annulation : le lecteur le recevra."),
-                                  messages.ERROR)
+                self.message_user(
+                    request, _("Indiquez le motif de l'annulation : le lecteur le recevra."), messages.ERROR
+                )
                 return redirect(back)
             kwargs["reason"] = form.cleaned_data["reason"]
         try:
@@ -238,7 +306,9 @@ class ReservationAdmin(ShopScopedAdmin):
             if action != "collect" and reservation.reader_email:
                 message.append(_("Le lecteur est prévenu par e-mail."))
             elif action != "collect" and reservation.reader_phone:
-                message.append(_("Pas d'e-mail : appelez le lecteur au %(phone)s.") % {"phone": reservation.reader_phone})
+                message.append(
+                    _("Pas d'e-mail : appelez le lecteur au %(phone)s.") % {"phone": reservation.reader_phone}
+                )
             self.message_user(request, " ".join(str(m) for m in message), messages.SUCCESS)
         return redirect(back)
 
@@ -257,8 +327,13 @@ class ReservationAdmin(ShopScopedAdmin):
 
     def _context(self, request, title, **extra):
         # The counter's pages use the whole width of a till's tablet: no side menu.
-        return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta,
-                "is_nav_sidebar_enabled": False, **extra}
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "is_nav_sidebar_enabled": False,
+            **extra,
+        }
 
     def colleague_view(self, request):
         """Find which member shops hold a book, nearest to the bookseller's shop first."""
@@ -273,7 +348,11 @@ class ReservationAdmin(ShopScopedAdmin):
             if lookup.book is not None:
                 holdings = colleague_holdings(book=lookup.book, origin=form.cleaned_data["shop"])
         context = self._context(
-            request, _("Trouver chez un confrère"), form=form, lookup=lookup, holdings=holdings,
+            request,
+            _("Trouver chez un confrère"),
+            form=form,
+            lookup=lookup,
+            holdings=holdings,
             max_copies=settings.RESERVATIONS_MAX_COPIES,
         )
         return TemplateResponse(request, "admin/reservations/colleague_lookup.html", context)
@@ -281,47 +360,78 @@ class ReservationAdmin(ShopScopedAdmin):
     def colleague_reserve_view(self, request, line_id):
         """Reserve a copy at a colleague's shop for a customer at the counter."""
         shops = self._bookseller_shops(request, change=True)
-        origin = get_object_or_404(shops, pk=request.POST.get("origin") or request.GET.get("origin") or shops.first().pk)
+        origin = get_object_or_404(
+            shops, pk=request.POST.get("origin") or request.GET.get("origin") or shops.first().pk
+        )
         line = get_object_or_404(
-            StockLine.objects.select_related("shop", "book"), pk=line_id,
+            StockLine.objects.select_related("shop", "book"),
+            pk=line_id,
             shop__in=Shop.objects.taking_reservations(),
         )
         back = reverse("admin:reservations_colleague") + "?" + urlencode({"q": line.book.isbn, "shop": origin.pk})
         if line.shop_id == origin.pk:
-            self.message_user(request, _("Ce livre est chez vous : réservez-le dans votre propre stock."), messages.ERROR)
+            self.message_user(
+                request, _("Ce livre est chez vous : réservez-le dans votre propre stock."), messages.ERROR
+            )
             return redirect(back)
         form = OnBehalfReservationForm(request.POST or None, available=line.available)
         # A replayed form (double click) finds the reservation it made, even though its copies are now held.
         token = request.POST.get("form_token")
-        reservation = Reservation.objects.replay_of(
-            form_token=token, stock_line=line, email=services.normalize_email(request.POST.get("reader_email", "")),
-            phone=services.normalize_phone(request.POST.get("reader_phone", "")),
-        ) if token else None
+        reservation = (
+            Reservation.objects.replay_of(
+                form_token=token,
+                stock_line=line,
+                email=services.normalize_email(request.POST.get("reader_email", "")),
+                phone=services.normalize_phone(request.POST.get("reader_phone", "")),
+            )
+            if token
+            else None
+        )
         if reservation is None and request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
                 reservation = services.reservation_create(
-                    stock_line=line, quantity=data["quantity"], reader_name=data["reader_name"],
-                    reader_email=data["reader_email"], reader_phone=data["reader_phone"],
-                    form_token=data["form_token"], referred_by_shop=origin, user=request.user,
+                    stock_line=line,
+                    quantity=data["quantity"],
+                    reader_name=data["reader_name"],
+                    reader_email=data["reader_email"],
+                    reader_phone=data["reader_phone"],
+                    form_token=data["form_token"],
+                    referred_by_shop=origin,
+                    user=request.user,
                 )
             except REFUSALS as error:
                 form.add_error(None, error.message)
         if reservation is not None:
-            done = _(
-                "Réservation %(reference)s faite chez %(shop)s pour %(name)s : la librairie est prévenue et "
-                "le client a reçu un e-mail."
-            ) if reservation.reader_email else _(
-                "Réservation %(reference)s faite chez %(shop)s pour %(name)s : la librairie est prévenue et "
-                "appellera le client (pas d'e-mail)."
+            done = (
+                _(
+                    "Réservation %(reference)s faite chez %(shop)s pour %(name)s : la librairie est prévenue et "
+                    "le client a reçu un e-mail."
+                )
+                if reservation.reader_email
+                else _(
+                    "Réservation %(reference)s faite chez %(shop)s pour %(name)s : la librairie est prévenue et "
+                    "appellera le client (pas d'e-mail)."
+                )
             )
-            self.message_user(request, done % {
-                "reference": reservation.reference, "shop": line.shop.name, "name": reservation.reader_name,
-            }, messages.SUCCESS)
+            self.message_user(
+                request,
+                done
+                % {
+                    "reference": reservation.reference,
+                    "shop": line.shop.name,
+                    "name": reservation.reader_name,
+                },
+                messages.SUCCESS,
+            )
             return redirect(back)
         context = self._context(
-            request, _("Réserver pour le client chez %(shop)s") % {"shop": line.shop.name},
-            form=form, line=line, origin=origin, back=back,
+            request,
+            _("Réserver pour le client chez %(shop)s") % {"shop": line.shop.name},
+            form=form,
+            line=line,
+            origin=origin,
+            back=back,
         )
         return TemplateResponse(
             request, "admin/reservations/colleague_reserve.html", context, status=400 if form.is_bound else 200
@@ -331,12 +441,20 @@ class ReservationAdmin(ShopScopedAdmin):
         """A one-page slip for the customer: the book, and where to ask for it (address, hours, phone)."""
         self._bookseller_shops(request)
         line = get_object_or_404(
-            StockLine.objects.select_related("shop", "book").prefetch_related("shop__opening_hours", "book__contributors"),
-            pk=line_id, shop__in=Shop.objects.active(),
+            StockLine.objects.select_related("shop", "book").prefetch_related(
+                "shop__opening_hours", "book__contributors"
+            ),
+            pk=line_id,
+            shop__in=Shop.objects.active(),
         )
         context = self._context(
-            request, _("Fiche pour le client : %(title)s chez %(shop)s") % {"title": line.book.title, "shop": line.shop.name},
-            line=line, book=line.book, shop=line.shop, hours=line.shop.weekly_hours(), printed_at=timezone.now(),
+            request,
+            _("Fiche pour le client : %(title)s chez %(shop)s") % {"title": line.book.title, "shop": line.shop.name},
+            line=line,
+            book=line.book,
+            shop=line.shop,
+            hours=line.shop.weekly_hours(),
+            printed_at=timezone.now(),
         )
         return TemplateResponse(request, "admin/reservations/colleague_slip.html", context)
 
@@ -347,32 +465,43 @@ class ReservationAdmin(ShopScopedAdmin):
             raise PermissionDenied
         change_url = reverse("admin:reservations_reservation_change", args=[reservation.pk])
         if not reservation.is_active:
-            self.message_user(request, _("La réservation %(reference)s est « %(status)s » : elle ne peut plus être "
-                                         "transférée.") % {"reference": reservation.reference,
-                                                           "status": reservation.get_status_display()},
-                              messages.WARNING)
+            self.message_user(
+                request,
+                _("La réservation %(reference)s est « %(status)s » : elle ne peut plus être transférée.")
+                % {"reference": reservation.reference, "status": reservation.get_status_display()},
+                messages.WARNING,
+            )
             return redirect(change_url)
-        form = MoveToShopForm(
-            request.POST or None, shops=Shop.objects.active().exclude(pk=reservation.shop_id)
-        )
+        form = MoveToShopForm(request.POST or None, shops=Shop.objects.active().exclude(pk=reservation.shop_id))
         if request.method == "POST" and form.is_valid():
             try:
                 new = services.reservation_move_to_shop(
-                    reservation=reservation, shop=form.cleaned_data["shop"], user=request.user,
+                    reservation=reservation,
+                    shop=form.cleaned_data["shop"],
+                    user=request.user,
                     reason=form.cleaned_data["reason"],
                 )
             except REFUSALS as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:
-                self.message_user(request, _(
-                    "Réservation transférée chez %(shop)s sous la référence %(reference)s : le lecteur est prévenu "
-                    "par e-mail."
-                ) % {"shop": new.shop.name, "reference": new.reference}, messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _(
+                        "Réservation transférée chez %(shop)s sous la référence %(reference)s : le lecteur est prévenu "
+                        "par e-mail."
+                    )
+                    % {"shop": new.shop.name, "reference": new.reference},
+                    messages.SUCCESS,
+                )
                 return redirect(change_url)
         holdings = colleague_holdings(book=reservation.book, origin=reservation.shop)
         context = self._context(
-            request, _("Envoyer la réservation %(reference)s chez un confrère") % {"reference": reservation.reference},
-            reservation=reservation, holdings=holdings, form=form, change_url=change_url,
+            request,
+            _("Envoyer la réservation %(reference)s chez un confrère") % {"reference": reservation.reference},
+            reservation=reservation,
+            holdings=holdings,
+            form=form,
+            change_url=change_url,
         )
         return TemplateResponse(
             request, "admin/reservations/move_to_shop.html", context, status=400 if form.is_bound else 200
@@ -381,11 +510,11 @@ class ReservationAdmin(ShopScopedAdmin):
     @admin.action(description=_("Envoyer chez un confrère"), permissions=["change"])
     def send_to_colleague(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, _("Choisissez une seule réservation à envoyer chez un confrère."),
-                              messages.ERROR)
+            self.message_user(
+                request, _("Choisissez une seule réservation à envoyer chez un confrère."), messages.ERROR
+            )
             return None
         return redirect("admin:reservations_reservation_move", pk=queryset.get().pk)
-
 
 
 def _local(moment):
@@ -398,8 +527,12 @@ class OutgoingEmailAdmin(OutboxAdmin):
 
     task = emails_send
     list_display = ["created_at", "kind", "to", "subject", "sent_at", "attempts", "failed_at", "gave_up_at"]
-    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter),
-                   ("gave_up_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "kind",
+        ("sent_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+        ("gave_up_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["to", "subject", "reservation__reference"]
 
 

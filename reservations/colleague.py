@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import prefetch_related_objects
 
-from bookshops.models import Shop
 from bookshops.geo import distance_km
+from bookshops.models import Shop
 from bookshops.selectors import attach_open_now
 from catalogue.exceptions import InvalidISBN
 from catalogue.isbn import normalize_isbn

@@ -10,7 +10,6 @@ from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from bookshops.models import Shop
-
 from portal.tasks import enqueue_on_commit
 
 from .emails import emails_send
@@ -29,9 +28,7 @@ def reservations_digest_send(*, now: datetime.datetime | None = None) -> int:
             last = locked.reservation_digest_sent_at
             if last is not None and timezone.localdate(last) >= today:
                 continue  # already sent today (or another run is sending it)
-            pending = list(
-                Reservation.objects.filter(shop=locked).to_set_aside().select_related("book")
-            )
+            pending = list(Reservation.objects.filter(shop=locked).to_set_aside().select_related("book"))
             locked.reservation_digest_sent_at = now
             locked.save(update_fields=["reservation_digest_sent_at"])
             if not pending:
@@ -47,16 +44,23 @@ def reservations_digest_send(*, now: datetime.datetime | None = None) -> int:
 def _render_digest(shop: Shop, pending: list[Reservation], *, since, now) -> OutgoingEmail:
     base = settings.RESERVATIONS_LINK_BASE_URL.rstrip("/")
     context = {
-        "shop": shop, "pending": pending, "since": since, "now": now,
+        "shop": shop,
+        "pending": pending,
+        "since": since,
+        "now": now,
         "counter_url": base + reverse("admin:reservations_counter"),
     }
     with translation.override(settings.LANGUAGE_CODE):
         subject = ngettext(
             "%(count)d réservation à mettre de côté — %(shop)s",
-            "%(count)d réservations à mettre de côté — %(shop)s", len(pending),
+            "%(count)d réservations à mettre de côté — %(shop)s",
+            len(pending),
         ) % {"count": len(pending), "shop": shop.name}
         return OutgoingEmail(
-            kind="shop_digest", to=shop.email, language=settings.LANGUAGE_CODE, subject=subject[:300],
+            kind="shop_digest",
+            to=shop.email,
+            language=settings.LANGUAGE_CODE,
+            subject=subject[:300],
             body_text=render_to_string("reservations/email/shop_digest.txt", context),
             body_html=render_to_string("reservations/email/shop_digest.html", context),
         )

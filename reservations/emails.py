@@ -71,7 +71,8 @@ def _render(email: OutgoingEmail) -> None:
     with translation.override(email.language):
         email.subject = str(subjects[email.kind]) % {
             # One line: a line break from a shop's file would make the header unsendable.
-            "reference": reservation.reference, "title": clean_text(reservation.book.title)[:150]
+            "reference": reservation.reference,
+            "title": clean_text(reservation.book.title)[:150],
         }
         email.body_text = render_to_string(f"reservations/email/{email.kind}.txt", context)
         email.body_html = render_to_string(f"reservations/email/{email.kind}.html", context)

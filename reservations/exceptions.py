@@ -25,7 +25,9 @@ class ShopNotTakingReservations(ReservationError):
 
 
 class NotCollectable(ReservationError):
-    message = _("Ce produit (livre numérique, produit qui n'est pas un livre) n'est pas proposé en retrait en librairie.")
+    message = _(
+        "Ce produit (livre numérique, produit qui n'est pas un livre) n'est pas proposé en retrait en librairie."
+    )
 
     def __init__(self, *, book):
         self.book = book
@@ -76,9 +78,9 @@ class RateLimited(ReservationError):
     @property
     def message(self):
         minutes = max(1, round(self.retry_after / 60))
-        return _(
-            "Trop de réservations envoyées depuis cette connexion. Réessayez dans %(minutes)s minutes."
-        ) % {"minutes": minutes}
+        return _("Trop de réservations envoyées depuis cette connexion. Réessayez dans %(minutes)s minutes.") % {
+            "minutes": minutes
+        }
 
 
 class StaffRateLimited(ReservationError):

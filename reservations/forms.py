@@ -26,20 +26,26 @@ class ReservationForm(CopiesForm):
         label=_("Votre nom"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     reader_email = forms.EmailField(
-        label=_("Votre e-mail"), help_text=_("Pour vous dire quand le livre est prêt."),
+        label=_("Votre e-mail"),
+        help_text=_("Pour vous dire quand le livre est prêt."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     reader_phone = forms.CharField(
-        label=_("Téléphone (facultatif)"), max_length=30, required=False,
+        label=_("Téléphone (facultatif)"),
+        max_length=30,
+        required=False,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     note = forms.CharField(
-        label=_("Message pour la librairie (facultatif)"), max_length=1000, required=False,
+        label=_("Message pour la librairie (facultatif)"),
+        max_length=1000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     #: Left empty by people; bots fill every field.
     website = forms.CharField(
-        label=_("Ne pas remplir ce champ"), required=False,
+        label=_("Ne pas remplir ce champ"),
+        required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
@@ -68,7 +74,9 @@ class ColleagueSearchForm(forms.Form):
     """A bookseller's lookup: the book, and which of their shops distances are measured from."""
 
     q = forms.CharField(
-        label=_("ISBN ou titre"), max_length=200, required=False,
+        label=_("ISBN ou titre"),
+        max_length=200,
+        required=False,
         widget=forms.TextInput(attrs={"autofocus": True, "size": 40}),
     )
     shop = forms.ModelChoiceField(label=_("Votre librairie"), queryset=None, empty_label=None)
@@ -90,11 +98,14 @@ class OnBehalfReservationForm(CopiesForm):
 
     reader_name = forms.CharField(label=_("Nom du client"), max_length=200)
     reader_email = forms.EmailField(
-        label=_("E-mail du client"), required=False,
+        label=_("E-mail du client"),
+        required=False,
         help_text=_("Le client y reçoit la confirmation puis l'avis de mise de côté."),
     )
     reader_phone = forms.CharField(
-        label=_("Téléphone du client"), max_length=30, required=False,
+        label=_("Téléphone du client"),
+        max_length=30,
+        required=False,
         help_text=_("Sans e-mail, la librairie appelle le client quand le livre est prêt."),
     )
 
@@ -105,13 +116,14 @@ class OnBehalfReservationForm(CopiesForm):
         return data
 
 
-
 class MoveToShopForm(forms.Form):
     """Which colleague's shop a reservation goes to."""
 
     shop = forms.ModelChoiceField(label=_("Librairie"), queryset=None, widget=forms.RadioSelect, empty_label=None)
     reason = forms.CharField(
-        label=_("Motif (facultatif)"), max_length=300, required=False,
+        label=_("Motif (facultatif)"),
+        max_length=300,
+        required=False,
         help_text=_("Gardé dans l'historique de la réservation."),
     )
 

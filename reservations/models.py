@@ -37,9 +37,7 @@ class ReservationQuerySet(models.QuerySet):
 
     def unconfirmed_overdue(self, now):
         """Requested too long ago; the shop was reminded before ``now``."""
-        return self.filter(
-            status=Reservation.Status.REQUESTED, confirm_by__lte=now, reminder_sent_at__lt=now
-        )
+        return self.filter(status=Reservation.Status.REQUESTED, confirm_by__lte=now, reminder_sent_at__lt=now)
 
     def uncollected_overdue(self, now):
         return self.filter(status=Reservation.Status.CONFIRMED, pickup_deadline__lte=now)
@@ -50,16 +48,18 @@ class ReservationQuerySet(models.QuerySet):
 
     def waiting(self, now):
         """Set aside, the reader still has time."""
-        return self.filter(status=Reservation.Status.CONFIRMED, pickup_deadline__gt=now).order_by("pickup_deadline", "pk")
+        return self.filter(status=Reservation.Status.CONFIRMED, pickup_deadline__gt=now).order_by(
+            "pickup_deadline", "pk"
+        )
 
     def overdue(self, now):
         """Set aside, past the pickup deadline, not expired yet: call the reader or put the copy back."""
         return self.uncollected_overdue(now).order_by("pickup_deadline", "pk")
 
     def collected_between(self, start, end):
-        return self.filter(
-            status=Reservation.Status.COLLECTED, closed_at__gte=start, closed_at__lt=end
-        ).order_by("-closed_at", "-pk")
+        return self.filter(status=Reservation.Status.COLLECTED, closed_at__gte=start, closed_at__lt=end).order_by(
+            "-closed_at", "-pk"
+        )
 
     def active_for_reader(self, *, email: str, phone: str):
         """A reader's active reservations: by e-mail address, or by phone number for a phone-only one."""
@@ -79,9 +79,12 @@ class ReservationQuerySet(models.QuerySet):
 
     def held_for_colleague(self, *, stock_line, origin) -> int:
         """Copies ``origin``'s staff hold at once on a colleague's line for their customers."""
-        return self.active().filter(
-            shop_id=stock_line.shop_id, book_id=stock_line.book_id, referred_by_shop=origin
-        ).aggregate(copies=models.Sum("quantity"))["copies"] or 0
+        return (
+            self.active()
+            .filter(shop_id=stock_line.shop_id, book_id=stock_line.book_id, referred_by_shop=origin)
+            .aggregate(copies=models.Sum("quantity"))["copies"]
+            or 0
+        )
 
 
 class Reservation(models.Model):
@@ -138,13 +141,21 @@ class Reservation(models.Model):
     pickup_deadline = models.DateTimeField(_("à retirer avant"), null=True, blank=True)
     cancel_reason = models.CharField(_("motif d'annulation"), max_length=300, blank=True)
     redirected_to = models.ForeignKey(
-        "self", verbose_name=_("transférée vers"), null=True, blank=True, on_delete=models.SET_NULL,
+        "self",
+        verbose_name=_("transférée vers"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="redirected_from",
     )
     #: The shop whose bookseller sent the customer here, if any.
     referred_by_shop = models.ForeignKey(
-        "bookshops.Shop", verbose_name=_("envoyé par la librairie"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="referred_reservations",
+        "bookshops.Shop",
+        verbose_name=_("envoyé par la librairie"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referred_reservations",
     )
     #: One-time token of the form that created it: a replayed form finds it again.
     form_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
@@ -159,7 +170,8 @@ class Reservation(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive"),
             models.CheckConstraint(
-                condition=Q(status__in=["requested", "confirmed", "collected", "cancelled", "expired", "redirected"]), name="reservation_status_valid"
+                condition=Q(status__in=["requested", "confirmed", "collected", "cancelled", "expired", "redirected"]),
+                name="reservation_status_valid",
             ),
             models.CheckConstraint(condition=Q(language__in=["fr", "en"]), name="reservation_language_valid"),
             models.CheckConstraint(
@@ -271,8 +283,9 @@ class OutgoingEmail(Outbox):
     )
     kind = models.CharField(_("type"), max_length=30)
     to = models.EmailField(_("destinataire"))
-    language = models.CharField(_("langue"), max_length=2, choices=Reservation.Language.choices,
-                                default=Reservation.Language.FR)
+    language = models.CharField(
+        _("langue"), max_length=2, choices=Reservation.Language.choices, default=Reservation.Language.FR
+    )
     #: What the template needs beside the reservation (JSON values, e.g. ``was_confirmed``).
     context = models.JSONField(_("contexte"), default=dict, blank=True)
     subject = models.CharField(_("objet"), max_length=300, blank=True)
@@ -315,18 +328,28 @@ class ReservationPause(models.Model):
 
     #: Empty: the whole network (decided by the association).
     shop = models.ForeignKey(
-        "bookshops.Shop", verbose_name=_("librairie"), null=True, blank=True, on_delete=models.CASCADE,
-        related_name="reservation_pauses", help_text=_("Laisser vide pour suspendre tout le réseau."),
+        "bookshops.Shop",
+        verbose_name=_("librairie"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reservation_pauses",
+        help_text=_("Laisser vide pour suspendre tout le réseau."),
     )
     starts_at = models.DateTimeField(_("début"), default=timezone.now)
     #: Empty: until someone ends the pause.
     ends_at = models.DateTimeField(_("fin"), null=True, blank=True, help_text=_("Laisser vide : jusqu'à nouvel ordre."))
     message = models.CharField(
-        _("message aux lecteurs"), max_length=300,
+        _("message aux lecteurs"),
+        max_length=300,
         help_text=_("Affiché à la place du bouton « Réserver », par exemple : « Inventaire, de retour le 8 janvier »."),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("décidée par"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("décidée par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         editable=False,
     )
     created_at = models.DateTimeField(_("enregistrée le"), default=timezone.now, editable=False)
@@ -339,7 +362,8 @@ class ReservationPause(models.Model):
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")), name="reservationpause_ends_after_start"
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="reservationpause_ends_after_start",
             ),
         ]
 

@@ -34,7 +34,8 @@ def pause_for_shop(shop, now: datetime.datetime | None = None) -> ReservationPau
     """The pause readers see at ``shop`` now (the network's first), or None."""
     now = now or timezone.now()
     found = [
-        p for p in pauses_in_force()
+        p
+        for p in pauses_in_force()
         if p.shop_id in (None, shop.pk) and p.starts_at <= now and (p.ends_at is None or p.ends_at > now)
     ]
     return min(found, key=lambda p: p.shop_id is not None) if found else None

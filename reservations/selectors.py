@@ -63,7 +63,10 @@ def counter_day(*, reservations, now: datetime.datetime | None = None) -> Counte
         rows = list(querysets[key][: SECTION_LIMIT + 1])
         count = len(rows) if len(rows) <= SECTION_LIMIT else querysets[key].count()
         for row in rows:
-            row.days_left = (timezone.localdate(row.pickup_deadline) - timezone.localdate(now)).days \
-                if row.pickup_deadline else None
+            row.days_left = (
+                (timezone.localdate(row.pickup_deadline) - timezone.localdate(now)).days
+                if row.pickup_deadline
+                else None
+            )
         sections.append(CounterSection(key=key, rows=rows[:SECTION_LIMIT], count=count))
     return CounterDay(now=now, sections=sections)

@@ -22,9 +22,9 @@ from .exceptions import (
     InsufficientStock,
     InvalidQuantity,
     InvalidTransition,
+    NotCollectable,
     RateLimited,
     ReasonRequired,
-    NotCollectable,
     ShopNotTakingReservations,
     StaffRateLimited,
     TooManyActiveReservations,
@@ -48,12 +48,14 @@ READER_EMAIL_ON = {
 def rate_limit(client: str | None = None, *, user=None) -> None:
     window = settings.RESERVATIONS_RATE_WINDOW_SECONDS
     if user is not None:
-        if not ratelimit_take(key=f"reservations:staff:{user.pk}", limit=settings.RESERVATIONS_STAFF_RATE_LIMIT,
-                              window=window):
+        if not ratelimit_take(
+            key=f"reservations:staff:{user.pk}", limit=settings.RESERVATIONS_STAFF_RATE_LIMIT, window=window
+        ):
             raise StaffRateLimited(limit=settings.RESERVATIONS_STAFF_RATE_LIMIT, retry_after=window)
     elif client:
-        if not ratelimit_take(key=f"reservations:client:{client}", limit=settings.RESERVATIONS_RATE_LIMIT,
-                              window=window):
+        if not ratelimit_take(
+            key=f"reservations:client:{client}", limit=settings.RESERVATIONS_RATE_LIMIT, window=window
+        ):
             raise RateLimited(client=client, retry_after=window)
 
 
@@ -100,9 +102,17 @@ def reservation_create(
             raise InvalidQuantity(requested=quantity, maximum=maximum)
         rate_limit(client=client, user=user)
         return _reservation_insert(
-            stock_line=stock_line, quantity=quantity, reader_name=reader_name, reader_email=reader_email,
-            reader_phone=reader_phone, note=note, language=language, form_token=form_token,
-            referred_by_shop=referred_by_shop, user=user, now=now,
+            stock_line=stock_line,
+            quantity=quantity,
+            reader_name=reader_name,
+            reader_email=reader_email,
+            reader_phone=reader_phone,
+            note=note,
+            language=language,
+            form_token=form_token,
+            referred_by_shop=referred_by_shop,
+            user=user,
+            now=now,
         )
     except (*REFUSALS, IntegrityError) as error:
         # A replayed form (double click, back button, or both submissions at
@@ -133,8 +143,18 @@ def normalize_phone(phone: str) -> str:
 
 
 def _reservation_insert(
-    *, stock_line, quantity, reader_name, reader_email, reader_phone="", note="", language="fr",
-    form_token=None, referred_by_shop=None, user=None, now=None,
+    *,
+    stock_line,
+    quantity,
+    reader_name,
+    reader_email,
+    reader_phone="",
+    note="",
+    language="fr",
+    form_token=None,
+    referred_by_shop=None,
+    user=None,
+    now=None,
 ) -> Reservation:
     shop = stock_line.shop
     if not shop.takes_reservations:
@@ -166,7 +186,9 @@ def _reservation_insert(
         # The caps count rows that concurrent requests are about to add: they
         # are checked under a lock held to COMMIT, so a burst cannot pass them together.
         line_key = (
-            f"reservations:colleague-line:{referred_by_shop.pk}:{stock_line.pk}" if referred_by_shop is not None else None
+            f"reservations:colleague-line:{referred_by_shop.pk}:{stock_line.pk}"
+            if referred_by_shop is not None
+            else None
         )
         email, phone = reservation.reader_email, reservation.reader_phone
         reader_key = f"reservations:reader:{email}" if email else f"reservations:reader-phone:{phone}"
@@ -217,8 +239,8 @@ def reservation_transition(
     now = now or timezone.now()
     actor = actor or (Actor.STAFF if user is not None else Actor.SYSTEM)
     with transaction.atomic():
-        locked = Reservation.objects.select_for_update(of=("self",)).select_related("shop", "book").get(
-            pk=reservation.pk
+        locked = (
+            Reservation.objects.select_for_update(of=("self",)).select_related("shop", "book").get(pk=reservation.pk)
         )
         if not locked.can_move_to(to_status):
             raise InvalidTransition(reservation=locked, to_status=to_status)
@@ -244,8 +266,13 @@ def reservation_transition(
 
 def _record(reservation, from_status, to_status, *, actor, user, reason, now) -> None:
     ReservationEvent.objects.create(
-        reservation=reservation, from_status=from_status, to_status=to_status, actor=actor, user=user,
-        reason=reason[:300], created_at=now,
+        reservation=reservation,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        user=user,
+        reason=reason[:300],
+        created_at=now,
     )
 
 
@@ -261,7 +288,9 @@ def _close(locked: Reservation, to_status: str, *, actor, user, reason: str, now
         fields.append("redirected_to")
     locked.save(update_fields=fields)
     stock_release(
-        shop_id=locked.shop_id, book_id=locked.book_id, quantity=locked.quantity,
+        shop_id=locked.shop_id,
+        book_id=locked.book_id,
+        quantity=locked.quantity,
         collected=to_status == Status.COLLECTED,
     )
     _record(locked, from_status, to_status, actor=actor, user=user, reason=reason, now=now)
@@ -299,9 +328,9 @@ def reservation_expire(*, reservation: Reservation, now=None) -> Reservation:
     now = now or timezone.now()
 
     def is_due(locked):
-        due = (
-            locked.status == Status.REQUESTED and locked.confirm_by and locked.confirm_by <= now
-        ) or (locked.status == Status.CONFIRMED and locked.pickup_deadline and locked.pickup_deadline <= now)
+        due = (locked.status == Status.REQUESTED and locked.confirm_by and locked.confirm_by <= now) or (
+            locked.status == Status.CONFIRMED and locked.pickup_deadline and locked.pickup_deadline <= now
+        )
         if not due:
             raise InvalidTransition(reservation=locked, to_status=Status.EXPIRED)
 
@@ -382,8 +411,10 @@ def reservation_move_to_shop(*, reservation: Reservation, shop, user=None, reaso
             raise InvalidTransition(reservation=old, to_status=Status.REDIRECTED)
         lines = {
             line.shop_id: line
-            for line in StockLine.objects.select_for_update(of=("self",)).select_related("shop", "book")
-            .filter(book_id=old.book_id, shop_id__in=[old.shop_id, shop.pk]).order_by("pk")
+            for line in StockLine.objects.select_for_update(of=("self",))
+            .select_related("shop", "book")
+            .filter(book_id=old.book_id, shop_id__in=[old.shop_id, shop.pk])
+            .order_by("pk")
         }
         line = lines.get(shop.pk)
         if line is None:
@@ -392,18 +423,37 @@ def reservation_move_to_shop(*, reservation: Reservation, shop, user=None, reaso
         stock_hold(stock_line_id=line.pk, quantity=old.quantity)
         confirm_by, remind_at = request_deadlines(line.shop, now)
         new = Reservation.objects.create(
-            shop=line.shop, book=old.book, quantity=old.quantity, reader_name=old.reader_name,
-            reader_email=old.reader_email, reader_phone=old.reader_phone, note=old.note, language=old.language,
-            created_at=now, confirm_by=confirm_by, remind_at=remind_at, referred_by_shop=old.shop,
+            shop=line.shop,
+            book=old.book,
+            quantity=old.quantity,
+            reader_name=old.reader_name,
+            reader_email=old.reader_email,
+            reader_phone=old.reader_phone,
+            note=old.note,
+            language=old.language,
+            created_at=now,
+            confirm_by=confirm_by,
+            remind_at=remind_at,
+            referred_by_shop=old.shop,
         )
         reason = (reason or "").strip()
         old.redirected_to = new
         _close(
-            old, Status.REDIRECTED, actor=Actor.STAFF, user=user, now=now,
-            reason=reason or _("transférée à %(shop)s (%(reference)s)") % {"shop": line.shop, "reference": new.reference},
+            old,
+            Status.REDIRECTED,
+            actor=Actor.STAFF,
+            user=user,
+            now=now,
+            reason=reason
+            or _("transférée à %(shop)s (%(reference)s)") % {"shop": line.shop, "reference": new.reference},
         )
         _record(
-            new, "", Status.REQUESTED, actor=Actor.STAFF, user=user, now=now,
+            new,
+            "",
+            Status.REQUESTED,
+            actor=Actor.STAFF,
+            user=user,
+            now=now,
             reason=_("transférée depuis %(shop)s (%(reference)s)") % {"shop": old.shop, "reference": old.reference},
         )
         email_queue(reservation=old, kinds=["redirected"])

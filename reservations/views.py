@@ -11,9 +11,8 @@ from catalogue.models import StockLine
 from portal.clients import client_ip
 
 from . import services
-from .exceptions import REFUSALS
+from .exceptions import REFUSALS, ReservationsPaused
 from .forms import ReservationForm
-from .exceptions import ReservationsPaused
 from .models import Reservation
 from .pauses import pause_for_shop
 
@@ -53,7 +52,9 @@ def _reserve(request, line: StockLine):
     status = 400 if form.is_bound else 200
     pause = pause_for_shop(line.shop)
     context = {
-        "form": form, "line": line, "retention_days": settings.RESERVATIONS_RETENTION_DAYS,
+        "form": form,
+        "line": line,
+        "retention_days": settings.RESERVATIONS_RETENTION_DAYS,
         "paused": ReservationsPaused(pause=pause, shop=line.shop).message if pause else "",
     }
     return render(request, "reservations/reservation_form.html", context, status=status)
@@ -97,9 +98,7 @@ def reservation_cancel(request, token):
     if request.method == "GET":  # the confirmation step: one tap must not cancel
         return render(request, "reservations/reservation_cancel.html", {"reservation": reservation, "token": token})
     try:
-        services.reservation_cancel(
-            reservation=reservation, reason=_("annulée par le lecteur"), by_reader=True
-        )
+        services.reservation_cancel(reservation=reservation, reason=_("annulée par le lecteur"), by_reader=True)
     except REFUSALS as error:
         messages.error(request, error.message)
     else:

@@ -46,8 +46,7 @@ class ShopFactory(factory.django.DjangoModelFactory):
         if not create or extracted is False:
             return
         OpeningHours.objects.bulk_create(
-            OpeningHours(shop=shop, weekday=day, opens=datetime.time(10), closes=datetime.time(19))
-            for day in range(6)
+            OpeningHours(shop=shop, weekday=day, opens=datetime.time(10), closes=datetime.time(19)) for day in range(6)
         )
 
 

@@ -60,9 +60,14 @@ def test_the_association_unlocks_in_the_admin(client, bookseller):
     changelist = other.get(reverse("admin:axes_accessattempt_changelist"))
     assert changelist.status_code == 200 and bookseller.username in changelist.content.decode()
     attempt = AccessAttempt.objects.get(username=bookseller.username)
-    response = other.post(reverse("admin:axes_accessattempt_changelist"), {
-        "action": "delete_selected", "_selected_action": [attempt.pk], "post": "yes",
-    })
+    response = other.post(
+        reverse("admin:axes_accessattempt_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [attempt.pk],
+            "post": "yes",
+        },
+    )
     assert response.status_code == 302
     assert not AccessAttempt.objects.exists()
     assert _login(client, bookseller.username, PASSWORD, REMOTE_ADDR="203.0.113.5").status_code == 302
@@ -96,17 +101,21 @@ def test_lockout_uses_the_proxy_chain_right_end(client, bookseller, settings):
     for n in range(5):
         _login(client, f"guess{n}", "wrong", HTTP_X_FORWARDED_FOR=f"10.9.{n}.1, 198.51.100.20")
     # A new forged left part does not make a new client.
-    assert _login(client, bookseller.username, PASSWORD,
-                  HTTP_X_FORWARDED_FOR="10.0.0.99, 198.51.100.20").status_code == 429
+    assert (
+        _login(client, bookseller.username, PASSWORD, HTTP_X_FORWARDED_FOR="10.0.0.99, 198.51.100.20").status_code
+        == 429
+    )
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.20"}
 
 
 # --- Where a login lands ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("unsafe", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", ""])
 def test_a_login_with_an_unsafe_next_lands_on_the_admin(client, bookseller, unsafe):
-    response = client.post(LOGIN + "?next=" + unsafe, {"username": bookseller.username, "password": PASSWORD,
-                                                      "next": unsafe})
+    response = client.post(
+        LOGIN + "?next=" + unsafe, {"username": bookseller.username, "password": PASSWORD, "next": unsafe}
+    )
     assert response.status_code == 302 and response.url == reverse("admin:index")
     assert client.get(response.url).status_code == 200
 
@@ -120,6 +129,7 @@ def test_the_login_view_of_django_auth_lands_on_the_admin_too(rf, bookseller, se
 
 
 # --- Password reset by e-mail -----------------------------------------------------------
+
 
 def test_the_login_page_links_to_the_password_reset(client):
     html = client.get(LOGIN).content.decode()
@@ -138,8 +148,9 @@ def test_a_bookseller_resets_a_forgotten_password_and_is_unlocked(client, bookse
     form = client.get(link, follow=True)
     assert form.status_code == 200 and "new_password1" in form.content.decode()
     assert "Librairies en réseau — administration" in form.content.decode()
-    done = client.post(form.redirect_chain[-1][0], {"new_password1": "Un-nouveau-mot-2026",
-                                                    "new_password2": "Un-nouveau-mot-2026"})
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": "Un-nouveau-mot-2026", "new_password2": "Un-nouveau-mot-2026"}
+    )
     assert done.status_code == 302 and done.url == reverse("password_reset_complete")
     assert _login(client, bookseller.username, PASSWORD).status_code == 200  # the old one is gone
     assert _login(client, bookseller.username, "Un-nouveau-mot-2026").status_code == 302

@@ -28,7 +28,8 @@ def axe_serious(page) -> list[str]:
     )
     return [
         f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
     ]
 
 
@@ -54,8 +55,9 @@ def test_the_booksellers_day(page, live_server, width):
     cache.clear()
     page.set_viewport_size({"width": width, "height": 900})
     shop = ShopFactory(name="Librairie Mollat", slug="mollat", phone="05 56 56 40 40")
-    colleague = ShopFactory(name="Librairie La Machine à lire", slug="machine", address="8 place du Parlement",
-                            phone="05 56 48 03 87")
+    colleague = ShopFactory(
+        name="Librairie La Machine à lire", slug="machine", address="8 place du Parlement", phone="05 56 48 03 87"
+    )
     book = BookFactory(title="Le Lièvre de Vatanen", isbn="9782070360246", publisher="Folio")
     ContributorFactory(book=book, name="Arto Paasilinna")
     line = StockLineFactory(shop=shop, book=book, quantity=3)
@@ -64,10 +66,16 @@ def test_the_booksellers_day(page, live_server, width):
     ContributorFactory(book=wanted, name="Nicolas Bouvier")
     far = StockLineFactory(shop=colleague, book=wanted, quantity=2)
     update_index([wanted.pk, book.pk])
-    bookseller = staff_member(shop, perms=(
-        "reservations.view_reservation", "reservations.change_reservation",
-        "catalogue.view_stockimport", "catalogue.add_stockimport", "catalogue.view_stockline",
-    ))
+    bookseller = staff_member(
+        shop,
+        perms=(
+            "reservations.view_reservation",
+            "reservations.change_reservation",
+            "catalogue.view_stockimport",
+            "catalogue.add_stockimport",
+            "catalogue.view_stockline",
+        ),
+    )
     bookseller.first_name = "Camille"
     bookseller.set_password(PASSWORD)
     bookseller.save()
@@ -80,9 +88,16 @@ def test_the_booksellers_day(page, live_server, width):
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Connexion").click()
     assert page.url.endswith(reverse("admin:reservations_counter"))
-    row = page.locator(f"#to_set_aside [data-reference=\"{reservation.reference}\"]")
-    for text in ("Le Lièvre de Vatanen", "Arto Paasilinna", "978-2-07-036024-6", "1 exemplaire", "Jeanne Lecture",
-                 "0611223344", "À mettre de côté avant"):
+    row = page.locator(f'#to_set_aside [data-reference="{reservation.reference}"]')
+    for text in (
+        "Le Lièvre de Vatanen",
+        "Arto Paasilinna",
+        "978-2-07-036024-6",
+        "1 exemplaire",
+        "Jeanne Lecture",
+        "0611223344",
+        "À mettre de côté avant",
+    ):
         assert text in row.inner_text(), text
     check(page, "1-counter", width)
     # Its page: what to do next on top, in words.
@@ -111,7 +126,7 @@ def test_the_booksellers_day(page, live_server, width):
 
     # 3. The reader comes: « Remis au lecteur » from the waiting list.
     page.get_by_role("link", name=re.compile("^Prêtes, en attente")).click()
-    waiting = page.locator(f"#waiting [data-reference=\"{reservation.reference}\"]")
+    waiting = page.locator(f'#waiting [data-reference="{reservation.reference}"]')
     assert "encore" in waiting.inner_text()
     waiting.get_by_role("button", name="Remis au lecteur").click()
     assert "remis à Jeanne Lecture" in page.locator(".messagelist").inner_text()
@@ -135,10 +150,13 @@ def test_the_booksellers_day(page, live_server, width):
     # 4. The stock file: two titles sold out are zeroed, the report lists them.
     csv = "EAN;Qté\r\n" + "".join(f"{l.book.isbn};2\r\n" for l in [line, *shelf[:4]])
     page.goto(url + reverse("admin:catalogue_stockimport_upload"))
-    assert page.locator("select[name=shop]").count() == 0 and "Librairie Mollat" in page.locator("#content").inner_text()
+    assert (
+        page.locator("select[name=shop]").count() == 0 and "Librairie Mollat" in page.locator("#content").inner_text()
+    )
     check(page, "5-upload", width)
     page.get_by_label("Fichier de stock").set_input_files(
-        files=[{"name": "stock.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+        files=[{"name": "stock.csv", "mimeType": "text/csv", "buffer": csv.encode()}]
+    )
     page.get_by_role("button", name="Importer").click()
     zeroed = page.locator("#zeroed-title + *, .zeroed-list").last.inner_text()
     assert "Titre du rayon 4" in zeroed and "Titre du rayon 5" in zeroed
@@ -149,7 +167,8 @@ def test_the_booksellers_day(page, live_server, width):
     csv = "EAN;Qté\r\n" + "".join(f"{l.book.isbn};2\r\n" for l in [line, *shelf[1:4]])
     page.goto(url + reverse("admin:catalogue_stockimport_upload"))
     page.get_by_label("Fichier de stock").set_input_files(
-        files=[{"name": "stock.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+        files=[{"name": "stock.csv", "mimeType": "text/csv", "buffer": csv.encode()}]
+    )
     page.get_by_role("button", name="Importer").click()
     assert "À confirmer" in page.locator(".messagelist").inner_text()
     assert "à vous de décider" in page.locator(".reservation-next").inner_text()
@@ -183,8 +202,14 @@ def test_the_booksellers_day(page, live_server, width):
     check(page, "9-colleague", width)
     page.get_by_role("link", name=re.compile("Fiche à imprimer")).click()
     slip = page.locator(".slip").inner_text()
-    for text in ("L'Usage du monde", "Nicolas Bouvier", "Librairie La Machine à lire", "8 place du Parlement",
-                 "05 56 48 03 87", "Lundi"):
+    for text in (
+        "L'Usage du monde",
+        "Nicolas Bouvier",
+        "Librairie La Machine à lire",
+        "8 place du Parlement",
+        "05 56 48 03 87",
+        "Lundi",
+    ):
         assert text in slip, text
     check(page, "10-slip", width)
     page.emulate_media(media="print")

@@ -28,8 +28,12 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def _png() -> bytes:
     """A one-pixel PNG: the map tile server's answer, served locally."""
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + _chunk(b"IDAT", zlib.compress(b"\x00\xcc\xdd\xee")) + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + _chunk(b"IDAT", zlib.compress(b"\x00\xcc\xdd\xee"))
+        + _chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -50,8 +54,14 @@ def watched(context, live_server, settings):
     context.add_init_script(COLLECT)
     context.route("**/*", route)
     console = []
-    context.on("console", lambda message: console.append(message.text)
-               if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text else None)
+    context.on(
+        "console",
+        lambda message: (
+            console.append(message.text)
+            if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text
+            else None
+        ),
+    )
     return {"context": context, "console": console, "tiles": tiles, "url": live_server.url}
 
 
@@ -73,17 +83,31 @@ def test_no_csp_violation_on_reader_and_bookseller_pages(watched):
     update_index([book.pk])
     reservation = reserve(line, reader_email="lecteur@example.org")
     bookseller = staff_member(shop)
-    bookseller.user_permissions.add(*Permission.objects.filter(codename__in=["add_stockimport", "view_stockimport", "view_stockline"]))
+    bookseller.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_stockimport", "view_stockimport", "view_stockline"])
+    )
     bookseller.set_password("libraire-secret-42")
     bookseller.save()
-    record = stock_import(shop=shop, data=f"EAN;Qté\r\n{book.isbn};3\r\n".encode(), filename="stock.csv",
-                          channel=StockImport.Channel.ADMIN)
+    record = stock_import(
+        shop=shop,
+        data=f"EAN;Qté\r\n{book.isbn};3\r\n".encode(),
+        filename="stock.csv",
+        channel=StockImport.Channel.ADMIN,
+    )
     seen = {}
 
     reader = context.new_page()
-    for path in ["/", "/?near=33000&radius=any", "/search/?q=T%C3%A9l%C3%A9maque", "/search/?q=introuvablexyz",
-                 book.get_absolute_url(), "/shops/", shop.get_absolute_url(), reverse("reservations:new", args=[line.pk]),
-                 reservation.get_reader_url()]:
+    for path in [
+        "/",
+        "/?near=33000&radius=any",
+        "/search/?q=T%C3%A9l%C3%A9maque",
+        "/search/?q=introuvablexyz",
+        book.get_absolute_url(),
+        "/shops/",
+        shop.get_absolute_url(),
+        reverse("reservations:new", args=[line.pk]),
+        reservation.get_reader_url(),
+    ]:
         _visit(reader, base + path, seen)
     # The maps drew their tiles (Leaflet sets positions through the CSSOM, which the policy allows).
     reader.goto(base + "/shops/")
@@ -137,9 +161,14 @@ def test_no_csp_violation_on_reader_and_bookseller_pages(watched):
     page.fill("#id_username", superuser.username)
     page.fill("#id_password", "association-secret-42")
     page.locator("input[type=submit]").click()
-    for path in [reverse("admin:index"), reverse("admin:axes_accessattempt_changelist"),
-                 reverse("admin:catalogue_searchmiss_changelist"), reverse("admin:reservations_outgoingemail_changelist"),
-                 reverse("admin:bookshops_shop_change", args=[shop.pk]), reverse("admin:catalogue_book_change", args=[book.pk])]:
+    for path in [
+        reverse("admin:index"),
+        reverse("admin:axes_accessattempt_changelist"),
+        reverse("admin:catalogue_searchmiss_changelist"),
+        reverse("admin:reservations_outgoingemail_changelist"),
+        reverse("admin:bookshops_shop_change", args=[shop.pk]),
+        reverse("admin:catalogue_book_change", args=[book.pk]),
+    ]:
         _visit(page, base + path, seen)
     anonymous = context.browser.new_context(locale="fr-FR")
     anonymous.add_init_script(COLLECT)

@@ -11,8 +11,10 @@ from tests.factories import StockLineFactory, UserFactory, reserve, staff_member
 
 AXE = Path(__file__).parent / "vendor" / "axe" / "axe.min.js"
 SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
-AXE_RUN = ("async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-           "['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}})")
+AXE_RUN = (
+    "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
+    "['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}})"
+)
 
 
 def _history():
@@ -22,8 +24,10 @@ def _history():
 
     from reservations import services
 
-    lines = [StockLineFactory(quantity=50, shop__name=name, shop__slug=slug)
-             for name, slug in [("Librairie Mollat", "mollat"), ("Librairie Campus", "campus")]]
+    lines = [
+        StockLineFactory(quantity=50, shop__name=name, shop__slug=slug)
+        for name, slug in [("Librairie Mollat", "mollat"), ("Librairie Campus", "campus")]
+    ]
     now = timezone.now()
     for day in range(1, 120, 3):
         for line in lines[: 1 + day % 2]:
@@ -34,7 +38,9 @@ def _history():
                 if day % 4:
                     services.reservation_collect(reservation=r, now=when + datetime.timedelta(days=2))
             elif day % 2:
-                services.reservation_cancel(reservation=r, reason="", by_reader=True, now=when + datetime.timedelta(hours=3))
+                services.reservation_cancel(
+                    reservation=r, reason="", by_reader=True, now=when + datetime.timedelta(hours=3)
+                )
     figures_refresh()
     return lines
 
@@ -52,8 +58,11 @@ def _check(page, name, width):
     assert page.locator("svg.chart rect").count() > 10
     axe_inject(page)
     result = page.evaluate(AXE_RUN)
-    serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-               if v["impact"] in ("serious", "critical")]
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert not serious, serious
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"figures-{name}-{width}.png"), full_page=True)

@@ -1,4 +1,3 @@
-
 import pytest
 from playwright.sync_api import expect
 
@@ -9,7 +8,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_reader_sets_a_postcode_and_sees_the_nearest_shop_first(live_server, page):
     book = BookFactory(title="Aliénor d'Aquitaine")
-    StockLineFactory(book=book, shop=ShopFactory(name="Le Passeur", town="Périgueux", latitude=45.1869, longitude=0.7144))
+    StockLineFactory(
+        book=book, shop=ShopFactory(name="Le Passeur", town="Périgueux", latitude=45.1869, longitude=0.7144)
+    )
     StockLineFactory(book=book, shop=ShopFactory(name="La Mouette", town="Dax", latitude=43.7103, longitude=-1.0537))
     StockLineFactory(book=book, shop=ShopFactory(name="Montaigne", town="Bergerac", latitude=44.8516, longitude=0.4817))
 

@@ -22,10 +22,13 @@ def _path(link: str) -> str:
 def test_a_reader_near_bayonne_is_told_when_a_bayonne_shop_gets_the_book_and_reserves(page, live_server):
     cache.clear()
     book = BookFactory(title="Les Chemins de Compostelle")
-    StockLineFactory(book=book, shop=ShopFactory(name="Librairie Marbot", town="Périgueux", postcode="24000",
-                                                 latitude=45.1847, longitude=0.7214))
-    bayonne = ShopFactory(name="Librairie Elkar", town="Bayonne", postcode="64100", latitude=43.4933,
-                          longitude=-1.4753)
+    StockLineFactory(
+        book=book,
+        shop=ShopFactory(
+            name="Librairie Marbot", town="Périgueux", postcode="24000", latitude=45.1847, longitude=0.7214
+        ),
+    )
+    bayonne = ShopFactory(name="Librairie Elkar", town="Bayonne", postcode="64100", latitude=43.4933, longitude=-1.4753)
     page.set_viewport_size({"width": 375, "height": 812})
     page.goto(live_server.url + book.get_absolute_url() + "?near=64100")
     assert "Aucune librairie à moins de 30 km" in page.content()
@@ -59,8 +62,15 @@ def test_a_reader_near_bayonne_is_told_when_a_bayonne_shop_gets_the_book_and_res
 def test_a_reader_orders_a_book_nobody_holds_and_follows_each_step(page, live_server, browser_context_args):
     cache.clear()
     book = BookFactory(title="Traité des couleurs")
-    shop = ShopFactory(name="Librairie Elkar", town="Bayonne", postcode="64100", latitude=43.4933, longitude=-1.4753,
-                       order_delay_min_days=2, order_delay_max_days=5)
+    shop = ShopFactory(
+        name="Librairie Elkar",
+        town="Bayonne",
+        postcode="64100",
+        latitude=43.4933,
+        longitude=-1.4753,
+        order_delay_min_days=2,
+        order_delay_max_days=5,
+    )
     bookseller = staff_member(shop, perms=("orders.view_order", "orders.change_order"))
     bookseller.set_password("libraire-secret-42")
     bookseller.save()

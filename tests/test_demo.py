@@ -89,8 +89,12 @@ def test_load_demo_if_empty_is_idempotent(capsys):
     second = capsys.readouterr().out
     assert "non chargées" in second
     assert "admin / demo-admin-2026" in second, "scripts/dev reminds the logins on every start"
-    assert (Shop.objects.count(), Book.objects.count(), StockLine.objects.count(),
-            get_user_model().objects.count()) == counts
+    assert (
+        Shop.objects.count(),
+        Book.objects.count(),
+        StockLine.objects.count(),
+        get_user_model().objects.count(),
+    ) == counts
 
 
 def test_demo_is_deterministic():

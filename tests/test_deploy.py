@@ -42,8 +42,11 @@ def test_check_deploy_flags_each_setting_that_broke_production():
     assert "(portal.W002) RESERVATIONS_LINK_BASE_URL is 'http://localhost:8000'" in output
     assert "(portal.W003) EMAIL_URL is not set" in output
     # Each one alone, so none hides behind another.
-    for name, check_id in (("CACHE_URL", "portal.E001"), ("RESERVATIONS_LINK_BASE_URL", "portal.W002"),
-                           ("EMAIL_URL", "portal.W003")):
+    for name, check_id in (
+        ("CACHE_URL", "portal.E001"),
+        ("RESERVATIONS_LINK_BASE_URL", "portal.W002"),
+        ("EMAIL_URL", "portal.W003"),
+    ):
         alone = {k: v for k, v in PRODUCTION.items() if k != name}
         output = run_manage("check", "--deploy", **alone).stderr
         assert check_id in output and output.count("(portal.") == 1, (name, output)

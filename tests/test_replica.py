@@ -82,8 +82,15 @@ def test_reader_pages_are_served_by_the_replica_and_reservations_written_to_the_
     assert "catalogue_booksearchdocument" not in primary_sql and "catalogue_stockline" not in primary_sql
 
     token = re.search(r'name="form_token" value="([^"]+)"', form.content.decode()).group(1)
-    data = {"reader_name": "Jeanne Lecture", "reader_email": "jeanne@example.org", "reader_phone": "",
-            "quantity": "1", "note": "", "form_token": token, "website": ""}
+    data = {
+        "reader_name": "Jeanne Lecture",
+        "reader_email": "jeanne@example.org",
+        "reader_phone": "",
+        "quantity": "1",
+        "note": "",
+        "form_token": token,
+        "website": "",
+    }
     with CaptureQueriesContext(replica) as on_replica:
         response = client.post(reverse("reservations:new", args=[line.pk]), data)
         # Read-your-writes: the reader's next page comes from the primary, whatever the lag.

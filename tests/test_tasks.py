@@ -50,7 +50,8 @@ def test_the_request_only_writes_the_intent_and_the_worker_renders_and_sends(db_
     reservation = reserve(line, language="en")
     emails = OutgoingEmail.objects.order_by("pk")
     assert [(e.kind, e.language, e.subject, e.sent_at) for e in emails] == [
-        ("received", "en", "", None), ("shop_new", "fr", "", None)
+        ("received", "en", "", None),
+        ("shop_new", "fr", "", None),
     ]
     assert mail.outbox == []
     assert DBTaskResult.objects.get().status == TaskResultStatus.READY

@@ -27,7 +27,9 @@ def main(source: str) -> None:
         if len(code) != 5 or not code.isdigit() or (code, r["place_name"]) in seen:
             continue
         seen.add((code, r["place_name"]))
-        kept.append((code, r["place_name"], r["region"], round(float(r["latitude"]), 4), round(float(r["longitude"]), 4)))
+        kept.append(
+            (code, r["place_name"], r["region"], round(float(r["latitude"]), 4), round(float(r["longitude"]), 4))
+        )
     kept.sort(key=lambda k: (k[0], -weight[(k[1], k[0][:2])]))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

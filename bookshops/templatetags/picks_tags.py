@@ -19,6 +19,6 @@ def book_picks(book):
 
 @register.filter
 def short_shop_name(name: str) -> str:
-    """"Librairie Mollat" → "Mollat", for "le coup de cœur de la librairie …"."""
+    """ "Librairie Mollat" → "Mollat", for "le coup de cœur de la librairie …"."""
     head, _sep, rest = (name or "").partition(" ")
     return rest if head.lower() == "librairie" and rest else name

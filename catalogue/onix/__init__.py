@@ -7,7 +7,18 @@ from .reader import OnixDeletion, OnixFileError, OnixHeader, OnixProduct, Produc
 from .subjects import clil_names, thema_names
 
 __all__ = [
-    "ONIX_CHUNK", "OnixDeletion", "OnixFileError", "OnixHeader", "OnixImportReport", "OnixProduct",
-    "ProductProblem", "books_import_onix", "clil_names", "html_to_text", "iter_onix", "parse_onix_date",
-    "parse_product", "thema_names",
+    "ONIX_CHUNK",
+    "OnixDeletion",
+    "OnixFileError",
+    "OnixHeader",
+    "OnixImportReport",
+    "OnixProduct",
+    "ProductProblem",
+    "books_import_onix",
+    "clil_names",
+    "html_to_text",
+    "iter_onix",
+    "parse_onix_date",
+    "parse_product",
+    "thema_names",
 ]

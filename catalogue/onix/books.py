@@ -39,8 +39,19 @@ FORM_EXCEPTIONS = {"DG": F.EBOOK, "DH": F.EBOOK, "DI": F.EBOOK, "DJ": F.EBOOK, "
 #: ProductRelationCode (list 51) meaning "the same work in another form".
 FORM_RELATIONS = {"06", "13", "27"}
 #: Book fields ONIX sets (a deletion notice withdraws them).
-FIELDS = ("title", "subtitle", "publisher", "collection", "published_on", "page_count", "language", "summary",
-          "availability", "product_form", "product_form_code")
+FIELDS = (
+    "title",
+    "subtitle",
+    "publisher",
+    "collection",
+    "published_on",
+    "page_count",
+    "language",
+    "summary",
+    "availability",
+    "product_form",
+    "product_form_code",
+)
 
 
 def product_form(code: str) -> str:

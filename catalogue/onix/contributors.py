@@ -8,8 +8,9 @@ Role = Contributor.Role
 
 #: ONIX list 17 (contributor role) codes that are not their letter's default (see ``role_of``).
 ROLES = {
-    **dict.fromkeys(["A01", "A02", "A03", "A04", "A05", "A06", "A09", "A10", "A14", "A38", "A42", "A45", "A99"],
-                    Role.AUTHOR),
+    **dict.fromkeys(
+        ["A01", "A02", "A03", "A04", "A05", "A06", "A09", "A10", "A14", "A38", "A42", "A45", "A99"], Role.AUTHOR
+    ),
     **dict.fromkeys(["A07", "A12", "A34", "A35", "A36", "A39", "A40", "A46", "A47", "A48"], Role.ILLUSTRATOR),
     **dict.fromkeys(["A08", "A13", "A37"], Role.PHOTOGRAPHER),
     **dict.fromkeys(["A15", "A16", "A23", "A24", "A29"], Role.PREFACE),
@@ -77,6 +78,6 @@ def contributors_replace(books: list[Book], wanted: dict[int, list[tuple[str, st
             Contributor(book_id=book_id, name=name, role=role, position=position)
             for book_id in replace
             for position, (name, role) in enumerate(wanted[book_id])
-        ]
+        ],
     )
     return set(replace)

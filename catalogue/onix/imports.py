@@ -56,8 +56,14 @@ class OnixImportReport:
         return bool(self.file_error)
 
     def note(self, item, error: str, value: str | None = None) -> None:
-        self.warnings.append({"position": item.position, "reference": item.reference,
-                              "value": item.isbn if value is None else value, "error": error})
+        self.warnings.append(
+            {
+                "position": item.position,
+                "reference": item.reference,
+                "value": item.isbn if value is None else value,
+                "error": error,
+            }
+        )
 
 
 def books_import_onix(*, source, filename: str = "") -> OnixImportReport:
@@ -179,7 +185,9 @@ def _form_links_replace(wanted: dict[int, list[str]]) -> set[int]:
     return set(replace)
 
 
-def _withdraw(deletions: list[OnixDeletion], existing: dict[str, Book], report: OnixImportReport, origin: dict) -> set[int]:
+def _withdraw(
+    deletions: list[OnixDeletion], existing: dict[str, Book], report: OnixImportReport, origin: dict
+) -> set[int]:
     """Apply deletion notices: a book no shop holds or reserved goes; otherwise its ONIX fields are withdrawn."""
     found = [existing.pop(item.isbn) for item in deletions if item.isbn in existing]
     for item in deletions:
@@ -190,8 +198,11 @@ def _withdraw(deletions: list[OnixDeletion], existing: dict[str, Book], report: 
     ids = [book.pk for book in found]
     kept = set(Book.objects.filter(pk__in=ids, stock_lines__isnull=False).values_list("pk", flat=True))
     kept |= set(Book.objects.filter(pk__in=ids, reservations__isnull=False).values_list("pk", flat=True))
-    kept |= {book.pk for book in found if any(
-        book.provenance_of(name).get("source") not in (ONIX, None) for name in ("title", "contributors"))}
+    kept |= {
+        book.pk
+        for book in found
+        if any(book.provenance_of(name).get("source") not in (ONIX, None) for name in ("title", "contributors"))
+    }
     gone = [pk for pk in ids if pk not in kept]
     Book.objects.filter(pk__in=gone).delete()
     report.deleted += len(gone)

@@ -183,7 +183,9 @@ def parse_product(product, position: int, *, default_language: str = "") -> Onix
     isbn, raw_id = isbn_of(product)
     if not isbn:
         if raw_id:
-            return ProductProblem(position, reference, raw_id, _("ISBN invalide : %(reason)s") % {"reason": _isbn_error(raw_id)})
+            return ProductProblem(
+                position, reference, raw_id, _("ISBN invalide : %(reason)s") % {"reason": _isbn_error(raw_id)}
+            )
         return ProductProblem(position, reference, "", _("aucun ISBN (ProductIDType 15 ou 03) dans ce produit"))
     if text(product, "NotificationType") == DELETE:
         return OnixDeletion(position, reference, isbn)

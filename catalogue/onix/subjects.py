@@ -70,8 +70,10 @@ def subjects_ensure(wanted: set[tuple[str, str, str]]) -> dict[tuple[str, str], 
         return {}
     headings = {(scheme, code): heading for scheme, code, heading in wanted}
     Subject.objects.bulk_create(
-        [Subject(scheme=s, code=c, name=subject_names(s, c, h)[0][:200], name_en=subject_names(s, c, h)[1][:200])
-         for (s, c), h in headings.items()],
+        [
+            Subject(scheme=s, code=c, name=subject_names(s, c, h)[0][:200], name_en=subject_names(s, c, h)[1][:200])
+            for (s, c), h in headings.items()
+        ],
         ignore_conflicts=True,
     )
     ids, renamed = {}, []

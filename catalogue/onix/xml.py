@@ -66,10 +66,32 @@ SHORT_TAGS = {
     "h208": "RelationCode",
 }
 _CONTAINERS = [
-    "ONIXMessage", "Header", "Product", "ProductIdentifier", "DescriptiveDetail", "TitleDetail", "TitleElement",
-    "Collection", "Contributor", "Extent", "Language", "Subject", "CollateralDetail", "TextContent",
-    "OtherText", "PublishingDetail", "Imprint", "Publisher", "PublishingDate", "ProductSupply", "SupplyDetail",
-    "Title", "Series", "Sender", "RelatedMaterial", "RelatedProduct",
+    "ONIXMessage",
+    "Header",
+    "Product",
+    "ProductIdentifier",
+    "DescriptiveDetail",
+    "TitleDetail",
+    "TitleElement",
+    "Collection",
+    "Contributor",
+    "Extent",
+    "Language",
+    "Subject",
+    "CollateralDetail",
+    "TextContent",
+    "OtherText",
+    "PublishingDetail",
+    "Imprint",
+    "Publisher",
+    "PublishingDate",
+    "ProductSupply",
+    "SupplyDetail",
+    "Title",
+    "Series",
+    "Sender",
+    "RelatedMaterial",
+    "RelatedProduct",
 ]
 SHORT_TAGS.update({name.lower(): name for name in _CONTAINERS})
 
@@ -157,8 +179,11 @@ def sniff_encoding(stream) -> Encoding:
             stream.seek(0)
             if _has_multibyte_utf8(stream):
                 stream.seek(0)
-                return Encoding("utf-8", _("encodage déclaré %(declared)s, mais le fichier est en UTF-8 : lu en UTF-8")
-                                % {"declared": declared_name})
+                return Encoding(
+                    "utf-8",
+                    _("encodage déclaré %(declared)s, mais le fichier est en UTF-8 : lu en UTF-8")
+                    % {"declared": declared_name},
+                )
         stream.seek(0)
         return Encoding(declared)
     for fallback in ("cp1252", "latin-1"):

@@ -118,9 +118,7 @@ class SearchResults:
 class _Hits:
     """A lazy sequence for ``Paginator``: counts and slices through the engine."""
 
-    def __init__(
-        self, engine: SearchEngine, terms: list[Term], filters: Filters, sort: str = _engine.SORT_RELEVANCE
-    ):
+    def __init__(self, engine: SearchEngine, terms: list[Term], filters: Filters, sort: str = _engine.SORT_RELEVANCE):
         self.engine, self.terms, self.filters, self.sort = engine, terms, filters, sort
         self.truncated = False
 
@@ -158,7 +156,8 @@ def books_with_availability(book_ids: list[int]) -> list[Book]:
     # Counting every line of a book held in hundreds of shops costs more than the search itself.
     recount = [pk for pk, n in stored.items() if n <= LIVE_COUNT_MAX]
     live = dict(
-        StockLine.objects.filter(book_id__in=recount).available()
+        StockLine.objects.filter(book_id__in=recount)
+        .available()
         .values("book_id")
         .annotate(n=Count("shop_id"))
         .values_list("book_id", "n")

@@ -59,7 +59,9 @@ def documents_build(*, book_ids: list[int]) -> list[Document]:
     books = list(Book.objects.filter(pk__in=book_ids).only("id", "title", "subtitle", "collection", "publisher"))
     contributors: dict[int, list[str]] = {}
     for book_id, name in (
-        Contributor.objects.filter(book_id__in=book_ids).order_by("book_id", "position", "pk").values_list("book_id", "name")
+        Contributor.objects.filter(book_id__in=book_ids)
+        .order_by("book_id", "position", "pk")
+        .values_list("book_id", "name")
     ):
         contributors.setdefault(book_id, []).append(name)
     subjects: dict[int, list[str]] = {}
@@ -68,7 +70,8 @@ def documents_build(*, book_ids: list[int]) -> list[Document]:
     ):
         subjects.setdefault(book_id, []).append(name)
     in_stock = dict(
-        StockLine.objects.filter(book_id__in=book_ids).available()
+        StockLine.objects.filter(book_id__in=book_ids)
+        .available()
         .values("book_id")
         .annotate(n=Count("shop_id"))
         .values_list("book_id", "n")

@@ -64,7 +64,9 @@ def genres_in_use() -> list[tuple[int, str, str]]:
     def query():
         used = Book.subjects.through.objects.filter(subject_id=OuterRef("pk"))
         named = Subject.objects.filter(Exists(used)).exclude(name="").exclude(name=F("code"))
-        return [(pk, genre_label(name), genre_label(name_en) if name_en else "")
-                for pk, name, name_en in named.values_list("pk", "name", "name_en")]
+        return [
+            (pk, genre_label(name), genre_label(name_en) if name_en else "")
+            for pk, name, name_en in named.values_list("pk", "name", "name_en")
+        ]
 
     return cache.get_or_set("search:genres:v2", query, GENRES_CACHE_SECONDS)

@@ -40,7 +40,8 @@ class PostgresSearchEngine(SearchEngine):
     def write_vocabulary(self, cursor, words: set[str]) -> None:
         if words:
             cursor.execute(
-                f"INSERT INTO {WORD} (word) SELECT unnest(%s::text[]) ORDER BY 1 ON CONFLICT DO NOTHING", [sorted(words)]
+                f"INSERT INTO {WORD} (word) SELECT unnest(%s::text[]) ORDER BY 1 ON CONFLICT DO NOTHING",
+                [sorted(words)],
             )
 
     def close_words(self, word):

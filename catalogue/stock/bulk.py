@@ -28,7 +28,9 @@ def bulk_insert(model, objects: list) -> None:
     for obj in objects:
         values = (getattr(obj, f.attname) for f in fields)
         # Most columns of a new book are empty: "" and None need no preparation.
-        rows.append(tuple(v if v is None or v == "" else f.get_db_prep_save(v, connection) for f, v in zip(fields, values)))
+        rows.append(
+            tuple(v if v is None or v == "" else f.get_db_prep_save(v, connection) for f, v in zip(fields, values))
+        )
     _write(model._meta.db_table, [f.column for f in fields], rows)
 
 

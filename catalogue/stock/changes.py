@@ -68,7 +68,9 @@ def change_horizon() -> int:
         return cursor.fetchone()[0]
 
 
-def stock_changes(*, shop, since: int, after_line: int = 0, limit: int = MAX_CHANGES) -> tuple[list[StockLine], tuple[int, int]]:
+def stock_changes(
+    *, shop, since: int, after_line: int = 0, limit: int = MAX_CHANGES
+) -> tuple[list[StockLine], tuple[int, int]]:
     """A shop's lines changed at or after ``since``, oldest change first, and the cursor for the next call.
 
     The cursor is ``(since, after_line)``: the horizon and 0 when everything

@@ -26,16 +26,51 @@ from ..models import StockLine
 #: case, spaces or punctuation: "Qté" → "qte", "Prix TTC" → "prixttc".
 HEADER_ALIASES = {
     "isbn": {
-        "ean", "ean13", "codeean", "gencod", "gencode", "codegencod", "isbn", "isbn13", "isbn10",
-        "codeisbn", "gtin", "gtin13", "codebarre", "codebarres", "codeabarres", "eanisbn",
+        "ean",
+        "ean13",
+        "codeean",
+        "gencod",
+        "gencode",
+        "codegencod",
+        "isbn",
+        "isbn13",
+        "isbn10",
+        "codeisbn",
+        "gtin",
+        "gtin13",
+        "codebarre",
+        "codebarres",
+        "codeabarres",
+        "eanisbn",
     },
     "quantity": {
-        "qte", "qt", "qty", "quantite", "quantity", "stock", "qtestock", "stockreel", "qtedispo",
-        "stockdisponible", "enstock", "exemplaires", "nbex", "nbexemplaires",
+        "qte",
+        "qt",
+        "qty",
+        "quantite",
+        "quantity",
+        "stock",
+        "qtestock",
+        "stockreel",
+        "qtedispo",
+        "stockdisponible",
+        "enstock",
+        "exemplaires",
+        "nbex",
+        "nbexemplaires",
     },
     "price": {
-        "prix", "prixttc", "prixpublic", "prixpublicttc", "prixdevente", "prixventettc", "pvttc",
-        "price", "prixunitaire", "puttc", "ppttc",
+        "prix",
+        "prixttc",
+        "prixpublic",
+        "prixpublicttc",
+        "prixdevente",
+        "prixventettc",
+        "pvttc",
+        "price",
+        "prixunitaire",
+        "puttc",
+        "ppttc",
     },
     "title": {"titre", "title", "libelle", "designation", "titreouvrage"},
     "author": {"auteur", "auteurs", "author", "authors", "auteurprincipal"},
@@ -138,7 +173,9 @@ def parse_price(raw: str) -> Decimal | None:
     if not value:
         return None
     if "," in value and "." in value:  # 1.234,56 or 1,234.56
-        value = value.replace(".", "").replace(",", ".") if value.rfind(",") > value.rfind(".") else value.replace(",", "")
+        value = (
+            value.replace(".", "").replace(",", ".") if value.rfind(",") > value.rfind(".") else value.replace(",", "")
+        )
     if value.startswith("-") and _PRICE.fullmatch(value[1:]):
         raise ValueError(_("prix invraisemblable (%(value)s), prix précédent conservé") % {"value": raw})
     # Plain digits only: Decimal() would also take "NaN", "Infinity", "1e9" or Unicode digits.

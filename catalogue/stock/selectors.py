@@ -42,7 +42,9 @@ def book_lines_queryset(book):
 
 
 def _lines_within(lines, lat: float, lon: float, radius_km: float) -> list:
-    near = with_distances(list(within_box(lines, lat, lon, radius_km, prefix="shop__")), lat, lon, lambda line: line.shop)
+    near = with_distances(
+        list(within_box(lines, lat, lon, radius_km, prefix="shop__")), lat, lon, lambda line: line.shop
+    )
     return [line for line in near if line.distance_km <= radius_km]
 
 
@@ -96,8 +98,11 @@ def nearest_holdings(book_ids, location, *, shop_ids: list[int] | None = None) -
     """
     shop_ids = list(shop_ids_near(location.lat, location.lon, location.radius_km) if shop_ids is None else shop_ids)
     if location.radius_km is None:  # "any distance": shops without coordinates too, last
-        shop_ids += list(Shop.objects.active().filter(Q(latitude__isnull=True) | Q(longitude__isnull=True))
-                         .values_list("pk", flat=True))
+        shop_ids += list(
+            Shop.objects.active()
+            .filter(Q(latitude__isnull=True) | Q(longitude__isnull=True))
+            .values_list("pk", flat=True)
+        )
     if not shop_ids or not book_ids:
         return {}
     rank = {pk: position for position, pk in enumerate(shop_ids)}
@@ -106,15 +111,14 @@ def nearest_holdings(book_ids, location, *, shop_ids: list[int] | None = None) -
     for book_id, shop_id in lines.values_list("book_id", "shop_id"):
         held[book_id].append(shop_id)
     nearest = {book_id: min(ids, key=rank.__getitem__) for book_id, ids in held.items()}
-    shops = {shop.pk: shop for shop in with_distances(
-        list(Shop.objects.filter(pk__in=set(nearest.values()))), location.lat, location.lon
-    )}
+    shops = {
+        shop.pk: shop
+        for shop in with_distances(list(Shop.objects.filter(pk__in=set(nearest.values()))), location.lat, location.lon)
+    }
     return {
         book_id: NearbyHolding(shops[shop_id], shops[shop_id].distance_km, len(held[book_id]))
         for book_id, shop_id in nearest.items()
     }
-
-
 
 
 def book_prices(*, book_ids: list[int]) -> dict:

@@ -87,7 +87,14 @@ def stock_import(
     admin's confirmation).
     """
     record = stock_import_create(
-        shop=shop, data=data, file=file, filename=filename, user=user, channel=channel, force=force, partial=partial,
+        shop=shop,
+        data=data,
+        file=file,
+        filename=filename,
+        user=user,
+        channel=channel,
+        force=force,
+        partial=partial,
         hold_check=hold_check,
     )
     record = stock_import_run(stock_import_id=record.pk, progress=progress)
@@ -187,8 +194,12 @@ def stock_import_retry(*, record: StockImport, user=None, force: bool = True) ->
         raise ValueError(f"stock import {record.pk} is not a refused snapshot that can be applied anyway")
     with record.file.open("rb") as file:
         return stock_import(
-            shop=record.shop, file=file, filename=record.original_filename or "stock.csv", user=user,
-            channel=record.channel, force=force,
+            shop=record.shop,
+            file=file,
+            filename=record.original_filename or "stock.csv",
+            user=user,
+            channel=record.channel,
+            force=force,
         )
 
 
@@ -201,11 +212,13 @@ def _zeroed_report(line_ids: list[int], reserved: set[int]) -> list[dict]:
         found.update(
             (pk, (isbn, title, held))
             for pk, isbn, title, held in StockLine.objects.filter(pk__in=batch).values_list(
-                "pk", "book__isbn", "book__title", "held")
+                "pk", "book__isbn", "book__title", "held"
+            )
         )
     return [
         {"level": StockImport.ZEROED, "isbn": found[pk][0], "title": found[pk][1], "held": found[pk][2]}
-        for pk in ordered if pk in found
+        for pk in ordered
+        if pk in found
     ]
 
 
@@ -246,6 +259,7 @@ def _set_progress(record: StockImport, progress: Progress | None, **fields) -> N
     if not connection.in_atomic_block:
         StockImport.objects.filter(pk=record.pk).update(**fields)
     elif connection.vendor == "postgresql":
+
         def save():
             try:
                 StockImport.objects.filter(pk=record.pk).update(**fields)
@@ -298,8 +312,10 @@ def _check_rejected_share(record: StockImport) -> None:
     allowed = max(1, int(record.rows_read * settings.STOCK_IMPORT_MAX_REJECTED_SHARE))
     if rejected > allowed:
         raise _Refusal(
-            _("%(rejected)s lignes sur %(total)s sont illisibles (au plus %(allowed)s tolérées) : "
-              "corrigez le fichier d'après le rapport ci-dessous.")
+            _(
+                "%(rejected)s lignes sur %(total)s sont illisibles (au plus %(allowed)s tolérées) : "
+                "corrigez le fichier d'après le rapport ci-dessous."
+            )
             % {"rejected": rejected, "total": record.rows_read, "allowed": allowed}
         )
 
@@ -331,7 +347,9 @@ def _staged_pages(problems: ProblemLog):
                 first.quantity = min(first.quantity + quantity, MAX_QUANTITY)
                 first.price = price if price is not None else first.price
                 problems.warn(
-                    line, isbn, _("ISBN déjà présent ligne %(line)s : quantités additionnées") % {"line": first.line},
+                    line,
+                    isbn,
+                    _("ISBN déjà présent ligne %(line)s : quantités additionnées") % {"line": first.line},
                     kind="duplicate",
                 )
             yield rows
@@ -360,25 +378,34 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
             dropped = cursor.fetchone()[0]
             reserved = set()
             if dropped:
-                cursor.execute(f"SELECT id FROM {line_table} WHERE {not_listed} ORDER BY id LIMIT %s",
-                               [shop.pk, ZEROED_REPORTED])
+                cursor.execute(
+                    f"SELECT id FROM {line_table} WHERE {not_listed} ORDER BY id LIMIT %s", [shop.pk, ZEROED_REPORTED]
+                )
                 zeroed_ids = [pk for (pk,) in cursor.fetchall()]
-                cursor.execute(f"SELECT id FROM {line_table} WHERE {not_listed} AND {line_table}.held > 0 "
-                               "ORDER BY id LIMIT %s", [shop.pk, ZEROED_REPORTED])
+                cursor.execute(
+                    f"SELECT id FROM {line_table} WHERE {not_listed} AND {line_table}.held > 0 ORDER BY id LIMIT %s",
+                    [shop.pk, ZEROED_REPORTED],
+                )
                 reserved = {pk for (pk,) in cursor.fetchall()}
         if dropped and not record.force and dropped > in_stock_now * settings.STOCK_IMPORT_MAX_DROPPED_SHARE:
             raise _Refusal(
-                _("Ce fichier ferait passer à zéro %(dropped)s des %(total)s titres en stock de la librairie : "
-                  "est-il complet ? Si ce stock est juste, relancez l'import en forçant.")
+                _(
+                    "Ce fichier ferait passer à zéro %(dropped)s des %(total)s titres en stock de la librairie : "
+                    "est-il complet ? Si ce stock est juste, relancez l'import en forçant."
+                )
                 % {"dropped": dropped, "total": in_stock_now},
-                zeroed=zeroed_ids, reserved=reserved,
+                zeroed=zeroed_ids,
+                reserved=reserved,
             )
         if reserved and record.hold_check and not record.force:
             raise _Refusal(
-                _("À confirmer : ce fichier ferait passer à zéro %(count)s titre(s) que des lecteurs ont réservés "
-                  "(en tête de la liste ci-dessous). Si votre stock est juste, appliquez-le quand même.")
+                _(
+                    "À confirmer : ce fichier ferait passer à zéro %(count)s titre(s) que des lecteurs ont réservés "
+                    "(en tête de la liste ci-dessous). Si votre stock est juste, appliquez-le quand même."
+                )
                 % {"count": len(reserved)},
-                zeroed=zeroed_ids, reserved=reserved,
+                zeroed=zeroed_ids,
+                reserved=reserved,
             )
 
     version = record.stock_version = change_stamp()
@@ -467,7 +494,9 @@ def _resolve_books(rows: dict[str, StockRow], origin: dict) -> tuple[dict[str, i
     for row in missing:
         book = Book(isbn=row.isbn, title="", created_at=now, updated_at=now)
         book.apply_metadata(
-            {"title": row.title, "publisher": row.publisher}, Book.Source.SHOP_FILE, origin={**origin, "copies": row.quantity}
+            {"title": row.title, "publisher": row.publisher},
+            Book.Source.SHOP_FILE,
+            origin={**origin, "copies": row.quantity},
         )
         new_books.append(book)
     bulk_insert(Book, new_books)
@@ -493,7 +522,9 @@ def _describe_known_books(rows: dict[str, StockRow], origin: dict) -> list[int]:
             row = rows[book.isbn]
             before = dict(book.provenance)
             entry = {**origin, "copies": row.quantity}
-            if book.apply_metadata({"title": row.title, "publisher": row.publisher}, Book.Source.SHOP_FILE, origin=entry):
+            if book.apply_metadata(
+                {"title": row.title, "publisher": row.publisher}, Book.Source.SHOP_FILE, origin=entry
+            ):
                 described.add(book.pk)
             if row.author and book.pk not in credited and book.may_set("contributors", Book.Source.SHOP_FILE):
                 authors.append(Contributor(book_id=book.pk, name=row.author[:300], role=Contributor.Role.AUTHOR))
@@ -515,8 +546,15 @@ def _upsert_stock_lines(rows: list[tuple]) -> None:
         StockLine._meta.db_table,
         ["shop_id", "book_id", "quantity", "held", "price", "changed_at", "stock_version"],
         [
-            (shop_id, book_id, quantity, held, price_field.get_db_prep_save(price, connection),
-             changed_field.get_db_prep_save(changed_at, connection), version)
+            (
+                shop_id,
+                book_id,
+                quantity,
+                held,
+                price_field.get_db_prep_save(price, connection),
+                changed_field.get_db_prep_save(changed_at, connection),
+                version,
+            )
             for shop_id, book_id, quantity, held, price, changed_at, version in rows
         ],
         conflict=["shop_id", "book_id"],

@@ -33,6 +33,9 @@ def figure_row(row):
     """A table row's cells: the first a row header, numbers right-aligned (one filter, not a loop per cell)."""
     first, *rest = row
     return format_html(
-        '<th scope="row">{}</th>{}', figure(first),
-        format_html_join("", '<td{}>{}</td>', ((' class="number"' if is_number(cell) else "", figure(cell)) for cell in rest)),
+        '<th scope="row">{}</th>{}',
+        figure(first),
+        format_html_join(
+            "", "<td{}>{}</td>", ((' class="number"' if is_number(cell) else "", figure(cell)) for cell in rest)
+        ),
     )

@@ -11,9 +11,21 @@ from tests.factories import ShopFactory, UserFactory
 @pytest.fixture
 def shops(db):
     return {
-        "bergerac": ShopFactory(name="Montaigne", postcode="24100", town="Bergerac", department="24", latitude=44.8516, longitude=0.4817),
-        "perigueux": ShopFactory(name="Le Passeur", postcode="24000", town="Périgueux", department="24", latitude=45.1869, longitude=0.7144, offers_postal_delivery=True),
-        "dax": ShopFactory(name="La Mouette", postcode="40100", town="Dax", department="40", latitude=43.7103, longitude=-1.0537),
+        "bergerac": ShopFactory(
+            name="Montaigne", postcode="24100", town="Bergerac", department="24", latitude=44.8516, longitude=0.4817
+        ),
+        "perigueux": ShopFactory(
+            name="Le Passeur",
+            postcode="24000",
+            town="Périgueux",
+            department="24",
+            latitude=45.1869,
+            longitude=0.7144,
+            offers_postal_delivery=True,
+        ),
+        "dax": ShopFactory(
+            name="La Mouette", postcode="40100", town="Dax", department="40", latitude=43.7103, longitude=-1.0537
+        ),
         "closed": ShopFactory(name="Ancienne adhérente", is_active=False),
     }
 
@@ -25,16 +37,23 @@ def _names(html, candidates):
 def test_directory_lists_every_member_by_name_without_location(client, shops):
     html = client.get(reverse("bookshops:list")).content.decode()
     assert [n for _, n in _names(html, ["Montaigne", "Le Passeur", "La Mouette", "Ancienne adhérente"])] == [
-        "La Mouette", "Le Passeur", "Montaigne"]
+        "La Mouette",
+        "Le Passeur",
+        "Montaigne",
+    ]
     points = json.loads(html.split('<script id="map-points" type="application/json">')[1].split("</script>")[0])
     assert {p["name"] for p in points} == {"Montaigne", "Le Passeur", "La Mouette"}
-    assert 'data-shop-map hidden' in html  # without JavaScript, only the list shows
+    assert "data-shop-map hidden" in html  # without JavaScript, only the list shows
     assert "vendor/leaflet/leaflet.js" in html
 
 
 def test_directory_nearest_first_with_location_and_filters(client, shops):
     html = client.get(reverse("bookshops:list") + "?near=Mont-de-Marsan").content.decode()
-    assert [n for _, n in _names(html, ["Montaigne", "Le Passeur", "La Mouette"])] == ["La Mouette", "Montaigne", "Le Passeur"]
+    assert [n for _, n in _names(html, ["Montaigne", "Le Passeur", "La Mouette"])] == [
+        "La Mouette",
+        "Montaigne",
+        "Le Passeur",
+    ]
     assert "49 km" in html  # Mont-de-Marsan → Dax, whole km past 10 km
     html = client.get(reverse("bookshops:list") + "?departement=24").content.decode()
     assert "Montaigne" in html and "Le Passeur" in html and "La Mouette" not in html

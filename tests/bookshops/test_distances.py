@@ -2,9 +2,9 @@ import pytest
 from geopy.distance import geodesic
 
 from bookshops.gazetteer import get_gazetteer
+from bookshops.geo import bounding_box, distance_km, shop_ids_near, shops_near
 from bookshops.location import ReaderLocation
 from bookshops.models import Shop
-from bookshops.geo import bounding_box, distance_km, shop_ids_near, shops_near
 from catalogue.stock.selectors import nearest_holdings, stock_lines_for_book
 from tests.factories import BookFactory, ShopFactory, StockLineFactory
 
@@ -173,7 +173,8 @@ def test_the_radius_is_decided_on_the_ellipsoid_even_at_its_edge():
         shops.append(Shop(name=f"Bord {n}", slug=f"bord-{n}", latitude=point.latitude, longitude=point.longitude))
     Shop.objects.bulk_create(shops)
     expected = {
-        pk for pk, lat, lon in Shop.objects.values_list("pk", "latitude", "longitude")
+        pk
+        for pk, lat, lon in Shop.objects.values_list("pk", "latitude", "longitude")
         if geodesic(centre, (lat, lon)).km <= 30
     }
     assert 50 < len(expected) < 150  # both sides of the edge are exercised

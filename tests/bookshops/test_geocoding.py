@@ -17,7 +17,9 @@ def fresh_geocoder():
     geocoding.reset_geocoder()
 
 
-@pytest.mark.parametrize("name, cls", [("offline", geocoding.OfflineGazetteer), ("banfrance", BANFrance), ("nominatim", Nominatim)])
+@pytest.mark.parametrize(
+    "name, cls", [("offline", geocoding.OfflineGazetteer), ("banfrance", BANFrance), ("nominatim", Nominatim)]
+)
 def test_geocoder_is_chosen_in_settings(settings, fresh_geocoder, name, cls):
     settings.GEOCODER = name
     settings.GEOCODER_USER_AGENT = "tests"

@@ -54,7 +54,12 @@ def listed_open(shop, moment) -> bool:
 
 
 def test_closure_shuts_the_shop_whatever_the_hours(night_shop):
-    Closure.objects.create(shop=night_shop, start_date=datetime.date(2026, 11, 21), end_date=datetime.date(2026, 11, 22), reason="Inventaire")
+    Closure.objects.create(
+        shop=night_shop,
+        start_date=datetime.date(2026, 11, 21),
+        end_date=datetime.date(2026, 11, 22),
+        reason="Inventaire",
+    )
     assert night_shop.is_open_at(at("2026-11-20", 20)) is True
     assert night_shop.is_open_at(at("2026-11-21", 10)) is False
     assert listed_open(night_shop, at("2026-11-21", 10)) is False
@@ -64,8 +69,12 @@ def test_closure_shuts_the_shop_whatever_the_hours(night_shop):
 @pytest.mark.parametrize("moment, badge", [(at("2026-11-21", 1), "ouvert maintenant"), (at("2026-11-21", 13), "fermé")])
 def test_shop_page_says_open_or_closed(client, night_shop, monkeypatch, moment, badge):
     monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
-    Closure.objects.create(shop=night_shop, start_date=datetime.date(2026, 12, 24), end_date=datetime.date(2026, 12, 26), reason="Noël")
-    Closure.objects.create(shop=night_shop, start_date=datetime.date(2026, 1, 1), end_date=datetime.date(2026, 1, 2), reason="Passé")
+    Closure.objects.create(
+        shop=night_shop, start_date=datetime.date(2026, 12, 24), end_date=datetime.date(2026, 12, 26), reason="Noël"
+    )
+    Closure.objects.create(
+        shop=night_shop, start_date=datetime.date(2026, 1, 1), end_date=datetime.date(2026, 1, 2), reason="Passé"
+    )
     html = client.get(night_shop.get_absolute_url()).content.decode()
     assert f'<span class="badge {"open" if badge.startswith("ouvert") else "none"}">{badge}' in html
     assert '<span class="range">18 h–2 h</span>' in html

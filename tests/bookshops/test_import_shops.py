@@ -21,7 +21,7 @@ HEADER = "Nom;Adresse;Code postal;Ville;Téléphone;E-mail;Site web;SIRET;Latitu
 def test_creates_shops_and_geocodes_those_without_coordinates(db):
     data = (
         HEADER
-        + f"Librairie Montaigne;2 rue Montaigne;24100;Bergerac;05 53 00 00 00;contact@montaigne.example;montaigne.example;732 829 320 00074;;\n"
+        + "Librairie Montaigne;2 rue Montaigne;24100;Bergerac;05 53 00 00 00;contact@montaigne.example;montaigne.example;732 829 320 00074;;\n"
         + "La Mouette;1 quai;40100;Dax;;;;;43,7;-1,05\n"
     ).encode("cp1252")
     report = shops_import(data=data)
@@ -63,7 +63,9 @@ def test_bad_siret_and_other_bad_rows_are_reported_by_line_and_change_nothing(db
 
 def test_updates_by_slug_or_name_and_keeps_hand_corrected_coordinates(db):
     by_slug = ShopFactory(slug="la-machine-a-lire", name="Ancien nom", postcode="33000", town="Bordeaux")
-    by_name = ShopFactory(name="Librairie Georges", phone="", latitude=45.0, longitude=-0.5, coordinates_source=CoordinatesSource.MANUAL)
+    by_name = ShopFactory(
+        name="Librairie Georges", phone="", latitude=45.0, longitude=-0.5, coordinates_source=CoordinatesSource.MANUAL
+    )
     data = (
         "identifiant\tnom\tcode postal\tville\ttel\n"
         "la-machine-a-lire\tLa Machine à Lire\t33000\tBordeaux\t\n"
@@ -92,7 +94,11 @@ def test_unknown_address_is_a_warning_not_a_loss(db):
 
 def test_command_prints_the_report_and_refuses_unreadable_files(db, tmp_path, capsys):
     good = tmp_path / "adherents.csv"
-    good.write_bytes(f"Nom;Code postal;Ville;SIRET\nLibrairie Lafitte;40000;Mont-de-Marsan;{GOOD_SIRET}\nX;40000;Dax;42\n".encode("cp1252"))
+    good.write_bytes(
+        f"Nom;Code postal;Ville;SIRET\nLibrairie Lafitte;40000;Mont-de-Marsan;{GOOD_SIRET}\nX;40000;Dax;42\n".encode(
+            "cp1252"
+        )
+    )
     call_command("import_shops", str(good))
     out = capsys.readouterr().out
     assert "créées 1" in out and "rejetées 1" in out

@@ -141,8 +141,12 @@ def test_forget_clears_the_cookie_and_goes_back(client):
 def test_book_page_lists_nearest_shop_first_with_distance(client):
     book = BookFactory()
     StockLineFactory(book=book, shop=ShopFactory(name="La Mouette", town="Dax", latitude=DAX[0], longitude=DAX[1]))
-    StockLineFactory(book=book, shop=ShopFactory(name="Le Passeur", town="Périgueux", latitude=PERIGUEUX[0], longitude=PERIGUEUX[1]))
-    StockLineFactory(book=book, shop=ShopFactory(name="Montaigne", town="Bergerac", latitude=BERGERAC[0], longitude=BERGERAC[1]))
+    StockLineFactory(
+        book=book, shop=ShopFactory(name="Le Passeur", town="Périgueux", latitude=PERIGUEUX[0], longitude=PERIGUEUX[1])
+    )
+    StockLineFactory(
+        book=book, shop=ShopFactory(name="Montaigne", town="Bergerac", latitude=BERGERAC[0], longitude=BERGERAC[1])
+    )
 
     html = client.get(book.get_absolute_url() + "?near=24100&radius=50").content.decode()
     assert html.index("Montaigne") < html.index("Le Passeur")
@@ -194,8 +198,15 @@ def test_anonymous_readers_with_a_location_write_no_session(client, settings):
     settings.DEBUG = False
     book = BookFactory()
     StockLineFactory(book=book, shop=ShopFactory(latitude=BERGERAC[0], longitude=BERGERAC[1]))
-    for path in ("/?near=24100&radius=30", "/", book.get_absolute_url(), "/shops/", "/search/?q=rien-du-tout",
-                 "/?radius=50", "/?lat=43.71&lon=-1.05"):
+    for path in (
+        "/?near=24100&radius=30",
+        "/",
+        book.get_absolute_url(),
+        "/shops/",
+        "/search/?q=rien-du-tout",
+        "/?radius=50",
+        "/?lat=43.71&lon=-1.05",
+    ):
         assert client.get(path).status_code == 200
     assert _cookie(client)["label"] == "près de Dax"
     assert Session.objects.count() == 0

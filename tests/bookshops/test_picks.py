@@ -140,6 +140,7 @@ def test_home_page_with_location_shows_distances_in_few_queries(client, three_sh
 
 # --- Admin: a bookseller only ever touches their own shop's picks ---------------------------------
 
+
 @pytest.fixture
 def bookseller(client):
     shop = ShopFactory(name="Librairie du Port")
@@ -243,6 +244,7 @@ def test_unpublish_action_hides_the_pick(client, bookseller):
 
 # --- Demo ----------------------------------------------------------------------------------------
 
+
 def test_demo_creates_picks_on_books_each_shop_holds(client):
     report = demo_load(books=200)
     picks = list(StaffPick.objects.select_related("shop", "author"))
@@ -293,8 +295,15 @@ def test_bookseller_adds_a_pick_from_their_shop_page(client, shop_keeper):
     url = reverse("admin:bookshops_shop_change", args=[shop_keeper.pk])
     data = shop_form_data(client.get(url))
     book = BookFactory()
-    data.update({"picks-TOTAL_FORMS": "1", "picks-0-book": str(book.pk), "picks-0-text": "Depuis la fiche",
-                 "picks-0-signature": "Maïa", "picks-0-is_published": "on"})
+    data.update(
+        {
+            "picks-TOTAL_FORMS": "1",
+            "picks-0-book": str(book.pk),
+            "picks-0-text": "Depuis la fiche",
+            "picks-0-signature": "Maïa",
+            "picks-0-is_published": "on",
+        }
+    )
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     pick = StaffPick.objects.get()
@@ -305,9 +314,17 @@ def test_a_forged_inline_id_cannot_touch_another_shops_pick(client, shop_keeper)
     foreign = StaffPickFactory(text="Celui du voisin")
     url = reverse("admin:bookshops_shop_change", args=[shop_keeper.pk])
     data = shop_form_data(client.get(url))
-    data.update({"picks-TOTAL_FORMS": "1", "picks-INITIAL_FORMS": "1", "picks-0-id": str(foreign.pk),
-                 "picks-0-shop": str(shop_keeper.pk), "picks-0-book": str(foreign.book_id),
-                 "picks-0-text": "Volé", "picks-0-DELETE": "on"})
+    data.update(
+        {
+            "picks-TOTAL_FORMS": "1",
+            "picks-INITIAL_FORMS": "1",
+            "picks-0-id": str(foreign.pk),
+            "picks-0-shop": str(shop_keeper.pk),
+            "picks-0-book": str(foreign.book_id),
+            "picks-0-text": "Volé",
+            "picks-0-DELETE": "on",
+        }
+    )
     client.post(url, data)  # the unknown id is skipped (Django's formset only looks in this shop's picks)
     foreign.refresh_from_db()  # neither deleted nor changed
     assert foreign.text == "Celui du voisin" and foreign.shop_id != shop_keeper.pk

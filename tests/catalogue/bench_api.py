@@ -58,4 +58,3 @@ def test_bench(client):
     r = client.put(url, csv, content_type="text/csv", headers=auth)
     assert r.status_code == 200, r.content[:300]
     print(f"PUT snapshot of {LINES} lines ({len(csv) // 1024} KiB): {time.perf_counter() - started:.2f} s")
-

@@ -81,10 +81,9 @@ def test_the_admin_home_shows_the_booksellers_tools(client, bookseller):
 
 # --- The bookseller's stock tools: shop preselected, zeroed titles, apply anyway, today's arrivals ---------
 
-from reservations.models import Reservation  # noqa: E402
-from tests.factories import BookFactory, make_isbn, reserve  # noqa: E402
-
 from catalogue.stock import snapshots  # noqa: E402
+from reservations.models import Reservation  # noqa: E402
+from tests.factories import make_isbn, reserve  # noqa: E402
 
 
 def snapshot(*rows):
@@ -138,8 +137,15 @@ def test_the_zeroed_list_is_bounded_and_complete_behind_its_link(client, booksel
     assert full in page and page.count("<li>Livre ") == 20
     listing = client.get(full).content.decode()
     assert "39 titres" in listing and "Les 30 premiers" in listing and listing.count("<tr><td>Livre ") == 30
-    assert client.get(reverse("admin:catalogue_stockimport_zeroed", args=[
-        StockImport.objects.create(shop=ShopFactory(), status="applied").pk])).status_code == 404
+    assert (
+        client.get(
+            reverse(
+                "admin:catalogue_stockimport_zeroed",
+                args=[StockImport.objects.create(shop=ShopFactory(), status="applied").pk],
+            )
+        ).status_code
+        == 404
+    )
 
 
 def test_a_snapshot_zeroing_reserved_titles_waits_for_confirmation_then_applies_the_kept_file(client, bookseller):
@@ -153,7 +159,9 @@ def test_a_snapshot_zeroing_reserved_titles_waits_for_confirmation_then_applies_
     assert "À confirmer" in record.message and "1 titre(s)" in record.message
     assert record.zeroed_lines == [{"level": "zeroed", "isbn": reserved.book.isbn, "title": "Livre réservé", "held": 1}]
     reserved.refresh_from_db()
-    assert (reserved.quantity, reserved.held) == (2, 1) and others[0].__class__.objects.get(pk=others[0].pk).quantity == 3
+    assert (reserved.quantity, reserved.held) == (2, 1) and others[0].__class__.objects.get(
+        pk=others[0].pk
+    ).quantity == 3
     page = client.get(response.url).content.decode()
     apply_url = reverse("admin:catalogue_stockimport_apply_anyway", args=[record.pk])
     assert "Appliquer quand même" in page and apply_url in page and "1 exemplaire réservé" in page
@@ -190,7 +198,12 @@ ARRIVALS = reverse("admin:catalogue_stockimport_arrivals")
 
 
 def arrivals(**lines):
-    data = {"lines-TOTAL_FORMS": "5", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "20"}
+    data = {
+        "lines-TOTAL_FORMS": "5",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "20",
+    }
     data.update({f"lines-{key}": value for key, value in lines.items()})
     return data
 
@@ -201,10 +214,19 @@ def test_todays_arrivals_change_only_the_lines_sent(client, bookseller):
     new_isbn = "9782070368228"
     page = client.get(ARRIVALS).content.decode()
     assert 'for="id_lines-0-isbn"' in page and 'id="id_lines-0-isbn"' in page
-    response = client.post(ARRIVALS, arrivals(**{
-        "0-isbn": changed.book.isbn_display, "0-quantity": "6", "0-price": "12,50",
-        "1-isbn": new_isbn, "1-quantity": "2",
-    }) | {"shop": bookseller.pk})
+    response = client.post(
+        ARRIVALS,
+        arrivals(
+            **{
+                "0-isbn": changed.book.isbn_display,
+                "0-quantity": "6",
+                "0-price": "12,50",
+                "1-isbn": new_isbn,
+                "1-quantity": "2",
+            }
+        )
+        | {"shop": bookseller.pk},
+    )
     record = StockImport.objects.get()
     assert response.url == reverse("admin:catalogue_stockimport_change", args=[record.pk])
     assert record.applied and (record.created_count, record.updated_count, record.zeroed_count) == (1, 1, 0)
@@ -217,8 +239,10 @@ def test_todays_arrivals_change_only_the_lines_sent(client, bookseller):
 
 
 def test_todays_arrivals_say_what_is_wrong_and_save_nothing(client, bookseller):
-    response = client.post(ARRIVALS, arrivals(**{"0-isbn": "978207036822", "0-quantity": "2",
-                                                 "1-isbn": "9782070368228"}) | {"shop": bookseller.pk})
+    response = client.post(
+        ARRIVALS,
+        arrivals(**{"0-isbn": "978207036822", "0-quantity": "2", "1-isbn": "9782070368228"}) | {"shop": bookseller.pk},
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "clé de contrôle" in html or "ISBN" in html
@@ -238,7 +262,9 @@ def test_the_import_record_title_is_in_local_time(bookseller):
     import datetime
 
     record = StockImport.objects.create(shop=bookseller, status=StockImport.Status.APPLIED)
-    StockImport.objects.filter(pk=record.pk).update(created_at=datetime.datetime(2026, 7, 1, 22, 30, tzinfo=datetime.UTC))
+    StockImport.objects.filter(pk=record.pk).update(
+        created_at=datetime.datetime(2026, 7, 1, 22, 30, tzinfo=datetime.UTC)
+    )
     record.refresh_from_db()
     assert "02/07/2026 00:30" in str(record)  # Paris is UTC+2 in summer
 

@@ -68,8 +68,15 @@ def test_put_csv_replaces_the_stock_and_answers_counts(client, shop, token):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "applied"
-    assert body["counts"] == {"rows_read": 2, "created": 1, "updated": 1, "unchanged": 0, "zeroed": 1,
-                              "rejected": 0, "books_created": 1}
+    assert body["counts"] == {
+        "rows_read": 2,
+        "created": 1,
+        "updated": 1,
+        "unchanged": 0,
+        "zeroed": 1,
+        "rejected": 0,
+        "books_created": 1,
+    }
     assert (body["errors"], body["warnings"]) == ([], [])
     assert quantities(shop) == {ETRANGER: 6, PESTE: 2, ALIENOR: 0}
     assert StockLine.objects.get(shop=shop, book__isbn=ETRANGER).held == 2
@@ -78,15 +85,20 @@ def test_put_csv_replaces_the_stock_and_answers_counts(client, shop, token):
 
 
 def test_put_json_uses_the_same_rules_and_reports_by_index(client, shop, token):
-    payload = {"stocks": [
-        {"ref": ETRANGER, "quantity": 3, "price": 12.5},
-        {"ref": "978-2-07-036024-6", "quantity": "2"},
-        {"ref": "9782070368229", "quantity": 1},
-        {"ref": ALIENOR, "quantity": 1, "price": "abc", "title": "Aliénor\nd'Aquitaine"},
-        {"ref": make_isbn(1), "quantity": 1}, {"ref": make_isbn(2), "quantity": 1},
-        {"ref": make_isbn(3), "quantity": 1}, {"ref": make_isbn(4), "quantity": 1},
-        {"ref": make_isbn(5), "quantity": 1}, {"ref": make_isbn(6), "quantity": 1},
-    ]}
+    payload = {
+        "stocks": [
+            {"ref": ETRANGER, "quantity": 3, "price": 12.5},
+            {"ref": "978-2-07-036024-6", "quantity": "2"},
+            {"ref": "9782070368229", "quantity": 1},
+            {"ref": ALIENOR, "quantity": 1, "price": "abc", "title": "Aliénor\nd'Aquitaine"},
+            {"ref": make_isbn(1), "quantity": 1},
+            {"ref": make_isbn(2), "quantity": 1},
+            {"ref": make_isbn(3), "quantity": 1},
+            {"ref": make_isbn(4), "quantity": 1},
+            {"ref": make_isbn(5), "quantity": 1},
+            {"ref": make_isbn(6), "quantity": 1},
+        ]
+    }
     response = send(client, "PUT", stock_url(), payload, content_type="application/json", token=token)
     assert response.status_code == 200, response.content
     body = response.json()
@@ -141,14 +153,22 @@ def test_patch_counts_lines_sent_unchanged(client, shop, token):
     StockLineFactory(shop=shop, book__isbn=ETRANGER, quantity=5, price=Decimal("8.30"))
     StockLineFactory(shop=shop, book__isbn=ALIENOR, quantity=1)
     response = send(client, "PATCH", stock_url(), csv_body([[ETRANGER, 5, "8,30"]]), token=token)
-    assert response.json()["counts"] == {"rows_read": 1, "created": 0, "updated": 0, "unchanged": 1, "zeroed": 0,
-                                         "rejected": 0, "books_created": 0}
+    assert response.json()["counts"] == {
+        "rows_read": 1,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 1,
+        "zeroed": 0,
+        "rejected": 0,
+        "books_created": 0,
+    }
 
 
 def test_patch_csv(client, shop, token):
     StockLineFactory(shop=shop, book__isbn=ALIENOR, quantity=1)
-    response = send(client, "PATCH", stock_url(), csv_body([[PESTE, 2, ""]]), content_type="text/csv; charset=utf-8",
-                    token=token)
+    response = send(
+        client, "PATCH", stock_url(), csv_body([[PESTE, 2, ""]]), content_type="text/csv; charset=utf-8", token=token
+    )
     assert response.status_code == 200
     assert quantities(shop) == {PESTE: 2, ALIENOR: 1}
 
@@ -180,7 +200,10 @@ def test_an_inactive_shops_token_is_refused_and_writes_nothing(client, shop, tok
     StockLineFactory(shop=shop, book__isbn=PESTE, quantity=4)
     shop.is_active = False
     shop.save()
-    for method, url, body in (("PATCH", stock_url(), csv_body([[PESTE, 0]])), ("PUT", stock_url(), csv_body([[ETRANGER, 9]]))):
+    for method, url, body in (
+        ("PATCH", stock_url(), csv_body([[PESTE, 0]])),
+        ("PUT", stock_url(), csv_body([[ETRANGER, 9]])),
+    ):
         body = assert_error(send(client, method, url, body, token=token), 403, "shop_inactive")
         assert "mollat" in body["message"] and "plus membre active" in body["message"]
     assert quantities(shop) == {PESTE: 4}
@@ -228,8 +251,19 @@ def test_unsupported_content_type_is_415(client, shop, token, content_type):
     assert quantities(shop) == {}
 
 
-@pytest.mark.parametrize("body", ['{"stocks": [', '[1, 2]', '{"stock": []}', '{"stocks": {}}', '{"stocks": [3]}',
-                                  '{"stocks": [{}]}', '{"stocks": [{"ref": ["x"], "quantity": 1}]}', "\xff"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"stocks": [',
+        "[1, 2]",
+        '{"stock": []}',
+        '{"stocks": {}}',
+        '{"stocks": [3]}',
+        '{"stocks": [{}]}',
+        '{"stocks": [{"ref": ["x"], "quantity": 1}]}',
+        "\xff",
+    ],
+)
 def test_malformed_json_is_400_and_changes_nothing(client, shop, token, body):
     StockLineFactory(shop=shop, book__isbn=ETRANGER, quantity=2)
     response = send(client, "PATCH", stock_url(), body, content_type="application/json", token=token)
@@ -238,14 +272,22 @@ def test_malformed_json_is_400_and_changes_nothing(client, shop, token, body):
 
 
 def test_bad_force_parameter_is_400(client, shop, token):
-    assert_error(send(client, "PUT", stock_url(query="?force=peut-etre"), csv_body([[PESTE, 1]]), token=token),
-                 400, "bad_parameter")
+    assert_error(
+        send(client, "PUT", stock_url(query="?force=peut-etre"), csv_body([[PESTE, 1]]), token=token),
+        400,
+        "bad_parameter",
+    )
 
 
-@pytest.mark.parametrize("method, url", [
-    ("GET", stock_url()), ("POST", stock_url()), ("DELETE", stock_url()),
-    ("POST", "/api/v1/openapi.json"),
-])
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("GET", stock_url()),
+        ("POST", stock_url()),
+        ("DELETE", stock_url()),
+        ("POST", "/api/v1/openapi.json"),
+    ],
+)
 def test_wrong_method_is_405_with_allow(client, shop, token, method, url):
     response = getattr(client, method.lower())(url, headers={"Authorization": f"Bearer {token}"})
     assert_error(response, 405, "method_not_allowed")

@@ -87,8 +87,10 @@ def test_version_feed_read_during_a_long_import_misses_nothing(shop_with_stock, 
     resume.set()
     importer.join(20)
     assert not errors
-    final = {line.book.isbn: (line.quantity, line.held) for line in StockLine.objects.filter(shop=shop)
-             .select_related("book")}
+    final = {
+        line.book.isbn: (line.quantity, line.held)
+        for line in StockLine.objects.filter(shop=shop).select_related("book")
+    }
     assert len(final) == 43
     # The horizon is the server's oldest running transaction (other databases' included): poll until it passes.
     deadline = time.monotonic() + 180

@@ -53,8 +53,13 @@ def stock_url(slug="mollat"):
 
 def put(client, body, token, content_type="text/csv", **extra):
     # CONTENT_TYPE again: the test client leaves it out when ``data`` is empty (the body then comes in ``extra``).
-    return client.put(stock_url(), data=body, content_type=content_type, headers={"Authorization": f"Bearer {token}"},
-                      **{"CONTENT_TYPE": content_type, **extra})
+    return client.put(
+        stock_url(),
+        data=body,
+        content_type=content_type,
+        headers={"Authorization": f"Bearer {token}"},
+        **{"CONTENT_TYPE": content_type, **extra},
+    )
 
 
 def assert_error(response, status, code):
@@ -93,8 +98,10 @@ def csv_file(n: int) -> bytes:
 @pytest.mark.django_db(transaction=True)
 def test_cut_off_body_is_400_and_nothing_is_imported(live_server, shop, token):
     body = csv_file(300)
-    head = (f"PUT /api/v1/shops/mollat/stock HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: text/csv\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"PUT /api/v1/shops/mollat/stock HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: text/csv\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
     status, answer = raw_request(live_server, head, body[: len(body) * 7 // 10])
     assert status == 400 and answer["error"] == "incomplete_body"
     assert f"sur les {len(body)} annoncés" in answer["message"]
@@ -106,8 +113,10 @@ def test_cut_off_body_is_400_and_nothing_is_imported(live_server, shop, token):
 def test_chunked_body_on_a_server_that_does_not_decode_it_is_411(live_server, shop, token):
     body = csv_file(3)
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
-    head = (f"PUT /api/v1/shops/mollat/stock HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-            "Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"PUT /api/v1/shops/mollat/stock HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
     status, answer = raw_request(live_server, head, chunked)
     assert status == 411 and answer["error"] == "length_required" and "Content-Length" in answer["message"]
     assert quantities(shop) == BEFORE and not StockImport.objects.exists()
@@ -117,8 +126,14 @@ def test_chunked_body_on_a_server_that_does_not_decode_it_is_411(live_server, sh
 def test_chunked_body_is_read_to_its_end_when_the_server_decodes_it(client, shop, token):
     # What gunicorn hands over for a chunked body: no CONTENT_LENGTH, the decoded stream, wsgi.input_terminated.
     body = f"EAN;Qté\r\n{ETRANGER};4\r\n{ALIENOR};2\r\n{PESTE};1\r\n".encode()
-    response = put(client, b"", token, CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked",
-                   **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True})
+    response = put(
+        client,
+        b"",
+        token,
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
+    )
     assert response.status_code == 200, response.content
     assert quantities(shop) == {ETRANGER: 4, ALIENOR: 2, PESTE: 1}
     assert held_matches_reservations()
@@ -126,8 +141,13 @@ def test_chunked_body_is_read_to_its_end_when_the_server_decodes_it(client, shop
 
 def test_body_longer_than_its_declared_length_is_400(client, shop, token):
     body = f"EAN;Qté\r\n{ETRANGER};4\r\n{ALIENOR};2\r\n".encode()
-    response = put(client, b"", token, CONTENT_LENGTH=str(len(body) - 8),
-                   **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True})
+    response = put(
+        client,
+        b"",
+        token,
+        CONTENT_LENGTH=str(len(body) - 8),
+        **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
+    )
     assert_error(response, 400, "body_too_long")
     assert quantities(shop) == BEFORE and not StockImport.objects.exists()
 
@@ -135,8 +155,14 @@ def test_body_longer_than_its_declared_length_is_400(client, shop, token):
 def test_chunked_body_beyond_the_limit_is_413_while_reading(client, shop, token, settings):
     settings.STOCK_FILE_MAX_BYTES = 1000
     endless = io.BytesIO(csv_file(200))
-    response = put(client, b"", token, CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked",
-                   **{"wsgi.input": endless, "wsgi.input_terminated": True})
+    response = put(
+        client,
+        b"",
+        token,
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": endless, "wsgi.input_terminated": True},
+    )
     assert_error(response, 413, "payload_too_large")
     assert endless.tell() < 200_000 and quantities(shop) == BEFORE
 
@@ -148,13 +174,16 @@ def test_bad_content_length_is_400(client, shop, token):
 # --- JSON --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [
-    '{"stocks": ' + "[" * 100_000 + "]" * 100_000 + "}",
-    "[" * 100_000 + "]" * 100_000,
-    '{"other": ' + "[" * 100_000 + "]" * 100_000 + ', "stocks": []}',
-    '{"stocks": [{"ref": ' + "[" * 100_000 + "]" * 100_000 + "}]}",
-    '{"stocks": [{"ref": "9782070368228", "quantity": 1, "price": NaN}]}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"stocks": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "[" * 100_000 + "]" * 100_000,
+        '{"other": ' + "[" * 100_000 + "]" * 100_000 + ', "stocks": []}',
+        '{"stocks": [{"ref": ' + "[" * 100_000 + "]" * 100_000 + "}]}",
+        '{"stocks": [{"ref": "9782070368228", "quantity": 1, "price": NaN}]}',
+    ],
+)
 def test_deeply_nested_or_invalid_json_is_400(client, shop, token, body):
     response = put(client, body, token, content_type="application/json")
     assert_error(response, 400, "malformed_json")
@@ -163,7 +192,7 @@ def test_deeply_nested_or_invalid_json_is_400(client, shop, token, body):
 
 
 def test_json_numbers_beyond_any_column_are_reported_not_crashed(client, shop, token):
-    body = {"stocks": [{"ref": ETRANGER, "quantity": 5, "price": 1e300}, {"ref": ALIENOR, "quantity": 10 ** 30}]}
+    body = {"stocks": [{"ref": ETRANGER, "quantity": 5, "price": 1e300}, {"ref": ALIENOR, "quantity": 10**30}]}
     response = put(client, json.dumps(body), token, content_type="application/json")
     assert response.status_code == 200, response.content
     answer = response.json()
@@ -195,7 +224,9 @@ def test_utf32_file_is_read(client, shop, token):
 
 
 def test_nul_and_control_characters_in_cells_never_reach_the_database(client, shop, token):
-    body = f"EAN;Qté;Titre;Auteur\r\n{ETRANGER};5\r\n{ALIENOR};2\r\n{PESTE};3;\"La\x00 Peste\r\n\x07suite\";\"Camus\x1b\"\r\n"
+    body = (
+        f'EAN;Qté;Titre;Auteur\r\n{ETRANGER};5\r\n{ALIENOR};2\r\n{PESTE};3;"La\x00 Peste\r\n\x07suite";"Camus\x1b"\r\n'
+    )
     response = put(client, body.encode("utf-16"), token)
     assert response.status_code == 200, response.content
     book = Book.objects.get(isbn=PESTE)
@@ -209,7 +240,9 @@ def test_nul_and_control_characters_in_cells_never_reach_the_database(client, sh
 def test_titles_are_single_lines_and_reservation_subjects_stay_sendable(
     client, shop, token, mailoutbox, django_capture_on_commit_callbacks
 ):
-    body = f"EAN;Qté;Titre;Éditeur\r\n{ETRANGER};5\r\n{ALIENOR};2\r\n{PESTE};3;\"La  Peste\r\nédition\tpoche\";\" Folio \"\r\n"
+    body = (
+        f'EAN;Qté;Titre;Éditeur\r\n{ETRANGER};5\r\n{ALIENOR};2\r\n{PESTE};3;"La  Peste\r\nédition\tpoche";" Folio "\r\n'
+    )
     assert put(client, body, token).status_code == 200
     book = Book.objects.get(isbn=PESTE)
     assert (book.title, book.publisher) == ("La Peste édition poche", "Folio")
@@ -224,10 +257,19 @@ def test_titles_are_single_lines_and_reservation_subjects_stay_sendable(
     assert held_matches_reservations()
 
 
-@pytest.mark.parametrize("price, kept", [
-    ("NaN", True), ("Infinity", True), ("999999.999", True), ("1e9", True), ("-3", True), ("12²", True),
-    ("999999.99", False), ("8,30", False),
-])
+@pytest.mark.parametrize(
+    "price, kept",
+    [
+        ("NaN", True),
+        ("Infinity", True),
+        ("999999.999", True),
+        ("1e9", True),
+        ("-3", True),
+        ("12²", True),
+        ("999999.99", False),
+        ("8,30", False),
+    ],
+)
 def test_prices_are_finite_and_within_the_column(client, shop, token, price, kept):
     StockLine.objects.filter(shop=shop, book__isbn=ETRANGER).update(price="7.50")
     body = f"EAN;Qté;Prix\r\n{ETRANGER};5;{price}\r\n{ALIENOR};2;\r\n"
@@ -266,8 +308,9 @@ def test_a_file_of_bad_lines_gives_a_small_report_with_counts_by_kind(
 # --- NUL bytes in addresses and forms, on every page ------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/shops/?departement=%00", "/search/?q=%00", "/?q=a%00b", "/shops/%00/",
-                                 "/books/978%002070368228/"])
+@pytest.mark.parametrize(
+    "url", ["/shops/?departement=%00", "/search/?q=%00", "/?q=a%00b", "/shops/%00/", "/books/978%002070368228/"]
+)
 def test_nul_in_a_public_address_is_400(client, db, url):
     response = client.get(url)
     assert response.status_code == 400 and "nul" in response.content.decode()
@@ -284,8 +327,12 @@ def test_nul_in_admin_filters_and_autocomplete_is_400(client, shop):
 
 
 def test_nul_in_api_query_is_400_json(client, shop, token):
-    response = client.put(stock_url() + "?force=%00", data=csv_file(2), content_type="text/csv",
-                          headers={"Authorization": f"Bearer {token}"})
+    response = client.put(
+        stock_url() + "?force=%00",
+        data=csv_file(2),
+        content_type="text/csv",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert_error(response, 400, "bad_request")
     assert quantities(shop) == BEFORE
 
@@ -298,8 +345,11 @@ def test_nul_in_a_form_field_is_400_and_a_clean_form_goes_through(client, db, ur
 
     def login(username):
         if urlencoded:  # what a browser sends for a form without files
-            return client.post("/admin/login/", urlencode({"username": username, "password": "x"}),
-                               content_type="application/x-www-form-urlencoded")
+            return client.post(
+                "/admin/login/",
+                urlencode({"username": username, "password": "x"}),
+                content_type="application/x-www-form-urlencoded",
+            )
         return client.post("/admin/login/", {"username": username, "password": "x"})
 
     response = login("libraire\x00")

@@ -50,8 +50,12 @@ def auth(token):
 
 def test_api_answers_202_and_the_status_url_follows_the_import_to_its_end(client, shop, db_tasks):
     token = api_token_create(shop=shop, name="Caisse")[1]
-    response = client.put(reverse("api:shop-stock", kwargs={"slug": "mollat"}) + "?force=true", data=stock_file(300, start=1),
-                          content_type="text/csv", headers=auth(token))
+    response = client.put(
+        reverse("api:shop-stock", kwargs={"slug": "mollat"}) + "?force=true",
+        data=stock_file(300, start=1),
+        content_type="text/csv",
+        headers=auth(token),
+    )
     assert response.status_code == 202, response.content
     answer = response.json()
     assert set(answer) == {"import_id", "status", "status_url"} and answer["status"] == "pending"
@@ -81,8 +85,10 @@ def test_admin_upload_shows_a_progress_page_that_refreshes_itself_until_done(cli
     user.user_permissions.add(*Permission.objects.filter(codename__in=["add_stockimport", "view_stockimport"]))
     shop.staff.add(user)
     client.force_login(user)
-    response = client.post(reverse("admin:catalogue_stockimport_upload"),
-                           {"shop": shop.pk, "force": "on", "file": SimpleUploadedFile("stock.csv", stock_file(200, start=1))})
+    response = client.post(
+        reverse("admin:catalogue_stockimport_upload"),
+        {"shop": shop.pk, "force": "on", "file": SimpleUploadedFile("stock.csv", stock_file(200, start=1))},
+    )
     record = StockImport.objects.get()
     assert response.status_code == 302
     assert response.url == reverse("admin:catalogue_stockimport_progress", args=[record.pk])
@@ -131,8 +137,12 @@ def test_a_portal_error_is_a_failed_record_and_a_500_json_the_stock_is_kept(clie
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(snapshots, "_resolve_books", broken)
-    response = client.put(reverse("api:shop-stock", kwargs={"slug": "mollat"}), data=stock_file(3),
-                          content_type="text/csv", headers=auth(token))
+    response = client.put(
+        reverse("api:shop-stock", kwargs={"slug": "mollat"}),
+        data=stock_file(3),
+        content_type="text/csv",
+        headers=auth(token),
+    )
     assert response.status_code == 500 and response.json()["status"] == "failed"
     assert "RuntimeError" in response.json()["message"]
     record = StockImport.objects.get()

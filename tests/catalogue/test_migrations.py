@@ -29,8 +29,9 @@ def test_search_misses_are_folded_into_one_counted_row_per_query(settings, tmp_p
         public = settings.MEDIA_ROOT / "stock-imports/2026/12/stock.csv"
         public.parent.mkdir(parents=True)
         public.write_bytes(b"EAN;Qte\r\n")
-        record = StockImport.objects.create(shop_id=shop.pk, file="stock-imports/2026/12/stock.csv", status="applied",
-                                            original_filename="stock.csv")
+        record = StockImport.objects.create(
+            shop_id=shop.pk, file="stock-imports/2026/12/stock.csv", status="applied", original_filename="stock.csv"
+        )
 
         executor = MigrationExecutor(connection)
         executor.migrate(AFTER)

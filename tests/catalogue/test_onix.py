@@ -4,9 +4,16 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalogue.onix import OnixFileError, OnixProduct, ProductProblem, html_to_text, iter_onix, parse_onix_date
 from catalogue.models import Book, Contributor, StockLine, Subject
-from catalogue.onix import books_import_onix
+from catalogue.onix import (
+    OnixFileError,
+    OnixProduct,
+    ProductProblem,
+    books_import_onix,
+    html_to_text,
+    iter_onix,
+    parse_onix_date,
+)
 from tests.factories import BookFactory, ContributorFactory
 
 DATA = Path(__file__).parent.parent / "data" / "onix"
@@ -52,7 +59,10 @@ def test_collection_title_is_not_the_book_title_and_roles_are_mapped():
         ("Per Wahlöö", Role.AUTHOR),
         ("Lois Roth", Role.TRANSLATOR),
     ]
-    assert ("Henning Mankell", Role.PREFACE) in book.contributors or ("Henning Mankell", Role.OTHER) in book.contributors
+    assert ("Henning Mankell", Role.PREFACE) in book.contributors or (
+        "Henning Mankell",
+        Role.OTHER,
+    ) in book.contributors
 
 
 @pytest.mark.parametrize(
@@ -61,7 +71,10 @@ def test_collection_title_is_not_the_book_title_and_roles_are_mapped():
 def test_short_tags_and_onix_31_read_like_reference_tags(name):
     (book,) = products(name)
     assert (book.isbn, book.title, book.collection, book.page_count) == (
-        "9780007232833", "Roseanna", "The Martin Beck series", 245
+        "9780007232833",
+        "Roseanna",
+        "The Martin Beck series",
+        245,
     )
     assert book.publisher == "HarperCollins Publishers"
     assert book.contributors[2] == ("Lois Roth", Role.TRANSLATOR)

@@ -61,7 +61,7 @@ def test_a_correct_declaration_is_trusted_and_a_latin1_declaration_over_utf8_byt
     header = OnixHeader()
     assert books_of(iter_onix(data, header))[PHEBUS_EBOOK].publisher == "Phébus"
     assert (header.encoding, header.warnings) == ("utf-8", [])
-    lying = data.replace(b"encoding=\"UTF-8\"", b"encoding=\"ISO-8859-1\"", 1).replace(
+    lying = data.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"', 1).replace(
         b"encoding='UTF-8'", b"encoding='ISO-8859-1'", 1
     )
     assert lying != data
@@ -103,10 +103,16 @@ def test_every_role_is_stored_grouped_and_labelled_on_the_book_page(client, sett
     book = Book.objects.get(isbn="9780007232833")
     assert {c.role for c in book.contributors.all()} == set(Role.values)
     html = client.get(book.get_absolute_url()).content.decode()
-    for phrase in ("Illustrations de Jean Dupont", "Photographies de Marie Curie-Martin",
-                   "Sous la direction de Henning Mankell, Serge Série", "Préface de Per Wahlöö, Ian Introduction",
-                   "Postface de Anne Postface", "Adaptation de Paul Adapte", "Lu par Claire Lecture",
-                   "Avec la participation de Zoé Assistante"):
+    for phrase in (
+        "Illustrations de Jean Dupont",
+        "Photographies de Marie Curie-Martin",
+        "Sous la direction de Henning Mankell, Serge Série",
+        "Préface de Per Wahlöö, Ian Introduction",
+        "Postface de Anne Postface",
+        "Adaptation de Paul Adapte",
+        "Lu par Claire Lecture",
+        "Avec la participation de Zoé Assistante",
+    ):
         assert phrase in html
     assert "Lois Roth" in html.split("Traducteur", 1)[1][:200]
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
@@ -130,8 +136,12 @@ def test_a_book_with_only_editors_shows_them_in_results():
 
 @pytest.mark.django_db
 def test_print_audio_ebooks_and_other_products_are_told_apart():
-    for name in ("im_onix/9782752906700.xml", "jonix/onix3-multiple.xml", "jonix/single-book-onix2.xml",
-                 "derived/audio_download.xml"):
+    for name in (
+        "im_onix/9782752906700.xml",
+        "jonix/onix3-multiple.xml",
+        "jonix/single-book-onix2.xml",
+        "derived/audio_download.xml",
+    ):
         books_import_onix(source=DATA / name)
     form = dict(Book.objects.values_list("isbn", "product_form"))
     assert form[PHEBUS_EBOOK] == Book.Form.EBOOK  # EA
@@ -150,8 +160,11 @@ def test_print_audio_ebooks_and_other_products_are_told_apart():
 def test_an_ebook_is_labelled_linked_to_its_print_book_and_not_offered_for_collection(client):
     books_import_onix(source=DATA / "im_onix/9782752906700.xml")
     shop = ShopFactory(name="La Plume d'Oie")
-    stock_import(shop=shop, data=f"EAN;Qté;Titre\n{PHEBUS_PRINT};2;Certaines n'avaient jamais vu la mer\n"
-                 f"{PHEBUS_EBOOK};1;\n".encode(), filename="stock.csv")
+    stock_import(
+        shop=shop,
+        data=f"EAN;Qté;Titre\n{PHEBUS_PRINT};2;Certaines n'avaient jamais vu la mer\n{PHEBUS_EBOOK};1;\n".encode(),
+        filename="stock.csv",
+    )
     ebook, print_book = Book.objects.get(isbn=PHEBUS_EBOOK), Book.objects.get(isbn=PHEBUS_PRINT)
     assert list(ebook.other_forms()) == [print_book] and list(print_book.other_forms()) == [ebook]
     html = client.get(ebook.get_absolute_url()).content.decode()
@@ -190,7 +203,9 @@ def test_a_deletion_notice_withdraws_the_onix_metadata_of_a_book_shops_hold():
     assert not book.contributors.exists() and not book.subjects.exists() and not FormLink.objects.exists()
     assert book.provenance_of("title")["withdrawn"]
     # A shop file may now give its own title and publisher.
-    stock_import(shop=ShopFactory(), data=f"EAN;Qté;Titre;Éditeur\n{PHEBUS_EBOOK};1;Certaines (poche);Phébus\n".encode())
+    stock_import(
+        shop=ShopFactory(), data=f"EAN;Qté;Titre;Éditeur\n{PHEBUS_EBOOK};1;Certaines (poche);Phébus\n".encode()
+    )
     book.refresh_from_db()
     assert (book.title, book.publisher) == ("Certaines (poche)", "Phébus")
 
@@ -237,8 +252,11 @@ def test_a_book_created_without_title_gets_one_from_a_later_shop_file(django_cap
         stock_import(shop=first, data=b"EAN;Qte\n9782070368228;1\n", filename="sans-titre.csv")
     assert Book.objects.get(isbn="9782070368228").title == ""
     with django_capture_on_commit_callbacks(execute=True):
-        stock_import(shop=second, data=b"EAN;Qte;Titre;Auteur\n9782070368228;1;L'Etranger;Albert Camus\n",
-                     filename="stock-chat.csv")
+        stock_import(
+            shop=second,
+            data=b"EAN;Qte;Titre;Auteur\n9782070368228;1;L'Etranger;Albert Camus\n",
+            filename="stock-chat.csv",
+        )
     book = Book.objects.get(isbn="9782070368228")
     assert book.title == "L'Etranger" and [c.name for c in book.authors] == ["Albert Camus"]
     assert book.provenance_of("title")["shop_name"] == "Le Chat qui lit"
@@ -267,8 +285,20 @@ def test_provenance_is_readable_in_the_admin(client, django_user_model):
     today = datetime.date.today()
     client.force_login(django_user_model.objects.create_superuser("boss", "b@example.org", "pw-123456"))
     html = client.get(reverse("admin:catalogue_book_change", args=[book.pk])).content.decode()
-    months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-              "novembre", "décembre"]
+    months = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ]
     expected = f"Titre : fichier de stock de La Plume d&#x27;Oie (stock-plume.csv), 1 ex., {today.day} {months[today.month - 1]}"
     assert expected in html
     ebook = Book.objects.get(isbn=PHEBUS_EBOOK)

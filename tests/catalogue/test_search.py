@@ -165,7 +165,8 @@ def test_genre_is_searched_and_filtered(catalogue):
 
 
 @pytest.mark.parametrize(
-    "query", ["9782253004639", "978-2-253-00463-9", "978 2 253 00463 9", "2253004634", "2-253-00463-4", " 2 253 00463 4 "]
+    "query",
+    ["9782253004639", "978-2-253-00463-9", "978 2 253 00463 9", "2253004634", "2-253-00463-4", " 2 253 00463 4 "],
 )
 def test_isbn_in_any_form_finds_the_book(catalogue, query):
     results = search_books(query=query)
@@ -223,7 +224,9 @@ def test_stock_import_refreshes_the_index_of_changed_books(django_capture_on_com
 def test_stock_import_indexes_books_it_creates(django_capture_on_commit_callbacks):
     isbn = make_isbn(777001)
     with django_capture_on_commit_callbacks(execute=True):
-        stock_import(shop=ShopFactory(), data=f"EAN;Qté;Titre;Auteur\r\n{isbn};2;Le Pays basque;Pierre Loti\r\n".encode())
+        stock_import(
+            shop=ShopFactory(), data=f"EAN;Qté;Titre;Auteur\r\n{isbn};2;Le Pays basque;Pierre Loti\r\n".encode()
+        )
     assert titles(search_books(query="loti")) == ["Le Pays basque"]
 
 
@@ -318,11 +321,18 @@ def test_admin_edit_refreshes_the_index(client, catalogue, django_user_model, dj
     book = catalogue["cathedrales"]
     url = reverse("admin:catalogue_book_change", args=[book.pk])
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {
-            "isbn": book.isbn, "title": "Le temps des bastides", "publisher": book.publisher,
-            "availability": "available", "product_form": "print",
-            "contributors-TOTAL_FORMS": "0", "contributors-INITIAL_FORMS": "0",
-        })
+        response = client.post(
+            url,
+            {
+                "isbn": book.isbn,
+                "title": "Le temps des bastides",
+                "publisher": book.publisher,
+                "availability": "available",
+                "product_form": "print",
+                "contributors-TOTAL_FORMS": "0",
+                "contributors-INITIAL_FORMS": "0",
+            },
+        )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert titles(search_books(query="bastides")) == ["Le temps des bastides"]
 
@@ -436,9 +446,35 @@ def test_found_searches_are_not_recorded(client, catalogue):
 
 
 HOSTILE = [
-    "", " ", "!!!", "?,;:…", '"', '""', "'", "*", "(", ")", "NEAR", "NEAR(", "AND OR", "OR", "NOT", "-",
-    "^", "title:x", "a" * 10_000, "Aliénor " * 2000, "📚", "📚 aliénor 🏰",
-    "%", "%%", "_", "\\", "'; DROP TABLE catalogue_book; --", "<script>alert(1)</script>", "é" * 300,
+    "",
+    " ",
+    "!!!",
+    "?,;:…",
+    '"',
+    '""',
+    "'",
+    "*",
+    "(",
+    ")",
+    "NEAR",
+    "NEAR(",
+    "AND OR",
+    "OR",
+    "NOT",
+    "-",
+    "^",
+    "title:x",
+    "a" * 10_000,
+    "Aliénor " * 2000,
+    "📚",
+    "📚 aliénor 🏰",
+    "%",
+    "%%",
+    "_",
+    "\\",
+    "'; DROP TABLE catalogue_book; --",
+    "<script>alert(1)</script>",
+    "é" * 300,
 ]
 
 
@@ -476,8 +512,14 @@ def test_home_page_has_search_box_network_line_and_books_in_stock(client, catalo
 
 def test_book_page_shows_every_piece_of_metadata(client):
     book = BookFactory(
-        isbn=ALIENOR_ISBN, title="Aliénor d'Aquitaine", subtitle="Une reine", publisher="Le Livre de Poche",
-        collection="Biographies", page_count=352, published_on=datetime.date(1983, 10, 5), language="fre",
+        isbn=ALIENOR_ISBN,
+        title="Aliénor d'Aquitaine",
+        subtitle="Une reine",
+        publisher="Le Livre de Poche",
+        collection="Biographies",
+        page_count=352,
+        published_on=datetime.date(1983, 10, 5),
+        language="fre",
         summary="La vie d'Aliénor.",
     )
     book.subjects.add(Subject.objects.create(scheme=Subject.Scheme.CLIL, code="3377", name="Histoire"))
@@ -486,9 +528,14 @@ def test_book_page_shows_every_piece_of_metadata(client):
     StockLineFactory(book=book, shop=ShopFactory(name="Librairie Mollat"))
     html = client.get(book.get_absolute_url()).content.decode()
     for label, value in [
-        ("Éditeur", "Le Livre de Poche"), ("Collection", "Biographies"), ("Genre", "Histoire"),
-        ("Nombre de pages", "352"), ("Traducteur", "Ann Translator"), ("Date de parution", "5 octobre 1983"),
-        ("Langue", "français"), ("ISBN", "978-2-253-00463-9"),
+        ("Éditeur", "Le Livre de Poche"),
+        ("Collection", "Biographies"),
+        ("Genre", "Histoire"),
+        ("Nombre de pages", "352"),
+        ("Traducteur", "Ann Translator"),
+        ("Date de parution", "5 octobre 1983"),
+        ("Langue", "français"),
+        ("ISBN", "978-2-253-00463-9"),
     ]:
         assert f"<dt>{label}</dt><dd>{value}</dd>" in html, label
     assert "La vie d&#x27;Aliénor." in html

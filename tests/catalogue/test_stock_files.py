@@ -10,7 +10,7 @@ from catalogue.stock.snapshots import stock_import
 from tests.factories import ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-CSV = "EAN;Qté;Prix TTC\r\n9782070368228;3;8,30\r\n9782070368220;1;5\r\n=HYPERLINK(\"x\");2;1\r\n".encode()
+CSV = 'EAN;Qté;Prix TTC\r\n9782070368228;3;8,30\r\n9782070368220;1;5\r\n=HYPERLINK("x");2;1\r\n'.encode()
 
 
 def bookseller_of(shop):
@@ -83,8 +83,12 @@ def test_another_shops_staff_and_forged_ids_get_nothing(client, kept):
     for forged in (kept["record"].pk + 1, 999999, 0):
         assert client.get(file_url(forged)).status_code == 404
         assert client.get(report_url(forged)).status_code == 404
-    for path in (f"/admin/catalogue/stockimport/{kept['record'].pk}/file/../../", "/admin/catalogue/stockimport/-1/file/",
-                 "/admin/catalogue/stockimport/abc/file/", "/media/" + kept["record"].file.name):
+    for path in (
+        f"/admin/catalogue/stockimport/{kept['record'].pk}/file/../../",
+        "/admin/catalogue/stockimport/-1/file/",
+        "/admin/catalogue/stockimport/abc/file/",
+        "/media/" + kept["record"].file.name,
+    ):
         response = client.get(path)
         assert response.status_code in (302, 404) and CSV not in response.content
 

@@ -159,7 +159,7 @@ def refused(**kwargs):
         (b"EAN;Qte\r\n", "aucune ligne"),
         (b"Nom;Adresse\r\nDupont;1 rue\r\n", "pas un fichier de stock"),
         (b"PK\x03\x04binaryjunk", "Excel"),
-        (b"EAN;Qte\r\n9782070368228;1\r\n\"9782070360246;2\r\n", "tronqué"),
+        (b'EAN;Qte\r\n9782070368228;1\r\n"9782070360246;2\r\n', "tronqué"),
     ],
 )
 def test_broken_files_are_refused_and_stock_is_unchanged(data, expected):

@@ -29,12 +29,15 @@ def paris(*args):
 @pytest.fixture
 def history():
     """Three shops; reservations whose outcome and dates are known (Europe/Paris)."""
-    bordeaux = ShopFactory(name="Librairie Mollat", slug="mollat", town="Bordeaux", department="33",
-                           latitude=44.8412, longitude=-0.5750)
-    dax = ShopFactory(name="Librairie Campus", slug="campus", town="Dax", department="40",
-                      latitude=43.7102, longitude=-1.0530)
-    libourne = ShopFactory(name="Librairie Madison", slug="madison", town="Libourne", department="33",
-                           latitude=44.9153, longitude=-0.2435)
+    bordeaux = ShopFactory(
+        name="Librairie Mollat", slug="mollat", town="Bordeaux", department="33", latitude=44.8412, longitude=-0.5750
+    )
+    dax = ShopFactory(
+        name="Librairie Campus", slug="campus", town="Dax", department="40", latitude=43.7102, longitude=-1.0530
+    )
+    libourne = ShopFactory(
+        name="Librairie Madison", slug="madison", town="Libourne", department="33", latitude=44.9153, longitude=-0.2435
+    )
     book = BookFactory(title="Le Lièvre de Vatanen")
     other = BookFactory(title="Mémoires d'Hadrien")
     lines = {shop.slug: StockLineFactory(shop=shop, book=book, quantity=20) for shop in (bordeaux, dax, libourne)}
@@ -49,7 +52,7 @@ def history():
     services.reservation_confirm(reservation=jan, now=paris(2026, 2, 1, 1, 0))
     services.reservation_collect(reservation=jan, now=paris(2026, 2, 3, 1, 0))
     # 28 Feb 23:30 UTC is 1 March 00:30 in Paris: a March reservation, expired without confirmation.
-    march_expired = make(when=datetime.datetime(2026, 2, 28, 23, 30, tzinfo=datetime.timezone.utc))
+    march_expired = make(when=datetime.datetime(2026, 2, 28, 23, 30, tzinfo=datetime.UTC))
     services.reservation_expire(reservation=march_expired, now=paris(2026, 3, 20))
     # March: confirmed after 20 min, never collected.
     uncollected = make(when=paris(2026, 3, 2, 11, 0))
@@ -258,15 +261,26 @@ def test_readers_and_staff_of_no_shop_are_refused(client, history):
     assert client.post(reverse("figures:refresh")).status_code == 403
 
 
-@pytest.mark.parametrize("bad", [{"start": "2026-13"}, {"start": "2026-04", "end": "2026-01"},
-                                 {"start": "1990-01"}, {"department": "<script>"}, {"start": "\x00"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"start": "2026-13"},
+        {"start": "2026-04", "end": "2026-01"},
+        {"start": "1990-01"},
+        {"department": "<script>"},
+        {"start": "\x00"},
+    ],
+)
 def test_bad_filters_give_a_clear_error(client, history, bad):
     client.force_login(superuser())
     response = client.get(URL, {**QUERY, **bad})
     # A NUL byte is refused before the view (portal.middleware), everything else by the form.
     assert response.status_code == 400
-    assert "\x00" in bad.get("start", "") or 'class="errorlist"' in response.content.decode() or \
-        'errornote' in response.content.decode()
+    assert (
+        "\x00" in bad.get("start", "")
+        or 'class="errorlist"' in response.content.decode()
+        or "errornote" in response.content.decode()
+    )
 
 
 def test_csv_export_of_each_table(client, history):
@@ -280,8 +294,11 @@ def test_csv_export_of_each_table(client, history):
     mollat = next(row for row in rows if row[0] == "Librairie Mollat")
     assert mollat[2] == "9" and mollat[4] == "11.1"
     assert rows[-1][0] == "Réseau (total)" and rows[-1][2] == "11"
-    months = list(csv.reader(io.StringIO(client.get(URL, {**QUERY, "csv": "par-mois"}).content.decode("utf-8-sig")),
-                             delimiter=";"))
+    months = list(
+        csv.reader(
+            io.StringIO(client.get(URL, {**QUERY, "csv": "par-mois"}).content.decode("utf-8-sig")), delimiter=";"
+        )
+    )
     assert [row[0] for row in months[1:]] == ["2026-01", "2026-02", "2026-03"]
     misses = client.get(URL, {"csv": "recherches-sans-resultat"}).content.decode("utf-8-sig")
     assert "'=cmd" in misses  # not a formula in a spreadsheet
@@ -309,10 +326,12 @@ def test_admin_home_links_to_the_figures(client, history):
 def test_pauses_are_listed_in_the_figures(history):
     from figures.selectors import pauses
 
-    ReservationPause.objects.create(shop=None, starts_at=paris(2026, 3, 20), ends_at=paris(2026, 3, 25),
-                                    message="Grève des transports")
-    ReservationPause.objects.create(shop=history["mollat"], starts_at=paris(2026, 2, 1), ends_at=paris(2026, 2, 8),
-                                    message="Inventaire")
+    ReservationPause.objects.create(
+        shop=None, starts_at=paris(2026, 3, 20), ends_at=paris(2026, 3, 25), message="Grève des transports"
+    )
+    ReservationPause.objects.create(
+        shop=history["mollat"], starts_at=paris(2026, 2, 1), ends_at=paris(2026, 2, 8), message="Inventaire"
+    )
     assert [row[0] for row in pauses(scope()).rows] == ["Librairie Mollat", "tout le réseau"]
     assert [row[0] for row in pauses(scope(shops=[history["campus"]])).rows] == ["tout le réseau"]
 

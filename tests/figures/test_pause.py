@@ -11,7 +11,7 @@ from reservations import services
 from reservations.exceptions import ReservationsPaused
 from reservations.models import Reservation, ReservationPause
 from reservations.pauses import pauses_changed
-from tests.factories import ShopFactory, StockLineFactory, UserFactory, reserve, staff_member
+from tests.factories import StockLineFactory, UserFactory, reserve, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +26,11 @@ def two_shops():
 def pause(shop=None, days=3, **kwargs):
     now = timezone.now()
     created = ReservationPause.objects.create(
-        shop=shop, starts_at=kwargs.pop("starts_at", now - datetime.timedelta(hours=1)),
-        ends_at=kwargs.pop("ends_at", now + datetime.timedelta(days=days)), message="Inventaire annuel", **kwargs
+        shop=shop,
+        starts_at=kwargs.pop("starts_at", now - datetime.timedelta(hours=1)),
+        ends_at=kwargs.pop("ends_at", now + datetime.timedelta(days=days)),
+        message="Inventaire annuel",
+        **kwargs,
     )
     pauses_changed()
     return created
@@ -84,10 +87,11 @@ def test_reader_sees_the_message_instead_of_the_button_and_cannot_post(client, t
     assert reverse("reservations:new", args=[line.pk]) not in book_page
     assert reverse("reservations:new", args=[other.pk]) in book_page  # the other shop still takes them
     form = client.get(reverse("reservations:new", args=[line.pk]))
-    assert "Inventaire annuel" in form.content.decode() and "<form method=\"post\"" not in form.content.decode()
-    response = client.post(reverse("reservations:new", args=[line.pk]), {
-        "reader_name": "Jeanne", "reader_email": "jeanne@example.org", "quantity": "1",
-        "form_token": "t" * 32})
+    assert "Inventaire annuel" in form.content.decode() and '<form method="post"' not in form.content.decode()
+    response = client.post(
+        reverse("reservations:new", args=[line.pk]),
+        {"reader_name": "Jeanne", "reader_email": "jeanne@example.org", "quantity": "1", "form_token": "t" * 32},
+    )
     assert response.status_code == 400 and "Inventaire annuel" in response.content.decode()
     assert not Reservation.objects.exists()
 
@@ -107,8 +111,16 @@ def test_colleague_booking_at_a_paused_shop_is_refused(client, two_shops):
     pause(line.shop)
     url = reverse("admin:reservations_colleague_reserve", kwargs={"line_id": line.pk}) + f"?origin={other.shop.pk}"
     token = client.get(url).context["form"].initial["form_token"]
-    response = client.post(url, {"reader_name": "Paul", "reader_email": "paul@example.org", "quantity": "1",
-                                 "form_token": token, "origin": other.shop.pk})
+    response = client.post(
+        url,
+        {
+            "reader_name": "Paul",
+            "reader_email": "paul@example.org",
+            "quantity": "1",
+            "form_token": token,
+            "origin": other.shop.pk,
+        },
+    )
     assert response.status_code == 400 and "Inventaire annuel" in response.content.decode()
     assert not Reservation.objects.exists()
 
@@ -130,8 +142,13 @@ def test_staff_pause_only_their_own_shop(client, two_shops):
     client.force_login(staff_member(line.shop))
     add = reverse("admin:reservations_reservationpause_add")
     now = timezone.localtime()
-    data = {"starts_at_0": now.strftime("%d/%m/%Y"), "starts_at_1": "00:00:00", "ends_at_0": "", "ends_at_1": "",
-            "message": "Fermé pour travaux"}
+    data = {
+        "starts_at_0": now.strftime("%d/%m/%Y"),
+        "starts_at_1": "00:00:00",
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "message": "Fermé pour travaux",
+    }
     assert client.post(add, {**data, "shop": ""}).status_code == 200  # the network is not theirs
     assert client.post(add, {**data, "shop": other.shop.pk}).status_code == 200
     assert not ReservationPause.objects.exists()
@@ -146,10 +163,17 @@ def test_association_pauses_the_network_in_the_admin(client, two_shops):
     line, _other = two_shops
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     now = timezone.localtime()
-    response = client.post(reverse("admin:reservations_reservationpause_add"), {
-        "shop": "", "starts_at_0": now.strftime("%d/%m/%Y"), "starts_at_1": "00:00:00",
-        "ends_at_0": (now + datetime.timedelta(days=2)).strftime("%d/%m/%Y"), "ends_at_1": "00:00:00",
-        "message": "Rush de Noël : pause de deux jours"})
+    response = client.post(
+        reverse("admin:reservations_reservationpause_add"),
+        {
+            "shop": "",
+            "starts_at_0": now.strftime("%d/%m/%Y"),
+            "starts_at_1": "00:00:00",
+            "ends_at_0": (now + datetime.timedelta(days=2)).strftime("%d/%m/%Y"),
+            "ends_at_1": "00:00:00",
+            "message": "Rush de Noël : pause de deux jours",
+        },
+    )
     assert response.status_code == 302
     assert "Rush de Noël" in client.get(line.book.get_absolute_url()).content.decode()
     with pytest.raises(ReservationsPaused):
@@ -163,6 +187,7 @@ def test_orders_are_paused_too(two_shops):
     line, _other = two_shops
     pause(line.shop)
     with pytest.raises(ReservationsPaused):
-        orders_services.order_request(book=line.book, shop=line.shop, quantity=1, reader_name="Jeanne",
-                                      reader_email="jeanne@example.org")
+        orders_services.order_request(
+            book=line.book, shop=line.shop, quantity=1, reader_name="Jeanne", reader_email="jeanne@example.org"
+        )
     assert not Order.objects.exists()

@@ -90,8 +90,11 @@ def test_the_radius_edge_and_a_chosen_shop(mailbox):
     book = BookFactory()
     inside = ShopFactory(latitude=43.4929 + 0.26, longitude=-1.4748, town="Dax")  # about 28.9 km north
     outside = ShopFactory(latitude=43.4929 + 0.28, longitude=-1.4748, town="Plus loin")  # about 31.1 km
-    assert distance_km(43.4929, -1.4748, inside.latitude, inside.longitude) < 30 < distance_km(
-        43.4929, -1.4748, outside.latitude, outside.longitude)
+    assert (
+        distance_km(43.4929, -1.4748, inside.latitude, inside.longitude)
+        < 30
+        < distance_km(43.4929, -1.4748, outside.latitude, outside.longitude)
+    )
     confirmed_alert(mailbox, book)
     with mailbox():
         stock_import(shop=outside, data=f"EAN;Qté\r\n{book.isbn};1\r\n".encode())
@@ -173,13 +176,17 @@ def test_the_alert_form_uses_the_readers_location(client, mailbox):
     assert "près de Bayonne" in page
     token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
     with mailbox():
-        response = client.post(reverse("orders:alert_new", args=[book.isbn]),
-                               {"reader_email": "lea@example.org", "where": "near", "form_token": token})
+        response = client.post(
+            reverse("orders:alert_new", args=[book.isbn]),
+            {"reader_email": "lea@example.org", "where": "near", "form_token": token},
+        )
     assert response.status_code == 302
     alert = Alert.objects.get()
     assert alert.place.startswith("Bayonne") and alert.radius_km == 30 and alert.confirmed_at is None
-    bad = client.post(reverse("orders:alert_new", args=[book.isbn]),
-                      {"reader_email": "lea@example.org", "where": "shop:99999", "form_token": token})
+    bad = client.post(
+        reverse("orders:alert_new", args=[book.isbn]),
+        {"reader_email": "lea@example.org", "where": "shop:99999", "form_token": token},
+    )
     assert bad.status_code == 400
 
 
@@ -187,8 +194,15 @@ def test_matching_reads_a_fixed_number_of_queries_whatever_the_alerts(django_ass
     book = BookFactory()
     now = timezone.now()
     Alert.objects.bulk_create(
-        Alert(book=book, reader_email=f"r{i}@example.org", latitude=45.0 + i / 1000, longitude=0.7, radius_km=10,
-              confirmed_at=now, expires_at=now + datetime.timedelta(days=10))
+        Alert(
+            book=book,
+            reader_email=f"r{i}@example.org",
+            latitude=45.0 + i / 1000,
+            longitude=0.7,
+            radius_km=10,
+            confirmed_at=now,
+            expires_at=now + datetime.timedelta(days=10),
+        )
         for i in range(200)
     )
     StockLineFactory(book=book, shop=ShopFactory(latitude=60.0, longitude=10.0))  # near nobody

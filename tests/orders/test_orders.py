@@ -96,8 +96,7 @@ def test_the_whole_life_with_a_date_on_every_step(mailbox):
     assert made.status == S.COLLECTED
     labels = [label for label, _moment in made.steps()]
     assert len(labels) == 5 and all(moment for _label, moment in made.steps())
-    assert [e.to_status for e in made.events.all()] == [S.UNCONFIRMED, S.REQUESTED, S.ACCEPTED, S.ARRIVED,
-                                                         S.COLLECTED]
+    assert [e.to_status for e in made.events.all()] == [S.UNCONFIRMED, S.REQUESTED, S.ACCEPTED, S.ARRIVED, S.COLLECTED]
     reader = subjects_to("jeanne@example.org")
     assert len(reader) == 5  # confirm, received, accepted, arrived, collected
     accepted = next(m for m in mail.outbox if "est commandée" in m.subject)
@@ -210,15 +209,27 @@ def test_the_order_form_offers_nearest_shops_with_their_delay_and_refuses_bad_in
     assert page.status_code == 200 and "en général 2 à 4 jours" in page.content.decode()
     token = re.search(r'name="form_token" value="([^"]+)"', page.content.decode()).group(1)
     shop_id = re.search(r'name="shop"[^>]*>\s*<option value="(\d+)"', page.content.decode()).group(1)
-    bad = client.post(reverse("orders:new", args=[book.isbn]), {"shop": shop_id, "reader_name": "J",
-                      "reader_email": "not-an-address", "quantity": "1", "form_token": token})
+    bad = client.post(
+        reverse("orders:new", args=[book.isbn]),
+        {"shop": shop_id, "reader_name": "J", "reader_email": "not-an-address", "quantity": "1", "form_token": token},
+    )
     assert bad.status_code == 400 and Order.objects.count() == 0
-    nul = client.post(reverse("orders:new", args=[book.isbn]), {"shop": "999999", "reader_name": "J",
-                      "reader_email": "j@example.org", "quantity": "1", "form_token": token})
+    nul = client.post(
+        reverse("orders:new", args=[book.isbn]),
+        {"shop": "999999", "reader_name": "J", "reader_email": "j@example.org", "quantity": "1", "form_token": token},
+    )
     assert nul.status_code == 400 and Order.objects.count() == 0
     with mailbox():
-        good = client.post(reverse("orders:new", args=[book.isbn]), {"shop": shop_id, "reader_name": "Jeanne",
-                           "reader_email": "j@example.org", "quantity": "2", "form_token": token})
+        good = client.post(
+            reverse("orders:new", args=[book.isbn]),
+            {
+                "shop": shop_id,
+                "reader_name": "Jeanne",
+                "reader_email": "j@example.org",
+                "quantity": "2",
+                "form_token": token,
+            },
+        )
     made = Order.objects.get()
     assert good.status_code == 302 and good.url == made.get_reader_url() and made.quantity == 2
     assert client.get(reverse("orders:new", args=["9780000000000"])).status_code == 404
@@ -249,8 +260,9 @@ def test_a_shop_sees_only_its_own_confirmed_orders_in_the_admin(client, mailbox)
     page = client.get(reverse("admin:orders_order_changelist")).content.decode()
     assert visible.reference in page and waiting.reference not in page and other.reference not in page
     assert client.get(reverse("admin:orders_order_change", args=[other.pk])).status_code == 302
-    response = client.post(reverse("admin:orders_order_changelist"),
-                           {"action": "arrive", "_selected_action": [other.pk]})
+    response = client.post(
+        reverse("admin:orders_order_changelist"), {"action": "arrive", "_selected_action": [other.pk]}
+    )
     assert response.status_code == 302
     other.refresh_from_db()
     assert other.status == S.REQUESTED

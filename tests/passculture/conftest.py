@@ -11,8 +11,12 @@ VENUE_ID = 7001
 @pytest.fixture
 def fake(settings):
     """pass Culture on 127.0.0.1, the portal configured to use it; retries wait milliseconds, not seconds."""
-    server = FakePassCulture(venues=[{"id": VENUE_ID, "siret": SIRET, "name": "Librairie Mollat"},
-                                     {"id": 7002, "siret": "99999999900011", "name": "Un autre lieu"}]).start()
+    server = FakePassCulture(
+        venues=[
+            {"id": VENUE_ID, "siret": SIRET, "name": "Librairie Mollat"},
+            {"id": 7002, "siret": "99999999900011", "name": "Un autre lieu"},
+        ]
+    ).start()
     settings.PASSCULTURE_API_URL = server.url
     settings.PASSCULTURE_API_KEY = API_KEY
     settings.PASSCULTURE_HMAC_KEY = HMAC_KEY

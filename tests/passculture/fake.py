@@ -136,19 +136,40 @@ class FakePassCulture:
     def _offerer_venues(self):
         offerers = {}
         for venue in self.venues:
-            row = offerers.setdefault(venue["siret"][:9], {
-                "offerer": {"id": len(offerers) + 1, "createdDatetime": "2024-01-01T00:00:00Z",
-                            "name": f"Structure {venue['siret'][:9]}", "siren": venue["siret"][:9],
-                            "allowedOnAdage": False},
-                "venues": [],
-            })
-            row["venues"].append({
-                "id": venue["id"], "siret": venue["siret"], "siretComment": None, "legalName": venue["name"],
-                "publicName": venue["name"], "createdDatetime": "2024-01-01T00:00:00Z", "activityDomain": "BOOKSTORE",
-                "location": {"type": "physical", "address": "1 rue des Libraires", "city": "Bordeaux",
-                             "postalCode": "33000"},
-                "accessibility": {}, "notificationUrl": None, "bookingUrl": None, "cancelUrl": None,
-            })
+            row = offerers.setdefault(
+                venue["siret"][:9],
+                {
+                    "offerer": {
+                        "id": len(offerers) + 1,
+                        "createdDatetime": "2024-01-01T00:00:00Z",
+                        "name": f"Structure {venue['siret'][:9]}",
+                        "siren": venue["siret"][:9],
+                        "allowedOnAdage": False,
+                    },
+                    "venues": [],
+                },
+            )
+            row["venues"].append(
+                {
+                    "id": venue["id"],
+                    "siret": venue["siret"],
+                    "siretComment": None,
+                    "legalName": venue["name"],
+                    "publicName": venue["name"],
+                    "createdDatetime": "2024-01-01T00:00:00Z",
+                    "activityDomain": "BOOKSTORE",
+                    "location": {
+                        "type": "physical",
+                        "address": "1 rue des Libraires",
+                        "city": "Bordeaux",
+                        "postalCode": "33000",
+                    },
+                    "accessibility": {},
+                    "notificationUrl": None,
+                    "bookingUrl": None,
+                    "cancelUrl": None,
+                }
+            )
         return list(offerers.values())
 
     def _venue_ids(self):
@@ -190,8 +211,12 @@ class FakePassCulture:
                 continue  # rejected silently, as the documentation warns
             offer = self.offers.get((venue_id, ean))
             if offer is None:
-                offer = self.offers[(venue_id, ean)] = {"id": next(self._ids), "venueId": venue_id, "ean": ean,
-                                                        "bookedQuantity": 0}
+                offer = self.offers[(venue_id, ean)] = {
+                    "id": next(self._ids),
+                    "venueId": venue_id,
+                    "ean": ean,
+                    "bookedQuantity": 0,
+                }
             offer["price"] = stock["price"]
             offer["quantity"] = stock.get("quantity")
         return 204, None, None
@@ -217,15 +242,31 @@ class FakePassCulture:
         if venue_id not in self._venue_ids():
             return 404, {"global": "Venue cannot be found"}, None
         limit, first = paging
-        offers = sorted((o for o in self.offers.values() if o["venueId"] == venue_id and o["id"] >= first),
-                        key=lambda o: o["id"])[:limit]
-        return 200, {"products": [{
-            "id": o["id"], "name": f"Livre {o['ean']}", "status": "ACTIVE",
-            "location": {"type": "physical", "venueId": venue_id},
-            "categoryRelatedFields": {"category": "LIVRE_PAPIER", "ean": o["ean"]},
-            "stock": {"price": o["price"], "quantity": o["quantity"], "bookedQuantity": o["bookedQuantity"],
-                      "bookingLimitDatetime": None},
-        } for o in offers]}, None
+        offers = sorted(
+            (o for o in self.offers.values() if o["venueId"] == venue_id and o["id"] >= first), key=lambda o: o["id"]
+        )[:limit]
+        return (
+            200,
+            {
+                "products": [
+                    {
+                        "id": o["id"],
+                        "name": f"Livre {o['ean']}",
+                        "status": "ACTIVE",
+                        "location": {"type": "physical", "venueId": venue_id},
+                        "categoryRelatedFields": {"category": "LIVRE_PAPIER", "ean": o["ean"]},
+                        "stock": {
+                            "price": o["price"],
+                            "quantity": o["quantity"],
+                            "bookedQuantity": o["bookedQuantity"],
+                            "bookingLimitDatetime": None,
+                        },
+                    }
+                    for o in offers
+                ]
+            },
+            None,
+        )
 
     def _bookings(self, query):
         paging, error = self._page(query)
@@ -238,8 +279,9 @@ class FakePassCulture:
         if not any(o["id"] == offer_id for o in self.offers.values()):
             return 404, {"offer": "we could not find this offer id"}, None
         limit, first = paging
-        bookings = sorted((b for b in self.bookings.values() if b["offerId"] == offer_id and b["id"] >= first),
-                          key=lambda b: b["id"])[:limit]
+        bookings = sorted(
+            (b for b in self.bookings.values() if b["offerId"] == offer_id and b["id"] >= first), key=lambda b: b["id"]
+        )[:limit]
         return 200, {"bookings": [_public(b) for b in bookings]}, None
 
     def _token(self, token, *, use):
@@ -265,9 +307,15 @@ class FakePassCulture:
                 return None
             offer["bookedQuantity"] += quantity
             booking = {
-                "id": next(self._booking_ids), "token": secrets.token_hex(3).upper(), "quantity": quantity,
-                "status": "CONFIRMED", "offerId": offer["id"], "stockId": offer["id"] * 10, "venueId": venue_id,
-                "ean": ean, "price": offer["price"],
+                "id": next(self._booking_ids),
+                "token": secrets.token_hex(3).upper(),
+                "quantity": quantity,
+                "status": "CONFIRMED",
+                "offerId": offer["id"],
+                "stockId": offer["id"] * 10,
+                "venueId": venue_id,
+                "ean": ean,
+                "price": offer["price"],
                 "creationDate": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             }
             self.bookings[booking["id"]] = booking
@@ -289,14 +337,28 @@ class FakePassCulture:
         """The body and signature pass Culture sends: the JSON text, signed, posted JSON-encoded."""
         offer = next(o for o in self.offers.values() if o["id"] == booking["offerId"])
         data = {
-            "booking_confirmation_date": None, "booking_creation_date": booking["creationDate"],
-            "booking_quantity": booking["quantity"], "offer_ean": booking["ean"], "offer_id": booking["offerId"],
-            "offer_id_at_provider": booking["ean"], "offer_name": f"Livre {booking['ean']}",
-            "offer_price": offer["price"], "price_category_id": None, "price_category_id_at_provider": None,
-            "price_category_label": None, "stock_id": booking["stockId"], "stock_id_at_provider": None,
-            "user_birth_date": "2008-05-12", "user_email": "jeune@example.org", "user_first_name": "Camille",
-            "user_last_name": "Martin", "user_phone": None, "venue_address": "1 rue des Libraires",
-            "venue_department_code": "33", "venue_id": booking["venueId"], "venue_name": "Librairie",
+            "booking_confirmation_date": None,
+            "booking_creation_date": booking["creationDate"],
+            "booking_quantity": booking["quantity"],
+            "offer_ean": booking["ean"],
+            "offer_id": booking["offerId"],
+            "offer_id_at_provider": booking["ean"],
+            "offer_name": f"Livre {booking['ean']}",
+            "offer_price": offer["price"],
+            "price_category_id": None,
+            "price_category_id_at_provider": None,
+            "price_category_label": None,
+            "stock_id": booking["stockId"],
+            "stock_id_at_provider": None,
+            "user_birth_date": "2008-05-12",
+            "user_email": "jeune@example.org",
+            "user_first_name": "Camille",
+            "user_last_name": "Martin",
+            "user_phone": None,
+            "venue_address": "1 rue des Libraires",
+            "venue_department_code": "33",
+            "venue_id": booking["venueId"],
+            "venue_name": "Librairie",
             "action": action,
         }
         text = json.dumps(data)
@@ -307,20 +369,39 @@ class FakePassCulture:
         if not self.notification_url:
             return None
         body, signature = self.notification_body(booking, action)
-        return httpx.post(self.notification_url, content=body, timeout=30,
-                          headers={"Content-Type": "application/json", "PassCulture-Signature": signature})
+        return httpx.post(
+            self.notification_url,
+            content=body,
+            timeout=30,
+            headers={"Content-Type": "application/json", "PassCulture-Signature": signature},
+        )
 
 
 def _public(booking):
     """A booking as ``GetBookingResponse`` shows it (no countermark in it)."""
     return {
-        "id": booking["id"], "quantity": booking["quantity"], "creationDate": booking["creationDate"],
-        "confirmationDate": None, "price": booking["price"], "status": booking["status"],
-        "offerId": booking["offerId"], "stockId": booking["stockId"], "priceCategoryId": None,
-        "priceCategoryLabel": None, "offerName": f"Livre {booking['ean']}", "offerEan": booking["ean"],
-        "offerAddress": "1 rue des Libraires", "offerDepartmentCode": "33", "venueId": booking["venueId"],
-        "venueName": "Librairie", "userEmail": "jeune@example.org", "userPhoneNumber": None,
-        "userFirstName": "Camille", "userLastName": "Martin", "userBirthDate": "2008-05-12", "userPostalCode": "33000",
+        "id": booking["id"],
+        "quantity": booking["quantity"],
+        "creationDate": booking["creationDate"],
+        "confirmationDate": None,
+        "price": booking["price"],
+        "status": booking["status"],
+        "offerId": booking["offerId"],
+        "stockId": booking["stockId"],
+        "priceCategoryId": None,
+        "priceCategoryLabel": None,
+        "offerName": f"Livre {booking['ean']}",
+        "offerEan": booking["ean"],
+        "offerAddress": "1 rue des Libraires",
+        "offerDepartmentCode": "33",
+        "venueId": booking["venueId"],
+        "venueName": "Librairie",
+        "userEmail": "jeune@example.org",
+        "userPhoneNumber": None,
+        "userFirstName": "Camille",
+        "userLastName": "Martin",
+        "userBirthDate": "2008-05-12",
+        "userPostalCode": "33000",
     }
 
 

@@ -31,13 +31,21 @@ def line(fake, shop):
 
 def notify(client, fake, booking, action="BOOK", signature=None):
     body, good = fake.notification_body(booking, action)
-    return client.post(NOTIFY, body, content_type="application/json",
-                       headers={"PassCulture-Signature": signature if signature is not None else good})
+    return client.post(
+        NOTIFY,
+        body,
+        content_type="application/json",
+        headers={"PassCulture-Signature": signature if signature is not None else good},
+    )
 
 
 def last_pushed(fake, ean=ISBN):
-    stocks = [p["stock"] for c in fake.calls("POST", "/public/offers/v1/products/ean") for p in c.body["products"]
-              if p["ean"] == ean]
+    stocks = [
+        p["stock"]
+        for c in fake.calls("POST", "/public/offers/v1/products/ean")
+        for p in c.body["products"]
+        if p["ean"] == ean
+    ]
     return stocks[-1]
 
 
@@ -48,7 +56,11 @@ def test_a_notified_booking_holds_the_copy_and_the_new_quantity_is_pushed(fake, 
     assert response.status_code == 200 and response.json() == {"status": "accepted"}
     record = Booking.objects.get()
     assert (record.passculture_id, record.state, record.quantity, record.price_cents) == (
-        booking["id"], Booking.State.HELD, 1, 1550)
+        booking["id"],
+        Booking.State.HELD,
+        1,
+        1550,
+    )
     line.refresh_from_db()
     assert line.held == 1
     assert last_pushed(fake) == {"price": 1550, "quantity": 1}
@@ -61,7 +73,8 @@ def test_a_notified_booking_holds_the_copy_and_the_new_quantity_is_pushed(fake, 
 
 @pytest.mark.parametrize("signature", ["", "0" * 64, "bad"])
 def test_a_notification_without_the_right_signature_is_refused_and_changes_nothing(
-        fake, shop, line, client, signature, after_commit):
+    fake, shop, line, client, signature, after_commit
+):
     booking = fake.book(venue_id=VENUE_ID, ean=ISBN, notify=False)
     with after_commit():
         response = notify(client, fake, booking, signature=signature)
@@ -140,8 +153,15 @@ def test_a_booking_with_no_free_copy_is_kept_apart_and_the_shop_pushed_at_zero(f
 def test_countermark_validation_from_the_admin(fake, shop, line, client, after_commit):
     booking = fake.book(venue_id=VENUE_ID, ean=ISBN, notify=False)
     bookings_sync(shop_id=shop.pk)
-    bookseller = staff_member(shop, perms=("passculture.view_booking", "passculture.change_booking",
-                                           "reservations.view_reservation", "reservations.change_reservation"))
+    bookseller = staff_member(
+        shop,
+        perms=(
+            "passculture.view_booking",
+            "passculture.change_booking",
+            "reservations.view_reservation",
+            "reservations.change_reservation",
+        ),
+    )
     client.force_login(bookseller)
     url = "/admin/passculture/booking/countermark/"
     assert f'href="{url}"' in client.get("/admin/reservations/reservation/counter/").text  # from the counter
@@ -199,8 +219,16 @@ def test_the_last_copy_goes_to_exactly_one_of_a_pass_culture_booking_and_a_porta
     shop = ShopFactory(slug="mollat", siret="41234567800012", passculture_venue_id=VENUE_ID, passculture_enabled=True)
     for round_ in range(10):
         line = StockLineFactory(shop=shop, book__isbn=make_isbn(900 + round_), quantity=1, price=Decimal("9"))
-        data = {"id": 90000 + round_, "status": "CONFIRMED", "quantity": 1, "offerId": 1, "offerEan": line.book.isbn,
-                "venueId": VENUE_ID, "price": 900, "creationDate": "2026-01-01T10:00:00Z"}
+        data = {
+            "id": 90000 + round_,
+            "status": "CONFIRMED",
+            "quantity": 1,
+            "offerId": 1,
+            "offerEan": line.book.isbn,
+            "venueId": VENUE_ID,
+            "price": 900,
+            "creationDate": "2026-01-01T10:00:00Z",
+        }
         barrier, outcomes = threading.Barrier(2), {}
 
         def booking():

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.db.models import F
 
 from bookshops.models import Shop
-from demo.services import STAFF_PASSWORD, demo_load
 from catalogue.models import StockLine
+from demo.services import STAFF_PASSWORD, demo_load
 from passculture.models import Booking, SyncRun
 
 from .fake import FakePassCulture

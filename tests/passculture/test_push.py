@@ -76,8 +76,12 @@ def test_a_patch_through_the_point_of_sale_api_pushes_only_its_lines(fake, shop,
     StockLineFactory(shop=shop, book__isbn=make_isbn(2), quantity=3)
     _record, token = api_token_create(shop=shop, name="caisse")
     with after_commit():
-        response = client.patch(f"/api/v1/shops/{shop.slug}/stock", {"stocks": [{"ref": make_isbn(2), "quantity": 8}]},
-                                content_type="application/json", headers={"Authorization": f"Bearer {token}"})
+        response = client.patch(
+            f"/api/v1/shops/{shop.slug}/stock",
+            {"stocks": [{"ref": make_isbn(2), "quantity": 8}]},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
     assert response.status_code == 200
     assert pushed(fake) == {make_isbn(2): {"price": 2200, "quantity": 8}}
 
@@ -135,8 +139,10 @@ def factory_isbn():
 
 def test_429_and_5xx_are_retried_with_backoff(fake, shop):
     StockLineFactory(shop=shop, book__isbn=make_isbn(1), quantity=1)
-    fake.fail_next = [(429, {"Retry-After": "0"}, {"rate_limit": "200 requests/minute"}),
-                      (503, None, {"global": "unavailable"})]
+    fake.fail_next = [
+        (429, {"Retry-After": "0"}, {"rate_limit": "200 requests/minute"}),
+        (503, None, {"global": "unavailable"}),
+    ]
     run = stock_push(shop_id=shop.pk, full=True)
     assert run.status == SyncRun.Status.OK
     assert run.requests_count == 4  # check: 429, 503, 200; push: 204
@@ -216,13 +222,16 @@ def test_no_key_means_no_call_and_a_clear_record(fake, shop, settings):
     assert not fake.received
 
 
-@pytest.mark.parametrize("product, field", [
-    ({"ean": "9782070360024", "stock": {"price": 9.9, "quantity": 1}}, "products.0.stock.price"),
-    ({"ean": "9782070360024", "stock": {"price": 30001, "quantity": 1}}, "products.0.stock.price"),
-    ({"ean": "978207036002", "stock": {"price": 990, "quantity": 1}}, "products.0.ean"),
-    ({"ean": "9782070360024", "stock": {"price": 990, "quantity": -1}}, "products.0.stock.quantity"),
-    ({"ean": "9782070360024", "stock": {"price": 990}, "title": "x"}, "products.0.title"),
-])
+@pytest.mark.parametrize(
+    "product, field",
+    [
+        ({"ean": "9782070360024", "stock": {"price": 9.9, "quantity": 1}}, "products.0.stock.price"),
+        ({"ean": "9782070360024", "stock": {"price": 30001, "quantity": 1}}, "products.0.stock.price"),
+        ({"ean": "978207036002", "stock": {"price": 990, "quantity": 1}}, "products.0.ean"),
+        ({"ean": "9782070360024", "stock": {"price": 990, "quantity": -1}}, "products.0.stock.quantity"),
+        ({"ean": "9782070360024", "stock": {"price": 990}, "title": "x"}, "products.0.title"),
+    ],
+)
 def test_the_fake_refuses_what_pass_culture_refuses(fake, product, field):
     with PassCultureClient() as client, pytest.raises(PassCultureError) as refused:
         client.products_upsert(venue_id=VENUE_ID, products=[product])

@@ -19,12 +19,15 @@ def test_venues_are_linked_by_siret_and_the_notification_url_is_set(fake):
     lonely = ShopFactory(slug="b", siret="12345678900017")
     ShopFactory(slug="c", siret="")
     out = io.StringIO()
-    call_command("passculture_venues", notification_url="https://librairies.example/passculture/notifications", stdout=out)
+    call_command(
+        "passculture_venues", notification_url="https://librairies.example/passculture/notifications", stdout=out
+    )
     assert Shop.objects.get(pk=linked.pk).passculture_venue_id == VENUE_ID
     assert Shop.objects.get(pk=lonely.pk).passculture_venue_id is None
     assert "sans lieu : b (SIRET 12345678900017)" in out.getvalue()
     assert fake.calls("PATCH", "/public/providers/v1/provider")[0].body == {
-        "notificationUrl": "https://librairies.example/passculture/notifications"}
+        "notificationUrl": "https://librairies.example/passculture/notifications"
+    }
 
 
 def test_commands_refuse_unknown_shops_and_a_missing_key(fake, settings):

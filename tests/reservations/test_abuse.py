@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 
 # --- The form token only deduplicates ---------------------------------------------
 
+
 def test_a_replay_of_the_same_form_returns_the_first_reservation():
     line = StockLineFactory(quantity=1)
     first = reserve(line, form_token="tok-same")
@@ -67,8 +68,15 @@ def test_the_reader_view_never_redirects_to_someone_elses_reservation(client):
     line = StockLineFactory(quantity=5)
     victim = reserve(line, form_token="tok-victim", reader_email="victim@example.org")
     url = reverse("reservations:new", args=[line.pk])
-    data = {"reader_name": "X", "reader_email": "x@example.org", "quantity": "1", "form_token": "tok-victim",
-            "reader_phone": "", "note": "", "website": ""}
+    data = {
+        "reader_name": "X",
+        "reader_email": "x@example.org",
+        "quantity": "1",
+        "form_token": "tok-victim",
+        "reader_phone": "",
+        "note": "",
+        "website": "",
+    }
     response = client.post(url, data)
     html = response.content.decode()
     assert response.status_code == 400
@@ -81,6 +89,7 @@ def test_the_reader_view_never_redirects_to_someone_elses_reservation(client):
 
 # --- Booksellers booking for customers at colleagues' shops --------------------------
 
+
 @pytest.fixture
 def colleague():
     origin = ShopFactory(name="Chez nous")
@@ -89,8 +98,12 @@ def colleague():
 
 
 def _for_customer(colleague, n, **kwargs):
-    values = {"quantity": 1, "reader_email": f"client{n}@example.org", "referred_by_shop": colleague["origin"],
-              "user": colleague["user"]}
+    values = {
+        "quantity": 1,
+        "reader_email": f"client{n}@example.org",
+        "referred_by_shop": colleague["origin"],
+        "user": colleague["user"],
+    }
     values.update(kwargs)
     return reserve(colleague["line"], **values)
 
@@ -108,8 +121,10 @@ def test_one_shop_cannot_hold_a_colleagues_whole_stock(colleague, settings):
     other = ShopFactory()
     reserve(line, quantity=2, reader_email="z@example.org", referred_by_shop=other, user=staff_member(other))
     # Copies come back into the allowance once the customer's reservation closes.
-    reservation_cancel(reservation=Reservation.objects.filter(referred_by_shop=colleague["origin"]).get(),
-                       reason="le client a trouvé ailleurs")
+    reservation_cancel(
+        reservation=Reservation.objects.filter(referred_by_shop=colleague["origin"]).get(),
+        reason="le client a trouvé ailleurs",
+    )
     _for_customer(colleague, 3, quantity=5)
 
 
@@ -144,6 +159,7 @@ def test_the_admin_page_says_why_a_staff_booking_is_refused(client, colleague, s
 
 
 # --- The shared limiter --------------------------------------------------------------
+
 
 def test_slots_are_counted_in_the_shared_database_cache(db_cache):
     assert [ratelimit_take(key="k", limit=3, window=60) for _ in range(5)] == [True, True, True, False, False]

@@ -23,11 +23,18 @@ def two_shops():
         "their_line": their_line,
         "my_res": reserve(my_line, reader_name="Lecteur Mien", reader_email="m@example.org"),
         "their_res": reserve(their_line, reader_name="Lecteur Autre", reader_email="a@example.org"),
-        "user": staff_member(mine, perms=(
-            "reservations.view_reservation", "reservations.change_reservation",
-            "catalogue.view_stockline", "catalogue.view_stockimport", "catalogue.add_stockimport",
-            "bookshops.view_shop", "bookshops.change_shop",
-        )),
+        "user": staff_member(
+            mine,
+            perms=(
+                "reservations.view_reservation",
+                "reservations.change_reservation",
+                "catalogue.view_stockline",
+                "catalogue.view_stockimport",
+                "catalogue.add_stockimport",
+                "bookshops.view_shop",
+                "bookshops.change_shop",
+            ),
+        ),
     }
 
 
@@ -89,9 +96,7 @@ def test_confirm_collect_through_actions_record_the_user(client, two_shops, mail
     two_shops["my_line"].refresh_from_db()
     assert (two_shops["my_line"].quantity, two_shops["my_line"].held) == (2, 0)
     # An action that is not allowed any more says so and changes nothing.
-    response = client.post(
-        reverse(CHANGELIST), {"action": "confirm", ACTION_CHECKBOX_NAME: [mine.pk]}, follow=True
-    )
+    response = client.post(reverse(CHANGELIST), {"action": "confirm", ACTION_CHECKBOX_NAME: [mine.pk]}, follow=True)
     assert "ne peut plus passer" in response.content.decode()
     mine.refresh_from_db()
     assert mine.status == S.COLLECTED

@@ -28,8 +28,15 @@ TOWNS = {
 def shop_in(key, **kwargs):
     town, postcode, address, lat, lon = TOWNS[key]
     return ShopFactory(
-        name=f"Librairie de {town}", slug=key, town=town, postcode=postcode, address=address,
-        latitude=lat, longitude=lon, phone=f"05 00 00 00 {len(key):02d}", **kwargs,
+        name=f"Librairie de {town}",
+        slug=key,
+        town=town,
+        postcode=postcode,
+        address=address,
+        latitude=lat,
+        longitude=lon,
+        phone=f"05 00 00 00 {len(key):02d}",
+        **kwargs,
     )
 
 
@@ -75,15 +82,19 @@ def test_the_order_follows_the_chosen_shop(network):
 def test_open_now_follows_each_shops_hours(network):
     import datetime
 
-    from bookshops.models import Closure
     from django.utils import timezone
 
+    from bookshops.models import Closure
+
     tuesday_noon = timezone.make_aware(datetime.datetime(2026, 3, 10, 12))
-    Closure.objects.create(shop=network["shops"]["pau"], start_date=datetime.date(2026, 3, 9),
-                           end_date=datetime.date(2026, 3, 14))
+    Closure.objects.create(
+        shop=network["shops"]["pau"], start_date=datetime.date(2026, 3, 9), end_date=datetime.date(2026, 3, 14)
+    )
     holdings = colleague_holdings(book=network["book"], origin=network["shops"]["bergerac"], moment=tuesday_noon)
     assert {line.shop.slug: line.shop_is_open for line in holdings.lines} == {
-        "perigueux": True, "bordeaux": True, "pau": False,
+        "perigueux": True,
+        "bordeaux": True,
+        "pau": False,
     }
     sunday = timezone.make_aware(datetime.datetime(2026, 3, 8, 12))
     holdings = colleague_holdings(book=network["book"], origin=network["shops"]["bergerac"], moment=sunday)
@@ -101,9 +112,16 @@ def test_sold_out_inactive_and_unlocated_shops(network):
     assert holdings.lines[1].distance_km is None
 
 
-@pytest.mark.parametrize("query", [
-    "9782070360024", "978-2-07-036002-4", "2070360024", "2-07-036002-4", " ISBN 978 2 07 036002 4 ",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "9782070360024",
+        "978-2-07-036002-4",
+        "2070360024",
+        "2-07-036002-4",
+        " ISBN 978 2 07 036002 4 ",
+    ],
+)
 def test_isbn_in_any_form_finds_the_book(network, query):
     assert stdnum_isbn.to_isbn10("9782070360024") == "2070360024"
     assert colleague_book_lookup(query=query).book == network["book"]
@@ -116,7 +134,10 @@ def test_title_search_and_unknown_isbn(network):
     update_index([other.pk, *BookFactory._meta.model.objects.values_list("pk", flat=True)])
     assert colleague_book_lookup(query="aventures telemaque").book == network["book"]
     found = colleague_book_lookup(query="Télémaque")
-    assert found.book is None and {b.title for b in found.books} == {"Les Aventures de Télémaque", "Télémaque et Mentor"}
+    assert found.book is None and {b.title for b in found.books} == {
+        "Les Aventures de Télémaque",
+        "Télémaque et Mentor",
+    }
     unknown = colleague_book_lookup(query="978-2-07-036003-1")
     assert unknown.book is None and unknown.unknown_isbn == "9782070360031"
 
@@ -165,8 +186,14 @@ def test_reserving_for_a_customer_at_a_colleagues_shop(client, network, mailbox)
     url = reserve_url(line, network["shops"]["bergerac"])
     form = client.get(url)
     token = form.context["form"].initial["form_token"]
-    data = {"reader_name": "Paul Client", "reader_email": "Paul@Example.org", "reader_phone": "06 11 22 33 44",
-            "quantity": "2", "form_token": token, "origin": network["shops"]["bergerac"].pk}
+    data = {
+        "reader_name": "Paul Client",
+        "reader_email": "Paul@Example.org",
+        "reader_phone": "06 11 22 33 44",
+        "quantity": "2",
+        "form_token": token,
+        "origin": network["shops"]["bergerac"].pk,
+    }
     with mailbox():
         response = client.post(url, data)
         again = client.post(url, data)  # double click
@@ -189,8 +216,16 @@ def test_reserving_more_than_available_is_refused_and_changes_nothing(client, ne
     line = network["lines"]["pau"]
     StockLine.objects.filter(pk=line.pk).update(held=1)
     url = reserve_url(line, network["shops"]["bergerac"])
-    response = client.post(url, {"reader_name": "P", "reader_email": "p@example.org", "quantity": "2",
-                                 "form_token": "tok-1", "origin": network["shops"]["bergerac"].pk})
+    response = client.post(
+        url,
+        {
+            "reader_name": "P",
+            "reader_email": "p@example.org",
+            "quantity": "2",
+            "form_token": "tok-1",
+            "origin": network["shops"]["bergerac"].pk,
+        },
+    )
     assert response.status_code == 400
     assert not Reservation.objects.exists() and held(line) == (2, 1)
 
@@ -198,10 +233,16 @@ def test_reserving_more_than_available_is_refused_and_changes_nothing(client, ne
 def test_reserving_from_a_shop_that_is_not_yours_is_refused(client, network):
     client.force_login(network["user"])
     line = network["lines"]["perigueux"]
-    response = client.post(reserve_url(line, network["shops"]["pau"]), {
-        "reader_name": "P", "reader_email": "p@example.org", "quantity": "1", "form_token": "tok-2",
-        "origin": network["shops"]["pau"].pk,
-    })
+    response = client.post(
+        reserve_url(line, network["shops"]["pau"]),
+        {
+            "reader_name": "P",
+            "reader_email": "p@example.org",
+            "quantity": "1",
+            "form_token": "tok-2",
+            "origin": network["shops"]["pau"].pk,
+        },
+    )
     assert response.status_code == 404
     assert not Reservation.objects.exists()
 
@@ -214,9 +255,15 @@ def test_reserving_needs_the_change_permission(client, network):
 
 def test_reserving_in_your_own_shop_is_sent_back(client, network):
     client.force_login(network["user"])
-    response = client.post(reserve_url(network["lines"]["bergerac"], network["shops"]["bergerac"]), {
-        "reader_name": "P", "reader_email": "p@example.org", "quantity": "1", "form_token": "tok-3",
-    })
+    response = client.post(
+        reserve_url(network["lines"]["bergerac"], network["shops"]["bergerac"]),
+        {
+            "reader_name": "P",
+            "reader_email": "p@example.org",
+            "quantity": "1",
+            "form_token": "tok-3",
+        },
+    )
     assert response.status_code == 302 and not Reservation.objects.exists()
 
 
@@ -240,7 +287,11 @@ def test_move_closes_the_old_one_and_holds_at_the_colleagues(network, stuck, mai
     assert new.shop == there.shop and new.status == S.REQUESTED and new.referred_by_shop == here.shop
     assert new.reader_email == "jeanne@example.org" and new.quantity == 1 and new.confirm_by is not None
     assert held(here) == (2, 0) and held(there) == (2, 1)
-    assert [(e.from_status, e.to_status, e.reason) for e in stuck.events.all()][-1] == ("requested", "redirected", "abîmé")
+    assert [(e.from_status, e.to_status, e.reason) for e in stuck.events.all()][-1] == (
+        "requested",
+        "redirected",
+        "abîmé",
+    )
     (event,) = new.events.all()
     assert event.user == network["user"] and stuck.reference in event.reason
     (to_reader,) = [m for m in mailbox.outbox if "jeanne@example.org" in m.to]
@@ -359,9 +410,13 @@ def test_change_page_links_to_the_move_and_the_action_leads_there(client, networ
     client.force_login(network["user"])
     page = client.get(reverse("admin:reservations_reservation_change", args=[stuck.pk])).content.decode()
     assert move_url(stuck) in page
-    response = client.post(reverse("admin:reservations_reservation_changelist"), {
-        "action": "send_to_colleague", "_selected_action": [stuck.pk],
-    })
+    response = client.post(
+        reverse("admin:reservations_reservation_changelist"),
+        {
+            "action": "send_to_colleague",
+            "_selected_action": [stuck.pk],
+        },
+    )
     assert response.status_code == 302 and response.url == move_url(stuck)
 
 
@@ -371,9 +426,13 @@ def test_forged_ids_cannot_move_another_shops_reservation(client, network, mailb
     assert client.get(move_url(theirs)).status_code == 404
     with mailbox():
         assert client.post(move_url(theirs), {"shop": network["shops"]["bordeaux"].pk}).status_code == 404
-        response = client.post(reverse("admin:reservations_reservation_changelist"), {
-            "action": "send_to_colleague", "_selected_action": [theirs.pk],
-        })
+        response = client.post(
+            reverse("admin:reservations_reservation_changelist"),
+            {
+                "action": "send_to_colleague",
+                "_selected_action": [theirs.pk],
+            },
+        )
     assert response.status_code == 302 and response.url != move_url(theirs)
     theirs.refresh_from_db()
     assert theirs.status == S.REQUESTED and Reservation.objects.count() == 1 and not mailbox.outbox
@@ -492,8 +551,12 @@ def test_editions_sharing_a_title_show_author_publisher_and_year(client, network
 
     from tests.factories import ContributorFactory
 
-    folio = BookFactory(title="Les Aventures de Télémaque", isbn=stdnum_isbn.to_isbn13("2070383016"),
-                        publisher="Folio", published_on=datetime.date(1995, 3, 1))
+    folio = BookFactory(
+        title="Les Aventures de Télémaque",
+        isbn=stdnum_isbn.to_isbn13("2070383016"),
+        publisher="Folio",
+        published_on=datetime.date(1995, 3, 1),
+    )
     ContributorFactory(book=folio, name="Fénelon")
     StockLineFactory(shop=network["shops"]["pau"], book=folio, quantity=1)
     network["book"].publisher = "GF Flammarion"
@@ -518,9 +581,19 @@ def test_the_printable_slip_has_the_book_and_where_to_ask(client, network):
     assert 'label for="shop-' not in lookup
     OpeningHours.objects.filter(shop=line.shop, weekday=0).delete()
     html = client.get(slip_url).content.decode()
-    for text in ("Les Aventures de Télémaque", "Librairie de Périgueux", "2 place Francheville", "24000 Périgueux",
-                 line.shop.phone, "Lundi", "fermé", "Mardi", "10:00–19:00", "2 exemplaires disponibles"):
+    for text in (
+        "Les Aventures de Télémaque",
+        "Librairie de Périgueux",
+        "2 place Francheville",
+        "24000 Périgueux",
+        line.shop.phone,
+        "Lundi",
+        "fermé",
+        "Mardi",
+        "10:00–19:00",
+        "2 exemplaires disponibles",
+    ):
         assert text in html, text
-    assert "css/admin.css" in html and 'data-print' in html
+    assert "css/admin.css" in html and "data-print" in html
     client.force_login(staff_member())
     assert client.get(slip_url).status_code == 403

@@ -189,8 +189,14 @@ def test_staff_limits_hold_under_simultaneous_bookings(db_cache, settings):
     bookseller = staff_member(origin)
 
     def book(i, line=line, quantity=2, user=bookseller):
-        reserve(line, quantity=quantity, reader_email=f"c{i}@example.org", form_token=f"s{line.pk}-{i}",
-                referred_by_shop=origin, user=user)
+        reserve(
+            line,
+            quantity=quantity,
+            reader_email=f"c{i}@example.org",
+            form_token=f"s{line.pk}-{i}",
+            referred_by_shop=origin,
+            user=user,
+        )
 
     outcomes = _released_together(8, book)
     assert outcomes == ["ColleagueLineLimit"] * 6 + ["ok"] * 2

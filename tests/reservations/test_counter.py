@@ -9,7 +9,15 @@ from django.utils import timezone, translation
 
 from reservations import services
 from reservations.models import Reservation
-from tests.factories import BookFactory, ContributorFactory, ShopFactory, StockLineFactory, UserFactory, reserve, staff_member
+from tests.factories import (
+    BookFactory,
+    ContributorFactory,
+    ShopFactory,
+    StockLineFactory,
+    UserFactory,
+    reserve,
+    staff_member,
+)
 
 pytestmark = pytest.mark.django_db
 S = Reservation.Status
@@ -32,21 +40,33 @@ def shop_day():
     user.save()
     requested = reserve(line, reader_name="Jeanne Lecture", reader_email="", reader_phone="06 11 22 33 44", quantity=2)
     waiting = services.reservation_confirm(
-        reservation=reserve(line, reader_name="Paul Attente", reader_email="paul@example.org"), user=user)
+        reservation=reserve(line, reader_name="Paul Attente", reader_email="paul@example.org"), user=user
+    )
     overdue = services.reservation_confirm(
-        reservation=reserve(line, reader_name="Zoé Retard", reader_email="zoe@example.org"), user=user,
-        now=timezone.now() - datetime.timedelta(days=30))
+        reservation=reserve(line, reader_name="Zoé Retard", reader_email="zoe@example.org"),
+        user=user,
+        now=timezone.now() - datetime.timedelta(days=30),
+    )
     collected = services.reservation_collect(
-        reservation=reserve(line, reader_name="Léon Parti", reader_email="leon@example.org"), user=user)
+        reservation=reserve(line, reader_name="Léon Parti", reader_email="leon@example.org"), user=user
+    )
     other = reserve(StockLineFactory(shop=ShopFactory(name="Librairie Autre")), reader_name="Lecteur Ailleurs")
-    return {"shop": shop, "line": line, "user": user, "requested": requested, "waiting": waiting,
-            "overdue": overdue, "collected": collected, "other": other}
+    return {
+        "shop": shop,
+        "line": line,
+        "user": user,
+        "requested": requested,
+        "waiting": waiting,
+        "overdue": overdue,
+        "collected": collected,
+        "other": other,
+    }
 
 
 def section(html, key):
     start = html.index(f'id="{key}"')
     end = html.find("<section", start)
-    return html[start:end if end != -1 else None]
+    return html[start : end if end != -1 else None]
 
 
 def test_the_counter_sorts_the_day_into_sections_with_what_to_set_aside(client, shop_day):
@@ -148,9 +168,17 @@ def test_a_bookseller_lands_on_the_counter_the_association_on_the_index(client, 
 
 def test_the_changelist_shows_what_to_set_aside(client, shop_day):
     client.force_login(shop_day["user"])
-    html = client.get(reverse("admin:reservations_reservation_changelist"), {"status__exact": "requested"}).content.decode()
-    for text in ("Le Lièvre de Vatanen", "Arto Paasilinna", "978-2-07-036024-6", "Jeanne Lecture", "0611223344",
-                 "à mettre de côté avant le"):
+    html = client.get(
+        reverse("admin:reservations_reservation_changelist"), {"status__exact": "requested"}
+    ).content.decode()
+    for text in (
+        "Le Lièvre de Vatanen",
+        "Arto Paasilinna",
+        "978-2-07-036024-6",
+        "Jeanne Lecture",
+        "0611223344",
+        "à mettre de côté avant le",
+    ):
         assert text in html, text
     assert "column-shop" not in html  # one shop: no shop column
     assert "Mettre de côté" in html and "Remis au lecteur" in html and "Annuler…" in html

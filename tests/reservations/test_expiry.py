@@ -32,7 +32,11 @@ def test_unconfirmed_reservation_reminds_the_shop_then_expires(mailbox):
     mailbox.outbox.clear()
 
     with mailbox():
-        assert reservations_expire_due(now=at(21, 18)) == {"reminded": 0, "expired_unconfirmed": 0, "expired_uncollected": 0}
+        assert reservations_expire_due(now=at(21, 18)) == {
+            "reminded": 0,
+            "expired_unconfirmed": 0,
+            "expired_uncollected": 0,
+        }
         assert reservations_expire_due(now=at(22, 10))["reminded"] == 1
         assert reservations_expire_due(now=at(22, 11))["reminded"] == 0  # once only
     (reminder,) = mailbox.outbox
@@ -130,8 +134,9 @@ def test_purge_command_uses_the_retention_setting(settings):
 
     settings.RESERVATIONS_RETENTION_DAYS = 30
     reservation = reserve(StockLineFactory())
-    reservation_cancel(reservation=reservation, reason="", by_reader=True,
-                       now=timezone.now() - datetime.timedelta(days=31))
+    reservation_cancel(
+        reservation=reservation, reason="", by_reader=True, now=timezone.now() - datetime.timedelta(days=31)
+    )
     out = StringIO()
     call_command("purge_reservations", stdout=out)
     assert "anonymisées : 1" in out.getvalue()

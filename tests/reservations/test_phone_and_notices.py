@@ -57,8 +57,14 @@ def test_a_bookseller_reserves_at_a_colleagues_for_a_customer_with_a_phone_only(
     client.force_login(staff_member(mine))
     url = reverse("admin:reservations_colleague_reserve", args=[line.pk]) + f"?origin={mine.pk}"
     token = client.get(url).context["form"].initial["form_token"]
-    data = {"reader_name": "Paul Client", "reader_email": "", "reader_phone": "", "quantity": "1",
-            "form_token": token, "origin": mine.pk}
+    data = {
+        "reader_name": "Paul Client",
+        "reader_email": "",
+        "reader_phone": "",
+        "quantity": "1",
+        "form_token": token,
+        "origin": mine.pk,
+    }
     neither = client.post(url, data)
     assert neither.status_code == 400 and "un des deux suffit" in neither.content.decode()
     assert not Reservation.objects.exists()

@@ -244,7 +244,9 @@ def test_redirect_moves_the_hold_and_tells_the_reader(mailbox):
     there = StockLineFactory(book=here.book, quantity=2)
     reservation = reserve(here)
     with mailbox():
-        new = reservation_move_to_shop(reservation=reservation, shop=there.shop, user=UserFactory(), reason="plus chez nous")
+        new = reservation_move_to_shop(
+            reservation=reservation, shop=there.shop, user=UserFactory(), reason="plus chez nous"
+        )
     reservation.refresh_from_db()
     assert reservation.status == S.REDIRECTED and reservation.redirected_to == new
     assert new.shop == there.shop and new.referred_by_shop == here.shop and new.status == S.REQUESTED
@@ -349,8 +351,13 @@ def test_created_by_staff_is_recorded():
 VALID = [(a, b) for a in ALL for b in Reservation.TRANSITIONS[a]]
 #: (quantity, held) of a 3-copy line after a 1-copy reservation makes each move.
 STOCK_AFTER = {S.CONFIRMED: (3, 1), S.COLLECTED: (2, 0), S.CANCELLED: (3, 0), S.EXPIRED: (3, 0), S.REDIRECTED: (3, 0)}
-SUBJECT_WORD = {S.CONFIRMED: "vous attend", S.COLLECTED: "retirée", S.CANCELLED: "annulée",
-                S.EXPIRED: "expiré", S.REDIRECTED: "transférée"}
+SUBJECT_WORD = {
+    S.CONFIRMED: "vous attend",
+    S.COLLECTED: "retirée",
+    S.CANCELLED: "annulée",
+    S.EXPIRED: "expiré",
+    S.REDIRECTED: "transférée",
+}
 
 
 @pytest.mark.parametrize("start, target", VALID)

@@ -14,8 +14,15 @@ S = Reservation.Status
 def form_data(client, line, **overrides):
     page = client.get(reverse("reservations:new", args=[line.pk]))
     token = re.search(r'name="form_token" value="([^"]+)"', page.content.decode()).group(1)
-    data = {"reader_name": "Jeanne Lecture", "reader_email": "jeanne@example.org", "reader_phone": "",
-            "quantity": "1", "note": "", "form_token": token, "website": ""}
+    data = {
+        "reader_name": "Jeanne Lecture",
+        "reader_email": "jeanne@example.org",
+        "reader_phone": "",
+        "quantity": "1",
+        "note": "",
+        "form_token": token,
+        "website": "",
+    }
     data.update(overrides)
     return data
 
@@ -219,13 +226,17 @@ def test_behind_a_proxy_the_client_is_the_right_end_of_x_forwarded_for(client, s
     line = StockLineFactory(quantity=50)
     url = reverse("reservations:new", args=[line.pk])
     statuses = [
-        client.post(url, form_data(client, line, reader_email=f"f{i}@example.org"),
-                    HTTP_X_FORWARDED_FOR=f"10.0.{i}.1, 198.51.100.{i}, 203.0.113.7").status_code
+        client.post(
+            url,
+            form_data(client, line, reader_email=f"f{i}@example.org"),
+            HTTP_X_FORWARDED_FOR=f"10.0.{i}.1, 198.51.100.{i}, 203.0.113.7",
+        ).status_code
         for i in range(15)
     ]
     # The left parts change every time (the client wrote them); the proxy's own entry does not.
     assert statuses.count(302) == 3 and statuses.count(400) == 12
-    other = client.post(url, form_data(client, line, reader_email="g@example.org"),
-                        HTTP_X_FORWARDED_FOR="203.0.113.7, 203.0.113.8")
+    other = client.post(
+        url, form_data(client, line, reader_email="g@example.org"), HTTP_X_FORWARDED_FOR="203.0.113.7, 203.0.113.8"
+    )
     assert other.status_code == 302
     assert Reservation.objects.count() == 4

@@ -37,16 +37,26 @@ def _free_port():
 def collected_static(tmp_path_factory):
     root = tmp_path_factory.mktemp("static")
     env = {**_base_env(), "DJANGO_STATIC_ROOT": str(root)}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return root
 
 
 def _base_env():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CACHE_", "DATABASE_"))}
-    env.update(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="workers-test-" + "k3Y" * 16,
-               DJANGO_ALLOWED_HOSTS="127.0.0.1", EMAIL_URL="dummymail://",
-               RESERVATIONS_LINK_BASE_URL="https://librairies.example")
+    env.update(
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="workers-test-" + "k3Y" * 16,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        EMAIL_URL="dummymail://",
+        RESERVATIONS_LINK_BASE_URL="https://librairies.example",
+    )
     return env
 
 
@@ -66,7 +76,10 @@ def gunicorn(collected_static, db_cache, tmp_path):
     log = open(tmp_path / "gunicorn.log", "w")
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -86,8 +99,9 @@ def gunicorn(collected_static, db_cache, tmp_path):
 
 def _request(port, method, path, body=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request(method, path, body=body, headers={"X-Forwarded-Proto": "https", "Host": f"127.0.0.1:{port}",
-                                                   **(headers or {})})
+    conn.request(
+        method, path, body=body, headers={"X-Forwarded-Proto": "https", "Host": f"127.0.0.1:{port}", **(headers or {})}
+    )
     response = conn.getresponse()
     return response.status, dict(response.getheaders()), response.read().decode()
 
@@ -106,16 +120,32 @@ def test_thirty_simultaneous_submissions_through_two_workers_get_exactly_the_lim
     lock = threading.Lock()
 
     def submit(i):
-        body = urllib.parse.urlencode({
-            "csrfmiddlewaretoken": csrf, "reader_name": "Lecteur", "reader_email": f"r{i}@example.org",
-            "reader_phone": "", "quantity": "1", "note": "", "website": "", "form_token": f"worker-form-{i}",
-        })
+        body = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": csrf,
+                "reader_name": "Lecteur",
+                "reader_email": f"r{i}@example.org",
+                "reader_phone": "",
+                "quantity": "1",
+                "note": "",
+                "website": "",
+                "form_token": f"worker-form-{i}",
+            }
+        )
         barrier.wait()
         # The left part changes each time (the client wrote it); the proxy appended the real address.
-        status, _headers, html = _request(gunicorn, "POST", path, body, {
-            "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf_cookie}",
-            "Referer": f"https://127.0.0.1:{gunicorn}{path}", "X-Forwarded-For": f"10.1.{i}.9, 203.0.113.50",
-        })
+        status, _headers, html = _request(
+            gunicorn,
+            "POST",
+            path,
+            body,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={csrf_cookie}",
+                "Referer": f"https://127.0.0.1:{gunicorn}{path}",
+                "X-Forwarded-For": f"10.1.{i}.9, 203.0.113.50",
+            },
+        )
         with lock:
             statuses.append(status if status != 400 or "Trop de réservations" in html else f"400 {html[:200]}")
 

@@ -16,9 +16,13 @@ def format_onix_report(report: OnixImportReport) -> str:
     if report.file_error:
         lines.append(f"  ERREUR FICHIER : {report.file_error}")
     for problem in report.rejected:
-        lines.append(f"  produit {problem['position']} ({problem['reference'] or '?'}) : rejeté : {problem['error']} [{problem['value']}]")
+        lines.append(
+            f"  produit {problem['position']} ({problem['reference'] or '?'}) : rejeté : {problem['error']} [{problem['value']}]"
+        )
     for problem in report.warnings:
-        lines.append(f"  produit {problem['position']} ({problem['reference'] or '?'}) : avertissement : {problem['error']} [{problem['value']}]")
+        lines.append(
+            f"  produit {problem['position']} ({problem['reference'] or '?'}) : avertissement : {problem['error']} [{problem['value']}]"
+        )
     return "\n".join(lines)
 
 

@@ -8,7 +8,10 @@ import copy
 
 
 def _error(description):
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _import(description):
@@ -33,14 +36,18 @@ _SHOP_STOCK_ERRORS = {
     ),
     "411": _error("Ni Content-Length ni corps « chunked » lisible par ce serveur : envoyez Content-Length."),
     "401": _error("Jeton manquant, invalide ou révoqué (en-tête WWW-Authenticate)."),
-    "403": _error("Le jeton appartient à une autre librairie (forbidden) ou à une librairie qui n'est plus membre "
-                  "active (shop_inactive) ; rien n'a changé."),
+    "403": _error(
+        "Le jeton appartient à une autre librairie (forbidden) ou à une librairie qui n'est plus membre "
+        "active (shop_inactive) ; rien n'a changé."
+    ),
     "404": _error("Librairie inconnue."),
     "405": _error("Méthode non autorisée."),
     "413": _error("Corps trop gros (réglage STOCK_FILE_MAX_BYTES, 50 Mo par défaut)."),
     "415": _error("Type de contenu autre que text/csv ou application/json."),
-    "422": _import("Import refusé (fichier illisible, trop de lignes rejetées, ou instantané qui viderait "
-                   "la plupart du stock) : le stock précédent est conservé ; le rapport dit pourquoi."),
+    "422": _import(
+        "Import refusé (fichier illisible, trop de lignes rejetées, ou instantané qui viderait "
+        "la plupart du stock) : le stock précédent est conservé ; le rapport dit pourquoi."
+    ),
     "500": _import("Import échoué sur une erreur du portail : le stock précédent est conservé ; renvoyez le fichier."),
 }
 
@@ -58,8 +65,13 @@ _STOCK_BODY = {
     },
 }
 
-_SHOP_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"},
-              "description": "Identifiant de la librairie."}
+_SHOP_SLUG = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "Identifiant de la librairie.",
+}
 
 _PROBLEM = {
     "type": "object",
@@ -97,11 +109,15 @@ DOCUMENT = {
                     "Le corps est le stock complet : les titres absents passent à zéro. Mêmes formats et mêmes "
                     "règles que l'import de fichier ; tout ou rien."
                 ),
-                "parameters": [{
-                    "name": "force", "in": "query", "required": False,
-                    "schema": {"type": "boolean", "default": False},
-                    "description": "Appliquer même si l'instantané fait passer à zéro la plupart des titres.",
-                }],
+                "parameters": [
+                    {
+                        "name": "force",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "boolean", "default": False},
+                        "description": "Appliquer même si l'instantané fait passer à zéro la plupart des titres.",
+                    }
+                ],
                 "requestBody": _STOCK_BODY,
                 "responses": {"200": _import("Import appliqué, avec le rapport ligne à ligne."), **_SHOP_STOCK_ERRORS},
             },
@@ -113,12 +129,23 @@ DOCUMENT = {
                     "sans prix, le prix connu est gardé) ; les autres restent telles quelles."
                 ),
                 "requestBody": _STOCK_BODY,
-                "responses": {"200": _import("Lignes appliquées, avec le rapport ligne à ligne."), **_SHOP_STOCK_ERRORS},
+                "responses": {
+                    "200": _import("Lignes appliquées, avec le rapport ligne à ligne."),
+                    **_SHOP_STOCK_ERRORS,
+                },
             },
         },
         "/shops/{slug}/imports/{import_id}": {
-            "parameters": [_SHOP_SLUG, {"name": "import_id", "in": "path", "required": True,
-                                        "schema": {"type": "integer"}, "description": "« import_id » d'un envoi."}],
+            "parameters": [
+                _SHOP_SLUG,
+                {
+                    "name": "import_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                    "description": "« import_id » d'un envoi.",
+                },
+            ],
             "get": {
                 "operationId": "shopStockImport",
                 "summary": "Où en est un import, et son rapport",
@@ -143,8 +170,10 @@ DOCUMENT = {
                 "summary": "Ce document",
                 "security": [],
                 "responses": {
-                    "200": {"description": "Le document OpenAPI.",
-                            "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "200": {
+                        "description": "Le document OpenAPI.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
                     "405": _error("Méthode non autorisée."),
                 },
             },
@@ -154,7 +183,9 @@ DOCUMENT = {
         "securitySchemes": {
             "bearerToken": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <jeton>"},
             "rawBasicToken": {
-                "type": "apiKey", "in": "header", "name": "Authorization",
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
                 "description": "« Basic <jeton> », le jeton brut (pas de base64).",
             },
         },
@@ -162,8 +193,10 @@ DOCUMENT = {
             "Error": {
                 "type": "object",
                 "required": ["error", "message"],
-                "properties": {"error": {"type": "string", "description": "Code stable, en anglais."},
-                               "message": {"type": "string", "description": "Explication en français."}},
+                "properties": {
+                    "error": {"type": "string", "description": "Code stable, en anglais."},
+                    "message": {"type": "string", "description": "Explication en français."},
+                },
             },
             "StockItem": {
                 "type": "object",
@@ -205,26 +238,58 @@ DOCUMENT = {
                     "started_at": {"type": ["string", "null"], "format": "date-time"},
                     "finished_at": {"type": ["string", "null"], "format": "date-time"},
                     "duration_ms": {"type": "integer", "minimum": 0},
-                    "stock_version": {"type": ["integer", "null"],
-                                      "description": "Marque de changement posée sur les lignes de cet import."},
+                    "stock_version": {
+                        "type": ["integer", "null"],
+                        "description": "Marque de changement posée sur les lignes de cet import.",
+                    },
                     "progress": {
                         "type": "object",
-                        "properties": {name: {"type": "integer", "minimum": 0} for name in (
-                            "rows_read", "lines_applied", "books_to_index", "books_indexed", "failed_refreshes",
-                            "given_up_refreshes")},
+                        "properties": {
+                            name: {"type": "integer", "minimum": 0}
+                            for name in (
+                                "rows_read",
+                                "lines_applied",
+                                "books_to_index",
+                                "books_indexed",
+                                "failed_refreshes",
+                                "given_up_refreshes",
+                            )
+                        },
                     },
-                    "problem_counts": {"type": "object", "additionalProperties": {"type": "integer"},
-                                       "description": "Tous les problèmes, comptés par type (isbn, quantity, price, "
-                                                      "duplicate)."},
-                    "problems_left_out": {"type": "integer", "minimum": 0,
-                                          "description": "Problèmes comptés mais pas détaillés (au-delà des "
-                                                         "STOCK_IMPORT_MAX_REPORTED_PROBLEMS premiers)."},
+                    "problem_counts": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                        "description": "Tous les problèmes, comptés par type (isbn, quantity, price, duplicate).",
+                    },
+                    "problems_left_out": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Problèmes comptés mais pas détaillés (au-delà des "
+                        "STOCK_IMPORT_MAX_REPORTED_PROBLEMS premiers).",
+                    },
                     "counts": {
                         "type": "object",
-                        "required": ["rows_read", "created", "updated", "unchanged", "zeroed", "rejected",
-                                     "books_created"],
-                        "properties": {name: {"type": "integer", "minimum": 0} for name in (
-                            "rows_read", "created", "updated", "unchanged", "zeroed", "rejected", "books_created")},
+                        "required": [
+                            "rows_read",
+                            "created",
+                            "updated",
+                            "unchanged",
+                            "zeroed",
+                            "rejected",
+                            "books_created",
+                        ],
+                        "properties": {
+                            name: {"type": "integer", "minimum": 0}
+                            for name in (
+                                "rows_read",
+                                "created",
+                                "updated",
+                                "unchanged",
+                                "zeroed",
+                                "rejected",
+                                "books_created",
+                            )
+                        },
                     },
                     "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
                     "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},

@@ -13,8 +13,14 @@ import ijson
 from django.utils.translation import gettext as _
 
 #: JSON key → stock-file header (a header the importer already recognises).
-JSON_COLUMNS = {"ref": "EAN", "quantity": "Qté", "price": "Prix TTC", "title": "Titre", "author": "Auteur",
-                "publisher": "Éditeur"}
+JSON_COLUMNS = {
+    "ref": "EAN",
+    "quantity": "Qté",
+    "price": "Prix TTC",
+    "title": "Titre",
+    "author": "Auteur",
+    "publisher": "Éditeur",
+}
 CSV_CONTENT_TYPES = {"text/csv", "application/csv", "text/plain", "text/tab-separated-values"}
 JSON_CONTENT_TYPES = {"application/json"}
 #: Line of the converted file holding ``stocks[0]`` (line 1 is the header).
@@ -45,7 +51,8 @@ def stock_file_from_body(body: BinaryIO, content_type: str) -> tuple[BinaryIO, b
     if kind in JSON_CONTENT_TYPES or kind.endswith("+json"):
         return json_to_stock_file(body), True
     raise PayloadError(
-        415, "unsupported_media_type",
+        415,
+        "unsupported_media_type",
         _("Type de contenu non pris en charge (%(type)s) : envoyez text/csv ou application/json.")
         % {"type": kind or "—"},
     )
@@ -88,20 +95,23 @@ def json_to_stock_file(body: BinaryIO) -> BinaryIO:
             elif depth == 1 and top_key == "stocks" and not closing:
                 if event != "start_array":
                     raise PayloadError(
-                        400, "malformed_json", _("Le JSON doit être un objet avec une liste « stocks »."))
+                        400, "malformed_json", _("Le JSON doit être un objet avec une liste « stocks ».")
+                    )
                 found = True
             elif depth == 2 and top_key == "stocks" and not closing:
                 index += 1
                 if event != "start_map":
                     raise PayloadError(
-                        400, "malformed_json", _("stocks[%(index)s] doit être un objet.") % {"index": index})
+                        400, "malformed_json", _("stocks[%(index)s] doit être un objet.") % {"index": index}
+                    )
                 item = {}
             elif depth == 3 and item is not None:
                 if event == "map_key":
                     key = value
                 elif opening:
                     raise PayloadError(
-                        400, "malformed_json",
+                        400,
+                        "malformed_json",
                         _("stocks[%(index)s] : chaque valeur doit être un texte ou un nombre.") % {"index": index},
                     )
                 elif event == "end_map":
@@ -117,7 +127,8 @@ def json_to_stock_file(body: BinaryIO) -> BinaryIO:
                 depth += 1
                 if depth > MAX_JSON_DEPTH:
                     raise PayloadError(
-                        400, "malformed_json",
+                        400,
+                        "malformed_json",
                         _("JSON trop imbriqué (plus de %(depth)s niveaux) : ce n'est pas une liste de stocks.")
                         % {"depth": MAX_JSON_DEPTH},
                     )

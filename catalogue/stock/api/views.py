@@ -38,7 +38,8 @@ def api_view(*methods: str, authenticated: bool = True):
         def wrapper(request, *args, **kwargs):
             if request.method not in methods:
                 return error(
-                    405, "method_not_allowed",
+                    405,
+                    "method_not_allowed",
                     _("Méthode %(method)s non autorisée ici.") % {"method": request.method},
                     Allow=", ".join(methods),
                 )
@@ -46,13 +47,15 @@ def api_view(*methods: str, authenticated: bool = True):
                 request.api_token = authenticate(request)
                 if request.api_token is None:
                     return error(
-                        401, "unauthorized",
+                        401,
+                        "unauthorized",
                         _("Jeton d'API manquant, invalide ou révoqué : envoyez « Authorization: Bearer <jeton> »."),
                         WWW_Authenticate=WWW_AUTHENTICATE,
                     )
                 if not request.api_token.shop.is_active:
                     return error(
-                        403, "shop_inactive",
+                        403,
+                        "shop_inactive",
                         _("La librairie %(shop)s n'est plus membre active du réseau : son jeton ne peut plus servir.")
                         % {"shop": request.api_token.shop.slug},
                     )
@@ -64,7 +67,9 @@ def api_view(*methods: str, authenticated: bool = True):
 
 
 def forbidden_for(token) -> JsonResponse:
-    return error(403, "forbidden", _("Ce jeton appartient à une autre librairie (%(shop)s).") % {"shop": token.shop.slug})
+    return error(
+        403, "forbidden", _("Ce jeton appartient à une autre librairie (%(shop)s).") % {"shop": token.shop.slug}
+    )
 
 
 #: Bytes read from the request at a time.
@@ -81,7 +86,8 @@ def read_body(request) -> BinaryIO:
     """
     limit = settings.STOCK_FILE_MAX_BYTES
     too_big = PayloadError(
-        413, "payload_too_large",
+        413,
+        "payload_too_large",
         _("Corps de requête trop gros (%(limit)s octets au plus) : envoyez un fichier plus petit.") % {"limit": limit},
     )
     terminated = bool(request.environ.get("wsgi.input_terminated"))
@@ -89,9 +95,12 @@ def read_body(request) -> BinaryIO:
     raw_length = request.META.get("CONTENT_LENGTH") or None
     if raw_length is None and not (chunked and terminated):
         raise PayloadError(
-            411, "length_required",
-            _("Longueur du corps inconnue : envoyez l'en-tête Content-Length (ce serveur ne lit pas ici les corps "
-              "« Transfer-Encoding: chunked »)."),
+            411,
+            "length_required",
+            _(
+                "Longueur du corps inconnue : envoyez l'en-tête Content-Length (ce serveur ne lit pas ici les corps "
+                "« Transfer-Encoding: chunked »)."
+            ),
         )
     declared = None
     if raw_length is not None:
@@ -116,15 +125,23 @@ def read_body(request) -> BinaryIO:
         body.write(chunk)
         if declared is not None and received > declared:
             raise PayloadError(
-                400, "body_too_long",
-                _("Corps plus long que la longueur annoncée (Content-Length : %(declared)s octets) : rien n'a été "
-                  "importé.") % {"declared": declared},
+                400,
+                "body_too_long",
+                _(
+                    "Corps plus long que la longueur annoncée (Content-Length : %(declared)s octets) : rien n'a été "
+                    "importé."
+                )
+                % {"declared": declared},
             )
     if declared is not None and received < declared:
         raise PayloadError(
-            400, "incomplete_body",
-            _("Corps incomplet : %(received)s octets reçus sur les %(declared)s annoncés (connexion coupée ?). "
-              "Rien n'a été importé : renvoyez le fichier.") % {"received": received, "declared": declared},
+            400,
+            "incomplete_body",
+            _(
+                "Corps incomplet : %(received)s octets reçus sur les %(declared)s annoncés (connexion coupée ?). "
+                "Rien n'a été importé : renvoyez le fichier."
+            )
+            % {"received": received, "declared": declared},
         )
     body.seek(0)
     return body

@@ -5,8 +5,10 @@ from passculture.services import PassCultureNotConfigured, client_make, venues_l
 
 
 class Command(BaseCommand):
-    help = ("Liste les lieux que les structures ont ouverts au fournisseur pass Culture de l'association, relie chaque "
-            "librairie à son lieu par SIRET et, avec --notification-url, indique au pass Culture où notifier les réservations.")
+    help = (
+        "Liste les lieux que les structures ont ouverts au fournisseur pass Culture de l'association, relie chaque "
+        "librairie à son lieu par SIRET et, avec --notification-url, indique au pass Culture où notifier les réservations."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--notification-url", help="https://<portail>/passculture/notifications")
@@ -21,8 +23,10 @@ class Command(BaseCommand):
         except (PassCultureNotConfigured, PassCultureError) as exc:
             raise CommandError(str(exc)) from exc
         for venue in result["venues"]:
-            self.stdout.write(f"lieu {venue['id']} · SIRET {venue.get('siret') or '—'} · "
-                              f"{venue.get('publicName') or venue.get('legalName') or ''}")
+            self.stdout.write(
+                f"lieu {venue['id']} · SIRET {venue.get('siret') or '—'} · "
+                f"{venue.get('publicName') or venue.get('legalName') or ''}"
+            )
         for shop in result["linked"]:
             self.stdout.write(f"relié : {shop.slug} → lieu {shop.passculture_venue_id}")
         for shop in result["not_found"]:

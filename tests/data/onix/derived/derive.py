@@ -21,7 +21,10 @@ def products(path: Path) -> list[str]:
 def message(parts: list[str], header: str) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<ONIXMessage release="3.0">\n'
-        + header + "\n" + "\n".join(parts) + "\n</ONIXMessage>\n"
+        + header
+        + "\n"
+        + "\n".join(parts)
+        + "\n</ONIXMessage>\n"
     )
 
 
@@ -71,9 +74,18 @@ def deletion_notice():
 
 #: One ONIX list 17 code per role the portal tells apart, with the person credited.
 ROLES = [
-    ("A01", "Maj Sjöwall"), ("B06", "Lois Roth"), ("A12", "Jean Dupont"), ("A13", "Marie Curie-Martin"),
-    ("B01", "Henning Mankell"), ("A15", "Per Wahlöö"), ("A19", "Anne Postface"), ("B05", "Paul Adapte"),
-    ("E07", "Claire Lecture"), ("Z01", "Zoé Assistante"), ("A24", "Ian Introduction"), ("B09", "Serge Série"),
+    ("A01", "Maj Sjöwall"),
+    ("B06", "Lois Roth"),
+    ("A12", "Jean Dupont"),
+    ("A13", "Marie Curie-Martin"),
+    ("B01", "Henning Mankell"),
+    ("A15", "Per Wahlöö"),
+    ("A19", "Anne Postface"),
+    ("B05", "Paul Adapte"),
+    ("E07", "Claire Lecture"),
+    ("Z01", "Zoé Assistante"),
+    ("A24", "Ian Introduction"),
+    ("B09", "Serge Série"),
 ]
 
 
