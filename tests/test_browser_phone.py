@@ -149,7 +149,7 @@ def french_pages(browser, live_server, network, width) -> list[str]:
     summary = page.locator(".error-summary")
     assert summary.get_attribute("role") == "alert"
     # autofocus: focus moves to the summary without JavaScript (checked once the page has settled)
-    page.wait_for_function("document.activeElement.classList.contains('error-summary')", timeout=5000)
+    page.wait_for_function("() => document.activeElement.classList.contains('error-summary')", timeout=5000)
     assert page.title().startswith("Erreur")
     email = page.get_by_label("Votre e-mail")
     assert email.get_attribute("aria-invalid") == "true"
@@ -268,7 +268,7 @@ def keyboard_walk(browser, live_server, network, *, javascript: bool, email: str
     reservation = Reservation.objects.get(reader_email=email)
     assert reservation.reference in page.locator("h1").inner_text()
     # the confirmation message takes the focus (autofocus): it is read first
-    page.wait_for_function("document.activeElement.classList.contains('messages')", timeout=5000)
+    page.wait_for_function("() => document.activeElement.classList.contains('messages')", timeout=5000)
     tab_to(page, r"Annuler ma réservation")
     page.keyboard.press("Enter")
     page.wait_for_url("**/cancel/")
