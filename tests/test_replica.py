@@ -40,6 +40,21 @@ def _wait_for_replay(timeout: float = 20.0) -> None:
             time.sleep(0.05)
 
 
+def _diagnosis(response, line) -> str:
+    """What the search page showed, and what each database holds, when the book is missing."""
+    main = re.search(r"<main.*?</main>", response.content.decode(), re.S)
+    held = {}
+    for alias in ("default", REPLICA):
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM catalogue_booksearchdocument WHERE book_id = %s),"
+                " (SELECT count(*) FROM catalogue_stockline WHERE id = %s), pg_is_in_recovery()",
+                [line.book_id, line.pk],
+            )
+            held[alias] = cursor.fetchone()
+    return f"documents, lines, in recovery: {held}; page: {main.group(0)[-1500:] if main else response.content[:800]}"
+
+
 @pytest.fixture(scope="module")
 def replica(django_db_setup, django_db_blocker):
     """The ``replica`` alias, on the streaming replica, reading the (replicated) test database.
@@ -77,7 +92,7 @@ def test_reader_pages_are_served_by_the_replica_and_reservations_written_to_the_
             time.sleep(0.1)
         book = client.get(line.book.get_absolute_url())
         form = client.get(reverse("reservations:new", args=[line.pk]))
-    assert "Les Voyages de Gulliver" in search.content.decode()
+    assert "Les Voyages de Gulliver" in search.content.decode(), _diagnosis(search, line)
     assert reverse("reservations:new", args=[line.pk]) in book.content.decode()
     assert form.status_code == 200
     replica_sql = " ".join(q["sql"] for q in on_replica.captured_queries)
