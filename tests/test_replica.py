@@ -85,11 +85,11 @@ def test_reader_pages_are_served_by_the_replica_and_reservations_written_to_the_
 
     with CaptureQueriesContext(replica) as on_replica, CaptureQueriesContext(connections["default"]) as on_primary:
         # A loaded machine may show the replayed rows a moment after the replay position says so.
-        for _attempt in range(50):
+        for _attempt in range(100):
             search = client.get("/search/", {"q": "gulliver"})
             if "Les Voyages de Gulliver" in search.content.decode():
                 break
-            time.sleep(0.1)
+            time.sleep(0.2)
         book = client.get(line.book.get_absolute_url())
         form = client.get(reverse("reservations:new", args=[line.pk]))
     assert "Les Voyages de Gulliver" in search.content.decode(), _diagnosis(search, line)
