@@ -1,11 +1,11 @@
 from django import forms
-from django.contrib import admin, messages
-from django.template.response import TemplateResponse
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
 from bookshops.admin_scoping import ShopScopedAdmin
-from reservations.exceptions import REFUSALS
+from reservations.admin_actions import WorkflowActionsMixin
+from reservations.forms import ReasonForm
 
 from . import services
 from .models import Alert, Order, OrderEmail, OrderEvent
@@ -29,16 +29,17 @@ class AcceptForm(forms.Form):
     expected_on = forms.DateField(label=_("Arrivée prévue le"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class DeclineForm(forms.Form):
-    reason = forms.CharField(
+def decline_form(data=None) -> ReasonForm:
+    return ReasonForm(
+        data,
         label=_("Motif (envoyé au lecteur)"),
-        max_length=300,
         help_text=_("Par exemple : indisponible chez le distributeur."),
     )
 
 
 @admin.register(Order)
-class OrderAdmin(ShopScopedAdmin):
+class OrderAdmin(WorkflowActionsMixin, ShopScopedAdmin):
+    service_argument = "order"
     list_display = [
         "reference",
         "created_at",
@@ -92,55 +93,21 @@ class OrderAdmin(ShopScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def _apply(self, request, queryset, service, done_message, **kwargs):
-        done = 0
-        for order in queryset.select_related("shop", "book").order_by("pk"):
-            try:
-                service(order=order, user=request.user, **kwargs)
-            except REFUSALS as error:
-                self.message_user(request, f"{order.reference} : {error.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done), messages.SUCCESS)
-
-    def _with_form(self, request, queryset, form_class, title, apply):
-        form = form_class(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            apply(form.cleaned_data)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.model._meta,
-            "form": form,
-            "orders": queryset.select_related("shop", "book"),
-            "action": request.POST.get("action", ""),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/orders/order/action_form.html", context)
-
     @admin.action(description=_("Commandée au distributeur (date prévue)…"), permissions=["change"])
     def accept(self, request, queryset):
         return self._with_form(
             request,
             queryset,
             AcceptForm,
-            _("Commandes passées au distributeur"),
-            lambda data: self._apply(
-                request,
-                queryset,
-                services.order_accept,
-                lambda n: (
-                    ngettext(
-                        "%(count)d commande passée au distributeur : le lecteur est prévenu.",
-                        "%(count)d commandes passées au distributeur : les lecteurs sont prévenus.",
-                        n,
-                    )
-                    % {"count": n}
-                ),
-                expected_on=data["expected_on"],
+            services.order_accept,
+            ngettext_lazy(
+                "%(count)d commande passée au distributeur : le lecteur est prévenu.",
+                "%(count)d commandes passées au distributeur : les lecteurs sont prévenus.",
+                "count",
             ),
+            title=_("Commandes passées au distributeur"),
+            intro=_("Le lecteur recevra un e-mail à chaque étape."),
+            submit=_("Valider"),
         )
 
     @admin.action(description=_("Arrivée (mise de côté)"), permissions=["change"])
@@ -149,13 +116,10 @@ class OrderAdmin(ShopScopedAdmin):
             request,
             queryset,
             services.order_arrive,
-            lambda n: (
-                ngettext(
-                    "%(count)d commande arrivée : le lecteur est prévenu.",
-                    "%(count)d commandes arrivées : les lecteurs sont prévenus.",
-                    n,
-                )
-                % {"count": n}
+            ngettext_lazy(
+                "%(count)d commande arrivée : le lecteur est prévenu.",
+                "%(count)d commandes arrivées : les lecteurs sont prévenus.",
+                "count",
             ),
         )
 
@@ -165,7 +129,7 @@ class OrderAdmin(ShopScopedAdmin):
             request,
             queryset,
             services.order_collect,
-            lambda n: ngettext("%(count)d commande remise.", "%(count)d commandes remises.", n) % {"count": n},
+            ngettext_lazy("%(count)d commande remise.", "%(count)d commandes remises.", "count"),
         )
 
     @admin.action(description=_("Refuser (motif)…"), permissions=["change"])
@@ -173,22 +137,16 @@ class OrderAdmin(ShopScopedAdmin):
         return self._with_form(
             request,
             queryset,
-            DeclineForm,
-            _("Refuser des commandes"),
-            lambda data: self._apply(
-                request,
-                queryset,
-                services.order_decline,
-                lambda n: (
-                    ngettext(
-                        "%(count)d commande refusée : le lecteur est prévenu.",
-                        "%(count)d commandes refusées : les lecteurs sont prévenus.",
-                        n,
-                    )
-                    % {"count": n}
-                ),
-                reason=data["reason"],
+            decline_form,
+            services.order_decline,
+            ngettext_lazy(
+                "%(count)d commande refusée : le lecteur est prévenu.",
+                "%(count)d commandes refusées : les lecteurs sont prévenus.",
+                "count",
             ),
+            title=_("Refuser des commandes"),
+            intro=_("Le lecteur recevra ce motif par e-mail."),
+            submit=_("Refuser ces commandes"),
         )
 
 

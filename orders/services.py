@@ -109,7 +109,7 @@ def order_request(
             if replay is None:
                 raise OrderNotPossible(message=_("Ce formulaire a déjà servi : rechargez la page.")) from None
             return replay
-        _record(order, "", Status.UNCONFIRMED, actor=Actor.READER, now=now)
+        OrderEvent.record(order, "", Status.UNCONFIRMED, actor=Actor.READER, now=now)
         order_email_queue(order=order, kinds=["confirm_address"])
     return order
 
@@ -166,7 +166,7 @@ def order_transition(
             locked.reason = reason[:300]
             fields.append("reason")
         locked.save(update_fields=fields)
-        _record(locked, from_status, to_status, actor=actor, user=user, reason=reason, now=now)
+        OrderEvent.record(locked, from_status, to_status, actor=actor, user=user, reason=reason, now=now)
         kinds = [READER_EMAIL_ON[to_status]]
         if to_status == Status.REQUESTED:
             kinds.append("shop_new")
@@ -175,18 +175,6 @@ def order_transition(
         order_email_queue(order=locked, kinds=kinds)
     order.__dict__.update({k: v for k, v in locked.__dict__.items() if k != "_state"})
     return order
-
-
-def _record(order, from_status, to_status, *, actor, user=None, reason="", now) -> None:
-    OrderEvent.objects.create(
-        order=order,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        user=user,
-        reason=reason[:300],
-        created_at=now,
-    )
 
 
 def order_accept(*, order: Order, expected_on: datetime.date, user=None, now=None) -> Order:

@@ -10,7 +10,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
 from bookshops.admin_scoping import ShopScopedAdmin
 from bookshops.models import Shop
@@ -18,6 +18,7 @@ from catalogue.models import StockLine
 from portal.admin import OutboxAdmin
 
 from . import services
+from .admin_actions import WorkflowActionsMixin
 from .colleague import colleague_book_lookup, colleague_holdings
 from .emails import emails_send
 from .exceptions import REFUSALS
@@ -78,7 +79,8 @@ class ReservationEventInline(admin.TabularInline):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ShopScopedAdmin):
+class ReservationAdmin(WorkflowActionsMixin, ShopScopedAdmin):
+    service_argument = "reservation"
     list_display = ["reference", "book_cell", "quantity", "reader_cell", "deadline", "status", "shop"]
     list_filter = ["status", "created_at", ("shop", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "created_at"
@@ -160,31 +162,16 @@ class ReservationAdmin(ShopScopedAdmin):
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
-    def _apply(self, request, queryset, service, done_message, **kwargs):
-        done = 0
-        for reservation in queryset.select_related("shop", "book").order_by("pk"):
-            try:
-                service(reservation=reservation, user=request.user, **kwargs)
-            except REFUSALS as error:
-                self.message_user(request, f"{reservation.reference} : {error.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done), messages.SUCCESS)
-
     @admin.action(description=_("Mettre de côté"), permissions=["change"])
     def confirm(self, request, queryset):
         self._apply(
             request,
             queryset,
             services.reservation_confirm,
-            lambda n: (
-                ngettext(
-                    "%(count)d réservation confirmée : le lecteur est prévenu.",
-                    "%(count)d réservations confirmées : les lecteurs sont prévenus.",
-                    n,
-                )
-                % {"count": n}
+            ngettext_lazy(
+                "%(count)d réservation confirmée : le lecteur est prévenu.",
+                "%(count)d réservations confirmées : les lecteurs sont prévenus.",
+                "count",
             ),
         )
 
@@ -194,40 +181,27 @@ class ReservationAdmin(ShopScopedAdmin):
             request,
             queryset,
             services.reservation_collect,
-            lambda n: (
-                ngettext("%(count)d réservation remise au lecteur.", "%(count)d réservations remises aux lecteurs.", n)
-                % {"count": n}
+            ngettext_lazy(
+                "%(count)d réservation remise au lecteur.", "%(count)d réservations remises aux lecteurs.", "count"
             ),
         )
 
     @admin.action(description=_("Annuler…"), permissions=["change"])
     def cancel_with_reason(self, request, queryset):
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            self._apply(
-                request,
-                queryset,
-                services.reservation_cancel,
-                lambda n: (
-                    ngettext(
-                        "%(count)d réservation annulée : le lecteur est prévenu.",
-                        "%(count)d réservations annulées : les lecteurs sont prévenus.",
-                        n,
-                    )
-                    % {"count": n}
-                ),
-                reason=form.cleaned_data["reason"],
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Annuler des réservations"),
-            "opts": self.model._meta,
-            "form": form,
-            "reservations": queryset.select_related("shop", "book"),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "reservations/admin/cancel_reason.html", context)
+        return self._with_form(
+            request,
+            queryset,
+            ReasonForm,
+            services.reservation_cancel,
+            ngettext_lazy(
+                "%(count)d réservation annulée : le lecteur est prévenu.",
+                "%(count)d réservations annulées : les lecteurs sont prévenus.",
+                "count",
+            ),
+            title=_("Annuler des réservations"),
+            intro=_("Le lecteur recevra ce motif par e-mail et les exemplaires redeviendront disponibles."),
+            submit=_("Annuler ces réservations"),
+        )
 
     # --- Sending a customer to a colleague -------------------------------------
 
