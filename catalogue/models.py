@@ -65,6 +65,8 @@ class Book(models.Model):
         ONIX = "onix", _("notice ONIX")
         SHOP_FILE = "shop_file", _("fichier de stock d'une librairie")
         STAFF = "staff", _("saisie manuelle")
+        #: A reader ordering or watching a book the catalogue did not know: the weakest of all.
+        READER = "reader", _("indiqué par un lecteur")
 
     class Form(models.TextChoices):
         PRINT = "print", _("livre imprimé")
@@ -73,7 +75,7 @@ class Book(models.Model):
         OTHER = "other", _("autre produit")
 
     #: Sources that may overwrite a field, weakest first (see ``may_set``).
-    SOURCE_RANK = {Source.SHOP_FILE: 0, Source.ONIX: 1, Source.STAFF: 2}
+    SOURCE_RANK = {Source.READER: -1, Source.SHOP_FILE: 0, Source.ONIX: 1, Source.STAFF: 2}
 
     isbn = models.CharField(_("ISBN"), max_length=13, unique=True)
     title = models.CharField(_("titre"), max_length=500)
