@@ -1,10 +1,12 @@
 from django import forms
 from django.contrib import admin
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from bookshops.admin_scoping import ShopScopedAdmin
-from reservations.admin_actions import WorkflowActionsMixin
+from reservations.admin_actions import CounterAction, WorkflowActionsMixin
 from reservations.forms import ReasonForm
 
 from . import services
@@ -28,6 +30,12 @@ class OrderEventInline(admin.TabularInline):
 class AcceptForm(forms.Form):
     expected_on = forms.DateField(label=_("Arrivée prévue le"), widget=forms.DateInput(attrs={"type": "date"}))
 
+    def clean_expected_on(self):
+        expected_on = self.cleaned_data["expected_on"]
+        if expected_on < timezone.localdate():
+            raise forms.ValidationError(_("La date d'arrivée prévue ne peut pas être passée."))
+        return expected_on
+
 
 def decline_form(data=None) -> ReasonForm:
     return ReasonForm(
@@ -37,9 +45,29 @@ def decline_form(data=None) -> ReasonForm:
     )
 
 
+#: The counter's one-click actions on orders.
+COUNTER_ACTIONS = {
+    "accept": CounterAction(
+        services.order_accept,
+        _("« %(title)s » commandé au distributeur pour %(name)s."),
+        form_class=AcceptForm,
+        missing=_("Indiquez une date d'arrivée prévue, aujourd'hui ou plus tard : le lecteur la recevra."),
+    ),
+    "arrive": CounterAction(services.order_arrive, _("« %(title)s » arrivé et mis de côté pour %(name)s.")),
+    "collect": CounterAction(services.order_collect, _("« %(title)s » remis à %(name)s."), tells_reader=False),
+    "decline": CounterAction(
+        services.order_decline,
+        _("Commande de %(name)s refusée."),
+        form_class=decline_form,
+        missing=_("Indiquez au lecteur pourquoi la commande ne peut pas être honorée."),
+    ),
+}
+
+
 @admin.register(Order)
 class OrderAdmin(WorkflowActionsMixin, ShopScopedAdmin):
     service_argument = "order"
+    counter_actions = COUNTER_ACTIONS
     list_display = [
         "reference",
         "created_at",
@@ -92,6 +120,16 @@ class OrderAdmin(WorkflowActionsMixin, ShopScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "counter/<int:pk>/<slug:action>/",
+                self.admin_site.admin_view(self.counter_action_view),
+                name="orders_order_counter_action",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.action(description=_("Commandée au distributeur (date prévue)…"), permissions=["change"])
     def accept(self, request, queryset):

@@ -1,14 +1,13 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -18,22 +17,24 @@ from catalogue.models import StockLine
 from portal.admin import OutboxAdmin
 
 from . import services
-from .admin_actions import WorkflowActionsMixin
+from .admin_actions import CounterAction, WorkflowActionsMixin
 from .colleague import colleague_book_lookup, colleague_holdings
 from .emails import emails_send
 from .exceptions import REFUSALS
 from .forms import ColleagueSearchForm, MoveToShopForm, OnBehalfReservationForm, ReasonForm
 from .models import OutgoingEmail, Reservation, ReservationEvent, ReservationPause
 from .pauses import pauses_changed
-from .selectors import SECTIONS, counter_day
+from .selectors import SECTIONS, counter_day, counter_panels
 
-#: The counter's one-click actions: service, and the message once done.
+#: The counter's one-click actions.
 COUNTER_ACTIONS = {
-    "confirm": (services.reservation_confirm, _("« %(title)s » mis de côté pour %(name)s.")),
-    "collect": (services.reservation_collect, _("« %(title)s » remis à %(name)s.")),
-    "cancel": (
+    "confirm": CounterAction(services.reservation_confirm, _("« %(title)s » mis de côté pour %(name)s.")),
+    "collect": CounterAction(services.reservation_collect, _("« %(title)s » remis à %(name)s."), tells_reader=False),
+    "cancel": CounterAction(
         services.reservation_cancel,
         _("Réservation de %(name)s annulée, les exemplaires sont de nouveau disponibles."),
+        form_class=ReasonForm,
+        missing=_("Indiquez le motif de l'annulation : le lecteur le recevra."),
     ),
 }
 
@@ -81,6 +82,7 @@ class ReservationEventInline(admin.TabularInline):
 @admin.register(Reservation)
 class ReservationAdmin(WorkflowActionsMixin, ShopScopedAdmin):
     service_argument = "reservation"
+    counter_actions = COUNTER_ACTIONS
     list_display = ["reference", "book_cell", "quantity", "reader_cell", "deadline", "status", "shop"]
     list_filter = ["status", "created_at", ("shop", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "created_at"
@@ -231,12 +233,19 @@ class ReservationAdmin(WorkflowActionsMixin, ShopScopedAdmin):
     def counter_view(self, request):
         """The bookseller's day: what to set aside, what is overdue, what waits, what left today."""
         shops = self._bookseller_shops(request)
-        only = request.GET.get("section") if request.GET.get("section") in SECTIONS else None
         day = counter_day(reservations=self.get_queryset(request))
+        panels = [
+            panel
+            for _receiver, panel in counter_panels.send(sender=type(self), request=request, shops=shops, now=day.now)
+            if panel is not None
+        ]
+        keys = {*SECTIONS, *(panel.key for panel in panels)}
+        only = request.GET.get("section") if request.GET.get("section") in keys else None
         context = self._context(
             request,
             _("Au comptoir aujourd'hui"),
             day=day,
+            panels=panels,
             only=only,
             shops=shops,
             many_shops=shops.count() > 1,
@@ -245,46 +254,6 @@ class ReservationAdmin(WorkflowActionsMixin, ShopScopedAdmin):
             sections=SECTIONS,
         )
         return TemplateResponse(request, "admin/reservations/counter.html", context)
-
-    def counter_action_view(self, request, pk, action):
-        """One click from the counter or a reservation's page, through the reservation's service."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        reservation = get_object_or_404(self.get_queryset(request).select_related("shop", "book"), pk=pk)
-        if action not in COUNTER_ACTIONS or not self.has_change_permission(request, reservation):
-            raise PermissionDenied
-        back = request.POST.get("next", "")
-        if not (
-            back.startswith("/")
-            and url_has_allowed_host_and_scheme(
-                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            )
-        ):
-            back = reverse("admin:reservations_counter")
-        service, done = COUNTER_ACTIONS[action]
-        kwargs = {}
-        if action == "cancel":
-            form = ReasonForm(request.POST)
-            if not form.is_valid():
-                self.message_user(
-                    request, _("Indiquez le motif de l'annulation : le lecteur le recevra."), messages.ERROR
-                )
-                return redirect(back)
-            kwargs["reason"] = form.cleaned_data["reason"]
-        try:
-            service(reservation=reservation, user=request.user, **kwargs)
-        except REFUSALS as error:
-            self.message_user(request, f"{reservation.reference} : {error.message}", messages.ERROR)
-        else:
-            message = [done % {"title": reservation.book.title, "name": reservation.reader_name}]
-            if action != "collect" and reservation.reader_email:
-                message.append(_("Le lecteur est prévenu par e-mail."))
-            elif action != "collect" and reservation.reader_phone:
-                message.append(
-                    _("Pas d'e-mail : appelez le lecteur au %(phone)s.") % {"phone": reservation.reader_phone}
-                )
-            self.message_user(request, " ".join(str(m) for m in message), messages.SUCCESS)
-        return redirect(back)
 
     def by_reference_view(self, request, reference):
         """The link in a shop's e-mail: the reservation's page, found by its reference."""
