@@ -120,6 +120,17 @@ class Book(models.Model):
     def is_out_of_print(self):
         return self.availability == self.Availability.OUT_OF_PRINT
 
+    @classmethod
+    def announced_q(cls, prefix: str = "", today=None) -> Q:
+        """Books announced at the publisher and not out yet: « à paraître », with no publication date or a later one.
+
+        A feed that never updates the status does not hold a book back past its publication date.
+        """
+        today = today or timezone.localdate()
+        return Q(**{f"{prefix}availability": cls.Availability.FORTHCOMING}) & (
+            Q(**{f"{prefix}published_on__isnull": True}) | Q(**{f"{prefix}published_on__gt": today})
+        )
+
     @property
     def is_collectable(self) -> bool:
         """Offered for click-and-collect: a print book or audio on a physical carrier, not an e-book or goods."""

@@ -430,7 +430,12 @@ def alerts_match(*, book_ids, now=None) -> int:
     shops = Shop.objects.active().only("id", "name", "town", "latitude", "longitude").in_bulk()
     for start in range(0, len(book_ids), 1000):
         chunk = book_ids[start : start + 1000]
-        alerts = list(Alert.objects.watching(now).filter(book_id__in=chunk))
+        # A book announced at the publisher waits for its release (``books_released``), even if a shop has copies.
+        alerts = list(
+            Alert.objects.watching(now)
+            .filter(book_id__in=chunk)
+            .exclude(Book.announced_q("book__", timezone.localdate(now)))
+        )
         if not alerts:
             continue
         lines_by_book: dict[int, list] = {}
