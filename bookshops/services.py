@@ -272,6 +272,8 @@ BOOKSELLERS_PERMISSIONS = [
     # pass Culture: each shop's exchanges, and its bookings (changed by validating a countermark).
     ("passculture", "syncrun", ("view",)),
     ("passculture", "booking", ("view", "change")),
+    # Orders through the shop (issue 16): worked from the counter, like reservations.
+    ("orders", "order", ("view", "change")),
 ]
 
 

@@ -17,6 +17,7 @@ from portal.admin import OutboxAdmin
 from .exceptions import StockImportRefused
 from .forms import ArrivalsFormSet, ArrivalsShopForm, StockUploadForm
 from .models import Book, Contributor, IndexRefresh, SearchMiss, StockImport, StockLine, Subject
+from .signals import books_released_send
 from .stock.snapshots import stock_import, stock_import_create, stock_import_retry, stock_imports_fail_stale
 from .stock.tasks import stock_import_start
 
@@ -68,6 +69,8 @@ class BookAdmin(admin.ModelAdmin):
         for name in form.changed_data:
             obj.provenance[name] = entry
         super().save_model(request, obj, form, change)
+        if change and "availability" in form.changed_data:
+            books_released_send(sender=Book, before={obj.pk: form.initial.get("availability")}, books=[obj])
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

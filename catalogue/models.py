@@ -65,6 +65,8 @@ class Book(models.Model):
         ONIX = "onix", _("notice ONIX")
         SHOP_FILE = "shop_file", _("fichier de stock d'une librairie")
         STAFF = "staff", _("saisie manuelle")
+        #: A reader ordering or watching a book the catalogue did not know: the weakest of all.
+        READER = "reader", _("indiqué par un lecteur")
 
     class Form(models.TextChoices):
         PRINT = "print", _("livre imprimé")
@@ -73,7 +75,7 @@ class Book(models.Model):
         OTHER = "other", _("autre produit")
 
     #: Sources that may overwrite a field, weakest first (see ``may_set``).
-    SOURCE_RANK = {Source.SHOP_FILE: 0, Source.ONIX: 1, Source.STAFF: 2}
+    SOURCE_RANK = {Source.READER: -1, Source.SHOP_FILE: 0, Source.ONIX: 1, Source.STAFF: 2}
 
     isbn = models.CharField(_("ISBN"), max_length=13, unique=True)
     title = models.CharField(_("titre"), max_length=500)
@@ -117,6 +119,17 @@ class Book(models.Model):
     @property
     def is_out_of_print(self):
         return self.availability == self.Availability.OUT_OF_PRINT
+
+    @classmethod
+    def announced_q(cls, prefix: str = "", today=None) -> Q:
+        """Books announced at the publisher and not out yet: « à paraître », with no publication date or a later one.
+
+        A feed that never updates the status does not hold a book back past its publication date.
+        """
+        today = today or timezone.localdate()
+        return Q(**{f"{prefix}availability": cls.Availability.FORTHCOMING}) & (
+            Q(**{f"{prefix}published_on__isnull": True}) | Q(**{f"{prefix}published_on__gt": today})
+        )
 
     @property
     def is_collectable(self) -> bool:

@@ -1,11 +1,13 @@
 from django import forms
-from django.contrib import admin, messages
-from django.template.response import TemplateResponse
+from django.contrib import admin
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
 from bookshops.admin_scoping import ShopScopedAdmin
-from reservations.exceptions import REFUSALS
+from reservations.admin_actions import CounterAction, WorkflowActionsMixin
+from reservations.forms import ReasonForm
 
 from . import services
 from .models import Alert, Order, OrderEmail, OrderEvent
@@ -28,17 +30,44 @@ class OrderEventInline(admin.TabularInline):
 class AcceptForm(forms.Form):
     expected_on = forms.DateField(label=_("Arrivée prévue le"), widget=forms.DateInput(attrs={"type": "date"}))
 
+    def clean_expected_on(self):
+        expected_on = self.cleaned_data["expected_on"]
+        if expected_on < timezone.localdate():
+            raise forms.ValidationError(_("La date d'arrivée prévue ne peut pas être passée."))
+        return expected_on
 
-class DeclineForm(forms.Form):
-    reason = forms.CharField(
+
+def decline_form(data=None) -> ReasonForm:
+    return ReasonForm(
+        data,
         label=_("Motif (envoyé au lecteur)"),
-        max_length=300,
         help_text=_("Par exemple : indisponible chez le distributeur."),
     )
 
 
+#: The counter's one-click actions on orders.
+COUNTER_ACTIONS = {
+    "accept": CounterAction(
+        services.order_accept,
+        _("« %(title)s » commandé au distributeur pour %(name)s."),
+        form_class=AcceptForm,
+        missing=_("Indiquez une date d'arrivée prévue, aujourd'hui ou plus tard : le lecteur la recevra."),
+    ),
+    "arrive": CounterAction(services.order_arrive, _("« %(title)s » arrivé et mis de côté pour %(name)s.")),
+    "collect": CounterAction(services.order_collect, _("« %(title)s » remis à %(name)s."), tells_reader=False),
+    "decline": CounterAction(
+        services.order_decline,
+        _("Commande de %(name)s refusée."),
+        form_class=decline_form,
+        missing=_("Indiquez au lecteur pourquoi la commande ne peut pas être honorée."),
+    ),
+}
+
+
 @admin.register(Order)
-class OrderAdmin(ShopScopedAdmin):
+class OrderAdmin(WorkflowActionsMixin, ShopScopedAdmin):
+    service_argument = "order"
+    counter_actions = COUNTER_ACTIONS
     list_display = [
         "reference",
         "created_at",
@@ -92,33 +121,15 @@ class OrderAdmin(ShopScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def _apply(self, request, queryset, service, done_message, **kwargs):
-        done = 0
-        for order in queryset.select_related("shop", "book").order_by("pk"):
-            try:
-                service(order=order, user=request.user, **kwargs)
-            except REFUSALS as error:
-                self.message_user(request, f"{order.reference} : {error.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done), messages.SUCCESS)
-
-    def _with_form(self, request, queryset, form_class, title, apply):
-        form = form_class(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            apply(form.cleaned_data)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.model._meta,
-            "form": form,
-            "orders": queryset.select_related("shop", "book"),
-            "action": request.POST.get("action", ""),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/orders/order/action_form.html", context)
+    def get_urls(self):
+        return [
+            path(
+                "counter/<int:pk>/<slug:action>/",
+                self.admin_site.admin_view(self.counter_action_view),
+                name="orders_order_counter_action",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.action(description=_("Commandée au distributeur (date prévue)…"), permissions=["change"])
     def accept(self, request, queryset):
@@ -126,21 +137,15 @@ class OrderAdmin(ShopScopedAdmin):
             request,
             queryset,
             AcceptForm,
-            _("Commandes passées au distributeur"),
-            lambda data: self._apply(
-                request,
-                queryset,
-                services.order_accept,
-                lambda n: (
-                    ngettext(
-                        "%(count)d commande passée au distributeur : le lecteur est prévenu.",
-                        "%(count)d commandes passées au distributeur : les lecteurs sont prévenus.",
-                        n,
-                    )
-                    % {"count": n}
-                ),
-                expected_on=data["expected_on"],
+            services.order_accept,
+            ngettext_lazy(
+                "%(count)d commande passée au distributeur : le lecteur est prévenu.",
+                "%(count)d commandes passées au distributeur : les lecteurs sont prévenus.",
+                "count",
             ),
+            title=_("Commandes passées au distributeur"),
+            intro=_("Le lecteur recevra un e-mail à chaque étape."),
+            submit=_("Valider"),
         )
 
     @admin.action(description=_("Arrivée (mise de côté)"), permissions=["change"])
@@ -149,13 +154,10 @@ class OrderAdmin(ShopScopedAdmin):
             request,
             queryset,
             services.order_arrive,
-            lambda n: (
-                ngettext(
-                    "%(count)d commande arrivée : le lecteur est prévenu.",
-                    "%(count)d commandes arrivées : les lecteurs sont prévenus.",
-                    n,
-                )
-                % {"count": n}
+            ngettext_lazy(
+                "%(count)d commande arrivée : le lecteur est prévenu.",
+                "%(count)d commandes arrivées : les lecteurs sont prévenus.",
+                "count",
             ),
         )
 
@@ -165,7 +167,7 @@ class OrderAdmin(ShopScopedAdmin):
             request,
             queryset,
             services.order_collect,
-            lambda n: ngettext("%(count)d commande remise.", "%(count)d commandes remises.", n) % {"count": n},
+            ngettext_lazy("%(count)d commande remise.", "%(count)d commandes remises.", "count"),
         )
 
     @admin.action(description=_("Refuser (motif)…"), permissions=["change"])
@@ -173,22 +175,16 @@ class OrderAdmin(ShopScopedAdmin):
         return self._with_form(
             request,
             queryset,
-            DeclineForm,
-            _("Refuser des commandes"),
-            lambda data: self._apply(
-                request,
-                queryset,
-                services.order_decline,
-                lambda n: (
-                    ngettext(
-                        "%(count)d commande refusée : le lecteur est prévenu.",
-                        "%(count)d commandes refusées : les lecteurs sont prévenus.",
-                        n,
-                    )
-                    % {"count": n}
-                ),
-                reason=data["reason"],
+            decline_form,
+            services.order_decline,
+            ngettext_lazy(
+                "%(count)d commande refusée : le lecteur est prévenu.",
+                "%(count)d commandes refusées : les lecteurs sont prévenus.",
+                "count",
             ),
+            title=_("Refuser des commandes"),
+            intro=_("Le lecteur recevra ce motif par e-mail."),
+            submit=_("Refuser ces commandes"),
         )
 
 

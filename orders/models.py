@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.tasks import Outbox
-from reservations.models import REFERENCE_LENGTH, Reservation, new_reference
+from reservations.models import REFERENCE_LENGTH, Reservation, StatusEvent, new_reference, status_fields
 
 Language = Reservation.Language
 
@@ -154,28 +154,13 @@ class Order(models.Model):
         return steps
 
 
-class OrderEvent(models.Model):
-    """One change of an order's status: who, when, why."""
+class OrderEvent(StatusEvent):
+    """One change of an order's status."""
 
-    class Actor(models.TextChoices):
-        STAFF = "staff", _("libraire")
-        READER = "reader", _("lecteur")
-        SYSTEM = "system", _("système")
+    SUBJECT_FIELD = "order"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(_("de"), max_length=12, choices=Order.Status.choices, blank=True)
-    to_status = models.CharField(_("vers"), max_length=12, choices=Order.Status.choices)
-    actor = models.CharField(_("par"), max_length=10, choices=Actor.choices)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("utilisateur"), null=True, blank=True, on_delete=models.SET_NULL
-    )
-    reason = models.CharField(_("motif"), max_length=300, blank=True)
-    created_at = models.DateTimeField(_("le"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("étape")
-        verbose_name_plural = _("historique")
-        ordering = ["created_at", "pk"]
+    from_status, to_status = status_fields(Order.Status.choices)
 
     def __str__(self):
         return f"{self.get_from_status_display() or '—'} → {self.get_to_status_display()}"

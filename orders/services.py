@@ -9,7 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookshops.geo import sphere_km, with_distances
+from catalogue.isbn import normalize_isbn
 from catalogue.models import Book, StockLine
+from catalogue.services import book_for_reader_isbn
 from reservations.deadlines import opening_days_after
 from reservations.pauses import reservation_pause_check
 from reservations.services import lock_keys, normalize_email, rate_limit
@@ -39,9 +41,9 @@ READER_EMAIL_ON = {
 }
 
 
-def order_refusal(*, book: Book, shop) -> str | None:
-    """Why ``book`` cannot be ordered through ``shop``, for the reader; None when it can."""
-    if book.is_out_of_print:
+def order_refusal(*, book: Book | None, shop) -> str | None:
+    """Why ``book`` (None: an ISBN the catalogue does not know) cannot be ordered through ``shop``; None when it can."""
+    if book is not None and book.is_out_of_print:
         return _("Ce livre est épuisé chez l'éditeur : il ne se commande plus, il se trouve en rayon ou pas du tout.")
     if not shop.takes_orders:
         return _("Cette librairie ne prend pas de commande en ligne.")
@@ -50,7 +52,7 @@ def order_refusal(*, book: Book, shop) -> str | None:
 
 def order_request(
     *,
-    book: Book,
+    book: Book | None,
     shop,
     quantity: int,
     reader_name: str,
@@ -60,15 +62,20 @@ def order_request(
     language: str = "fr",
     form_token: str | None = None,
     client: str | None = None,
+    isbn: str = "",
+    title: str = "",
     now: datetime.datetime | None = None,
 ) -> Order:
     """Record an order and e-mail the reader a link to confirm their address; the shop sees it only then.
 
+    ``book`` None orders the valid ``isbn`` the catalogue does not know: its book is made here, once
+    every check has passed, with the ``title`` the reader typed (see ``book_for_reader_isbn``).
     A replayed ``form_token`` returns the order the first submission made for the same book and address.
     """
     reader_email = normalize_email(reader_email)
+    isbn = book.isbn if book is not None else normalize_isbn(isbn)
     if form_token:
-        replay = Order.objects.filter(form_token=form_token, book=book, reader_email=reader_email).first()
+        replay = _replay(form_token, isbn, reader_email)
         if replay is not None:
             return replay
     refusal = order_refusal(book=book, shop=shop)
@@ -85,11 +92,13 @@ def order_request(
     with transaction.atomic():
         # One writer per address at a time: the caps below are read then written.
         lock_keys(f"orders:reader:{reader_email}")
-        mine = list(Order.objects.filter(reader_email=reader_email).active())
-        if any(o.book_id == book.pk for o in mine):
+        mine = list(Order.objects.filter(reader_email=reader_email).active().values_list("book__isbn", flat=True))
+        if isbn in mine:
             raise AlreadyOrdered()
         if len(mine) >= settings.ORDERS_MAX_ACTIVE_PER_EMAIL:
             raise TooManyOrders(limit=settings.ORDERS_MAX_ACTIVE_PER_EMAIL)
+        if book is None:
+            book = book_for_reader_isbn(isbn=isbn, title=title, now=now)
         try:
             with transaction.atomic():
                 order = Order.objects.create(
@@ -105,13 +114,17 @@ def order_request(
                     form_token=form_token or None,
                 )
         except IntegrityError:  # the same token, sent twice at once
-            replay = Order.objects.filter(form_token=form_token, book=book, reader_email=reader_email).first()
+            replay = _replay(form_token, isbn, reader_email)
             if replay is None:
                 raise OrderNotPossible(message=_("Ce formulaire a déjà servi : rechargez la page.")) from None
             return replay
-        _record(order, "", Status.UNCONFIRMED, actor=Actor.READER, now=now)
+        OrderEvent.record(order, "", Status.UNCONFIRMED, actor=Actor.READER, now=now)
         order_email_queue(order=order, kinds=["confirm_address"])
     return order
+
+
+def _replay(form_token: str, isbn: str, reader_email: str) -> Order | None:
+    return Order.objects.filter(form_token=form_token, book__isbn=isbn, reader_email=reader_email).first()
 
 
 def order_confirm_address(*, token: str, now: datetime.datetime | None = None) -> Order:
@@ -166,7 +179,7 @@ def order_transition(
             locked.reason = reason[:300]
             fields.append("reason")
         locked.save(update_fields=fields)
-        _record(locked, from_status, to_status, actor=actor, user=user, reason=reason, now=now)
+        OrderEvent.record(locked, from_status, to_status, actor=actor, user=user, reason=reason, now=now)
         kinds = [READER_EMAIL_ON[to_status]]
         if to_status == Status.REQUESTED:
             kinds.append("shop_new")
@@ -175,18 +188,6 @@ def order_transition(
         order_email_queue(order=locked, kinds=kinds)
     order.__dict__.update({k: v for k, v in locked.__dict__.items() if k != "_state"})
     return order
-
-
-def _record(order, from_status, to_status, *, actor, user=None, reason="", now) -> None:
-    OrderEvent.objects.create(
-        order=order,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        user=user,
-        reason=reason[:300],
-        created_at=now,
-    )
 
 
 def order_accept(*, order: Order, expected_on: datetime.date, user=None, now=None) -> Order:
@@ -287,7 +288,7 @@ def orders_notice_stock(*, shop_id: int, book_ids, now=None) -> int:
     return told
 
 
-def shops_taking_orders(*, book: Book, location=None, limit: int = 5) -> list:
+def shops_taking_orders(*, book: Book | None, location=None, limit: int = 5) -> list:
     """Member shops a reader may order ``book`` through, nearest first when the location is known."""
     from bookshops.models import Shop
 
@@ -304,23 +305,29 @@ def shops_taking_orders(*, book: Book, location=None, limit: int = 5) -> list:
 
 def alert_request(
     *,
-    book: Book,
+    book: Book | None,
     reader_email: str,
     language: str = "fr",
     location=None,
     shop=None,
     client: str | None = None,
+    isbn: str = "",
+    title: str = "",
     now=None,
 ) -> Alert:
-    """Record an alert and e-mail a link to confirm it (double opt-in); one open alert per address and book."""
+    """Record an alert and e-mail a link to confirm it (double opt-in); one open alert per address and book.
+
+    ``book`` None watches the valid ``isbn`` the catalogue does not know, as ``order_request`` does.
+    """
     reader_email = normalize_email(reader_email)
+    isbn = book.isbn if book is not None else normalize_isbn(isbn)
     if location is None and shop is None:
         raise AlertNotPossible(message=_("Dites-nous où vous êtes, ou choisissez une librairie."))
     if client:
         rate_limit(client)
     now = now or timezone.now()
     with transaction.atomic():
-        existing = Alert.objects.open().filter(reader_email=reader_email, book=book).first()
+        existing = Alert.objects.open().filter(reader_email=reader_email, book__isbn=isbn).first()
         if existing is not None:
             if existing.confirmed_at is None:
                 alert_email_queue(alert=existing, kind="alert_confirm")  # the first e-mail went astray
@@ -330,6 +337,8 @@ def alert_request(
                 message=_("Vous suivez déjà %(limit)s livres avec cette adresse : c'est le maximum.")
                 % {"limit": settings.ALERTS_MAX_PER_EMAIL}
             )
+        if book is None:
+            book = book_for_reader_isbn(isbn=isbn, title=title, now=now)
         alert = Alert.objects.create(
             book=book,
             reader_email=reader_email,
@@ -421,7 +430,12 @@ def alerts_match(*, book_ids, now=None) -> int:
     shops = Shop.objects.active().only("id", "name", "town", "latitude", "longitude").in_bulk()
     for start in range(0, len(book_ids), 1000):
         chunk = book_ids[start : start + 1000]
-        alerts = list(Alert.objects.watching(now).filter(book_id__in=chunk))
+        # A book announced at the publisher waits for its release (``books_released``), even if a shop has copies.
+        alerts = list(
+            Alert.objects.watching(now)
+            .filter(book_id__in=chunk)
+            .exclude(Book.announced_q("book__", timezone.localdate(now)))
+        )
         if not alerts:
             continue
         lines_by_book: dict[int, list] = {}

@@ -16,6 +16,12 @@ def stock_changed_follow_up(shop_id: int, book_ids: list[int]) -> dict:
 
 
 @task()
+def books_released_follow_up(book_ids: list[int]) -> dict:
+    """After a feed made announced books available: fire the alerts a shop near the reader answers."""
+    return {"alerts_fired": alerts_match(book_ids=book_ids)}
+
+
+@task()
 def expire_due() -> dict:
     """Expire stale orders and alerts, retry e-mails left pending (cron, every few minutes)."""
     return {**orders_expire_due(), "alerts_expired": alerts_expire_due(), "emails": order_emails_send_pending()}

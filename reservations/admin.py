@@ -1,16 +1,15 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
 from bookshops.admin_scoping import ShopScopedAdmin
 from bookshops.models import Shop
@@ -18,21 +17,24 @@ from catalogue.models import StockLine
 from portal.admin import OutboxAdmin
 
 from . import services
+from .admin_actions import CounterAction, WorkflowActionsMixin
 from .colleague import colleague_book_lookup, colleague_holdings
 from .emails import emails_send
 from .exceptions import REFUSALS
 from .forms import ColleagueSearchForm, MoveToShopForm, OnBehalfReservationForm, ReasonForm
 from .models import OutgoingEmail, Reservation, ReservationEvent, ReservationPause
 from .pauses import pauses_changed
-from .selectors import SECTIONS, counter_day
+from .selectors import SECTIONS, counter_day, counter_panels
 
-#: The counter's one-click actions: service, and the message once done.
+#: The counter's one-click actions.
 COUNTER_ACTIONS = {
-    "confirm": (services.reservation_confirm, _("« %(title)s » mis de côté pour %(name)s.")),
-    "collect": (services.reservation_collect, _("« %(title)s » remis à %(name)s.")),
-    "cancel": (
+    "confirm": CounterAction(services.reservation_confirm, _("« %(title)s » mis de côté pour %(name)s.")),
+    "collect": CounterAction(services.reservation_collect, _("« %(title)s » remis à %(name)s."), tells_reader=False),
+    "cancel": CounterAction(
         services.reservation_cancel,
         _("Réservation de %(name)s annulée, les exemplaires sont de nouveau disponibles."),
+        form_class=ReasonForm,
+        missing=_("Indiquez le motif de l'annulation : le lecteur le recevra."),
     ),
 }
 
@@ -78,7 +80,9 @@ class ReservationEventInline(admin.TabularInline):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ShopScopedAdmin):
+class ReservationAdmin(WorkflowActionsMixin, ShopScopedAdmin):
+    service_argument = "reservation"
+    counter_actions = COUNTER_ACTIONS
     list_display = ["reference", "book_cell", "quantity", "reader_cell", "deadline", "status", "shop"]
     list_filter = ["status", "created_at", ("shop", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "created_at"
@@ -160,31 +164,16 @@ class ReservationAdmin(ShopScopedAdmin):
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
-    def _apply(self, request, queryset, service, done_message, **kwargs):
-        done = 0
-        for reservation in queryset.select_related("shop", "book").order_by("pk"):
-            try:
-                service(reservation=reservation, user=request.user, **kwargs)
-            except REFUSALS as error:
-                self.message_user(request, f"{reservation.reference} : {error.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done), messages.SUCCESS)
-
     @admin.action(description=_("Mettre de côté"), permissions=["change"])
     def confirm(self, request, queryset):
         self._apply(
             request,
             queryset,
             services.reservation_confirm,
-            lambda n: (
-                ngettext(
-                    "%(count)d réservation confirmée : le lecteur est prévenu.",
-                    "%(count)d réservations confirmées : les lecteurs sont prévenus.",
-                    n,
-                )
-                % {"count": n}
+            ngettext_lazy(
+                "%(count)d réservation confirmée : le lecteur est prévenu.",
+                "%(count)d réservations confirmées : les lecteurs sont prévenus.",
+                "count",
             ),
         )
 
@@ -194,40 +183,27 @@ class ReservationAdmin(ShopScopedAdmin):
             request,
             queryset,
             services.reservation_collect,
-            lambda n: (
-                ngettext("%(count)d réservation remise au lecteur.", "%(count)d réservations remises aux lecteurs.", n)
-                % {"count": n}
+            ngettext_lazy(
+                "%(count)d réservation remise au lecteur.", "%(count)d réservations remises aux lecteurs.", "count"
             ),
         )
 
     @admin.action(description=_("Annuler…"), permissions=["change"])
     def cancel_with_reason(self, request, queryset):
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            self._apply(
-                request,
-                queryset,
-                services.reservation_cancel,
-                lambda n: (
-                    ngettext(
-                        "%(count)d réservation annulée : le lecteur est prévenu.",
-                        "%(count)d réservations annulées : les lecteurs sont prévenus.",
-                        n,
-                    )
-                    % {"count": n}
-                ),
-                reason=form.cleaned_data["reason"],
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Annuler des réservations"),
-            "opts": self.model._meta,
-            "form": form,
-            "reservations": queryset.select_related("shop", "book"),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "reservations/admin/cancel_reason.html", context)
+        return self._with_form(
+            request,
+            queryset,
+            ReasonForm,
+            services.reservation_cancel,
+            ngettext_lazy(
+                "%(count)d réservation annulée : le lecteur est prévenu.",
+                "%(count)d réservations annulées : les lecteurs sont prévenus.",
+                "count",
+            ),
+            title=_("Annuler des réservations"),
+            intro=_("Le lecteur recevra ce motif par e-mail et les exemplaires redeviendront disponibles."),
+            submit=_("Annuler ces réservations"),
+        )
 
     # --- Sending a customer to a colleague -------------------------------------
 
@@ -257,12 +233,19 @@ class ReservationAdmin(ShopScopedAdmin):
     def counter_view(self, request):
         """The bookseller's day: what to set aside, what is overdue, what waits, what left today."""
         shops = self._bookseller_shops(request)
-        only = request.GET.get("section") if request.GET.get("section") in SECTIONS else None
         day = counter_day(reservations=self.get_queryset(request))
+        panels = [
+            panel
+            for _receiver, panel in counter_panels.send(sender=type(self), request=request, shops=shops, now=day.now)
+            if panel is not None
+        ]
+        keys = {*SECTIONS, *(panel.key for panel in panels)}
+        only = request.GET.get("section") if request.GET.get("section") in keys else None
         context = self._context(
             request,
             _("Au comptoir aujourd'hui"),
             day=day,
+            panels=panels,
             only=only,
             shops=shops,
             many_shops=shops.count() > 1,
@@ -271,46 +254,6 @@ class ReservationAdmin(ShopScopedAdmin):
             sections=SECTIONS,
         )
         return TemplateResponse(request, "admin/reservations/counter.html", context)
-
-    def counter_action_view(self, request, pk, action):
-        """One click from the counter or a reservation's page, through the reservation's service."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        reservation = get_object_or_404(self.get_queryset(request).select_related("shop", "book"), pk=pk)
-        if action not in COUNTER_ACTIONS or not self.has_change_permission(request, reservation):
-            raise PermissionDenied
-        back = request.POST.get("next", "")
-        if not (
-            back.startswith("/")
-            and url_has_allowed_host_and_scheme(
-                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            )
-        ):
-            back = reverse("admin:reservations_counter")
-        service, done = COUNTER_ACTIONS[action]
-        kwargs = {}
-        if action == "cancel":
-            form = ReasonForm(request.POST)
-            if not form.is_valid():
-                self.message_user(
-                    request, _("Indiquez le motif de l'annulation : le lecteur le recevra."), messages.ERROR
-                )
-                return redirect(back)
-            kwargs["reason"] = form.cleaned_data["reason"]
-        try:
-            service(reservation=reservation, user=request.user, **kwargs)
-        except REFUSALS as error:
-            self.message_user(request, f"{reservation.reference} : {error.message}", messages.ERROR)
-        else:
-            message = [done % {"title": reservation.book.title, "name": reservation.reader_name}]
-            if action != "collect" and reservation.reader_email:
-                message.append(_("Le lecteur est prévenu par e-mail."))
-            elif action != "collect" and reservation.reader_phone:
-                message.append(
-                    _("Pas d'e-mail : appelez le lecteur au %(phone)s.") % {"phone": reservation.reader_phone}
-                )
-            self.message_user(request, " ".join(str(m) for m in message), messages.SUCCESS)
-        return redirect(back)
 
     def by_reference_view(self, request, reference):
         """The link in a shop's e-mail: the reservation's page, found by its reference."""

@@ -67,7 +67,15 @@ class ReservationForm(CopiesForm):
 
 
 class ReasonForm(forms.Form):
+    """A reason the reader receives: a cancellation by default, a declined order with its own label."""
+
     reason = forms.CharField(label=_("Motif d'annulation"), max_length=300)
+
+    def __init__(self, *args, label=None, help_text="", **kwargs):
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["reason"].label = label
+        self.fields["reason"].help_text = help_text
 
 
 class ColleagueSearchForm(forms.Form):

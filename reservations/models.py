@@ -219,17 +219,29 @@ class Reservation(models.Model):
         return settings.RESERVATIONS_LINK_BASE_URL.rstrip("/") + path
 
 
-class ReservationEvent(models.Model):
-    """One change of a reservation's status: who, when, why."""
+def status_fields(choices) -> tuple[models.CharField, models.CharField]:
+    """The ``from_status`` and ``to_status`` fields of a ``StatusEvent`` over one workflow's statuses."""
+    return (
+        models.CharField(_("de"), max_length=12, choices=choices, blank=True),
+        models.CharField(_("vers"), max_length=12, choices=choices),
+    )
+
+
+class StatusEvent(models.Model):
+    """One change of a workflow's status (a reservation's, an order's): who, when, why.
+
+    A concrete event adds the foreign key to what changed (``related_name="events"``)
+    and ``from_status, to_status = status_fields(<its Status>.choices)``.
+    """
 
     class Actor(models.TextChoices):
         STAFF = "staff", _("libraire")
         READER = "reader", _("lecteur")
         SYSTEM = "system", _("système")
 
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(_("de"), max_length=12, choices=Reservation.Status.choices, blank=True)
-    to_status = models.CharField(_("vers"), max_length=12, choices=Reservation.Status.choices)
+    #: The foreign key to what changed, set by the concrete event.
+    SUBJECT_FIELD = ""
+
     actor = models.CharField(_("par"), max_length=10, choices=Actor.choices)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("utilisateur"), null=True, blank=True, on_delete=models.SET_NULL
@@ -238,9 +250,32 @@ class ReservationEvent(models.Model):
     created_at = models.DateTimeField(_("le"), default=timezone.now)
 
     class Meta:
+        abstract = True
         verbose_name = _("étape")
         verbose_name_plural = _("historique")
         ordering = ["created_at", "pk"]
+
+    @classmethod
+    def record(cls, subject, from_status: str, to_status: str, *, actor: str, user=None, reason: str = "", now):
+        """Write the step ``from_status`` → ``to_status`` of ``subject``."""
+        return cls.objects.create(
+            **{cls.SUBJECT_FIELD: subject},
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            user=user,
+            reason=(reason or "")[:300],
+            created_at=now,
+        )
+
+
+class ReservationEvent(StatusEvent):
+    """One change of a reservation's status."""
+
+    SUBJECT_FIELD = "reservation"
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events")
+    from_status, to_status = status_fields(Reservation.Status.choices)
 
     def __str__(self):
         return self.description()

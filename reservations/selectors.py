@@ -3,6 +3,7 @@
 import datetime
 from dataclasses import dataclass, field
 
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +11,23 @@ from .models import Reservation
 
 #: Rows shown per section; the changelist has the rest.
 SECTION_LIMIT = 100
+
+#: Sent by the counter view with ``request``, ``shops`` (the bookseller's active shops) and ``now``; a
+#: receiver returns a ``CounterPanel`` (or None) shown after the reservations. How the shop's orders join
+#: the counter without this app importing them.
+counter_panels = Signal()
+
+
+@dataclass
+class CounterPanel:
+    """Another workflow's rows on the counter (the shop's orders): rendered by ``template`` with ``panel``."""
+
+    key: str
+    title: str
+    #: Rows needing the shop's action.
+    count: int
+    template: str
+    context: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -265,15 +265,7 @@ def reservation_transition(
 
 
 def _record(reservation, from_status, to_status, *, actor, user, reason, now) -> None:
-    ReservationEvent.objects.create(
-        reservation=reservation,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        user=user,
-        reason=reason[:300],
-        created_at=now,
-    )
+    ReservationEvent.record(reservation, from_status, to_status, actor=actor, user=user, reason=reason, now=now)
 
 
 def _close(locked: Reservation, to_status: str, *, actor, user, reason: str, now) -> None:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Book, Contributor, FormLink
+from ..signals import books_released_send
 from ..stock.bulk import bulk_insert
 from ..tasks import index_refresh_later
 from . import books as book_fields
@@ -40,6 +41,8 @@ class OnixImportReport:
     file_warnings: list = field(default_factory=list)
     #: Why the file could not be read (to the end), or "".
     file_error: str = ""
+    #: Books announced at the publisher (« à paraître ») that the file made available.
+    released: int = 0
     #: Books created or changed.
     book_ids: set = field(default_factory=set)
     #: Every ISBN the file described, changed or not.
@@ -117,6 +120,7 @@ def _chunk_apply(batch: dict, report: OnixImportReport, origin: dict) -> None:
         touched = _withdraw(deletions, existing, report, origin)
 
         provenance_before = {isbn: dict(b.provenance) for isbn, b in existing.items()}
+        availability_before = {b.pk: b.availability for b in existing.values()}
         new_books, old_books, changed, changed_fields = [], [], set(), set()
         for isbn, item in items.items():
             book = existing.get(isbn)
@@ -151,6 +155,7 @@ def _chunk_apply(batch: dict, report: OnixImportReport, origin: dict) -> None:
             if book.pk in changed:
                 book.updated_at = now
         Book.objects.bulk_update(old_to_save, sorted(changed_fields | {"provenance", "updated_at"}), batch_size=250)
+        report.released += len(books_released_send(sender=Book, before=availability_before, books=old_books))
 
         report.isbns.update(items)
         report.created += len(new_books)

@@ -99,6 +99,8 @@ class SearchResults:
     isbn_book: Book | None = None
     #: Set when the query is a valid ISBN (found or not).
     isbn: str | None = None
+    #: Why a query typed as an ISBN (10 or 13 digits) is not one: a wrong check digit, a 13-digit code not 978/979.
+    isbn_problem: str = ""
     #: {typed word: [vocabulary words also searched]}
     corrections: dict[str, list[str]] = field(default_factory=dict)
     #: More books matched than are counted and ranked (``engine.MAX_RESULTS``).
@@ -200,8 +202,9 @@ def search_books(
     results = SearchResults(query=query, words=[])
     try:
         results.isbn = normalize_isbn(query)
-    except InvalidISBN:
-        pass
+    except InvalidISBN as error:
+        if error.reason in ("checksum", "prefix"):
+            results.isbn_problem = str(error.message)
     else:
         results.isbn_book = Book.objects.filter(isbn=results.isbn).first()
         if results.isbn_book is not None:

@@ -4,6 +4,8 @@ from django.utils.html import format_html
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..isbn import hyphenate_isbn
+
 register = template.Library()
 
 #: ISO 639-2/B codes (as ONIX sends them) of the languages a French bookshop meets most.
@@ -109,3 +111,9 @@ def cover_hue(isbn: str) -> int:
     """The same colour for a book on every page: chosen from its ISBN."""
     digits = "".join(ch for ch in str(isbn or "") if ch.isdigit())
     return int(digits[-5:-1] or 0) % COVER_HUES
+
+
+@register.filter
+def isbn_hyphens(isbn: str) -> str:
+    """An ISBN-13 with its standard hyphens: « 978-2-07-036002-4 »."""
+    return hyphenate_isbn(str(isbn or ""))

@@ -232,7 +232,7 @@ def test_the_order_form_offers_nearest_shops_with_their_delay_and_refuses_bad_in
         )
     made = Order.objects.get()
     assert good.status_code == 302 and good.url == made.get_reader_url() and made.quantity == 2
-    assert client.get(reverse("orders:new", args=["9780000000000"])).status_code == 404
+    assert client.get(reverse("orders:new", args=["9780000000000"])).status_code == 400  # a wrong check digit
 
 
 def test_the_confirmation_link_needs_a_post(client, mailbox):

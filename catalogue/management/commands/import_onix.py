@@ -11,6 +11,8 @@ def format_onix_report(report: OnixImportReport) -> str:
         f"mis à jour {report.updated} · inchangés {report.unchanged} · rejetés {len(report.rejected)} · "
         f"retirés {report.withdrawn} · supprimés {report.deleted} · {report.duration_ms} ms"
     ]
+    if report.released:
+        lines.append(f"  parus (« à paraître » devenus disponibles) : {report.released}")
     for warning in report.file_warnings:
         lines.append(f"  AVERTISSEMENT FICHIER : {warning}")
     if report.file_error:
