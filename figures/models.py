@@ -167,6 +167,41 @@ class BookPeriod(models.Model):
         indexes = [models.Index(fields=["start", "end", "department", "-total"], name="bookperiod_rank")]
 
 
+class DelayPeriod(models.Model):
+    """``DelayMonth`` summed over the page's default period by the refresh: one histogram per shop and measure."""
+
+    start = models.DateField()
+    end = models.DateField()
+    measure = models.CharField(max_length=8, choices=DelayMonth.Measure.choices)
+    shop = models.ForeignKey("bookshops.Shop", on_delete=models.CASCADE, related_name="+")
+    bucket = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["start", "end", "measure"], name="delayperiod_period")]
+
+
+class DemandPeriod(models.Model):
+    """Where the readers of the default period's most-wanted titles are, for the 30 km check.
+
+    A place is a shop's (reservations, orders, alerts at a chosen shop) or an alert's own point.
+    """
+
+    start = models.DateField()
+    end = models.DateField()
+    book = models.ForeignKey("catalogue.Book", on_delete=models.CASCADE, related_name="+")
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    #: The shop's town, or the place the reader gave.
+    place = models.CharField(max_length=200, blank=True)
+    #: The shop's department; empty for a reader's own position.
+    department = models.CharField(max_length=3, blank=True)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["start", "end", "book"], name="demandperiod_book")]
+
+
 class Refresh(models.Model):
     """One run of ``figures_refresh``, with the catalogue's counts at that moment."""
 

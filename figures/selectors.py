@@ -27,6 +27,8 @@ from .models import (
     BookMonth,
     BookPeriod,
     DelayMonth,
+    DelayPeriod,
+    DemandPeriod,
     Kind,
     OrderMonth,
     ReferralMonth,
@@ -120,6 +122,8 @@ class Scope:
     department: str = ""
     #: None: the whole network; otherwise only these shops' rows.
     shops: list[Shop] | None = None
+    #: Rows the long tables need (the page's ``PAGE_ROWS``); None: every row (the CSV export).
+    limit: int | None = None
     #: Reads several figures share, made once per page.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -172,6 +176,7 @@ class Table:
     more: int = 0
 
     def clip(self) -> "Table":
+        """At most ``PAGE_ROWS`` rows; a selector that read only those already set ``more``."""
         if len(self.rows) > PAGE_ROWS:
             self.more = len(self.rows) - PAGE_ROWS
             self.rows = self.rows[:PAGE_ROWS]
@@ -303,15 +308,17 @@ def _outcome_cells(row: dict, requests: Requests = RESERVATIONS) -> list:
     return cells
 
 
-def _network_average(scope: Scope, requests: Requests) -> tuple[dict, int]:
+def _network_average(scope: Scope, requests: Requests) -> tuple[dict, int, int]:
+    """The network's totals, its shops with requests, and its rows (with the row of no shop, if any)."""
     per_shop = scope.network(_request_months(scope, requests)).values("shop_id").annotate(**_sums(requests))
     totals = {key: 0 for key in requests.counts}
-    count = 0
+    shops = rows = 0
     for row in per_shop:
-        count += row["shop_id"] is not None
+        rows += 1
+        shops += row["shop_id"] is not None
         for key in requests.counts:
             totals[key] += row[key]
-    return totals, count
+    return totals, shops, rows
 
 
 def shop_outcomes(scope: Scope, requests: Requests = RESERVATIONS) -> Table:
@@ -326,10 +333,13 @@ def shop_outcomes(scope: Scope, requests: Requests = RESERVATIONS) -> Table:
         .annotate(**_sums(requests))
         .order_by("-created", "shop__name")
     )
+    totals, count, network_rows = _network_average(scope, requests)
+    if scope.limit is not None and scope.is_network:
+        per_shop = per_shop[: scope.limit]
+        table.more = max(network_rows - scope.limit, 0)
     for row in per_shop:
         name = row["shop__name"] if row["shop_id"] is not None else requests.no_shop
         table.rows.append([name, row["shop__department"] or "", *_outcome_cells(row, requests)])
-    totals, count = _network_average(scope, requests)
     if scope.is_network:
         table.footer.append([_("Réseau (total)"), "", *_outcome_cells(totals, requests)])
     elif count:
@@ -352,7 +362,9 @@ def _histograms(queryset, measure) -> dict:
 def _delay_histograms(scope: Scope) -> dict:
     """{(whose, measure): histograms}: per shop for the scope, merged for the network; read once per page."""
     if "delays" not in scope.cache:
-        delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
+        delays = DelayPeriod.objects.filter(start=scope.start, end=scope.end)
+        if not delays.exists():
+            delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
         found = {}
         for measure in DelayMonth.Measure:
             mine = _histograms(scope.mine(delays), measure)
@@ -442,13 +454,21 @@ def referrals(scope: Scope) -> Table:
         rows = rows.filter(Q(from_shop__department=scope.department) | Q(to_shop__department=scope.department))
     if not scope.is_network:
         rows = rows.filter(Q(from_shop_id__in=scope.shop_ids) | Q(to_shop_id__in=scope.shop_ids))
-    for row in (
+    pairs = (
         rows.values("from_shop__name", "to_shop__name")
         .annotate(n=Sum("count"))
         .order_by("-n", "from_shop__name", "to_shop__name")
-    ):
+    )
+    if scope.limit is not None:
+        # Tens of thousands of pairs at national scale: the page reads its rows, the count and the total only.
+        pairs = pairs[: scope.limit]
+        table.more = max(rows.values("from_shop_id", "to_shop_id").distinct().count() - scope.limit, 0)
+        total = rows.aggregate(n=Sum("count"))["n"] or 0
+    for row in pairs:
         table.rows.append([row["from_shop__name"], row["to_shop__name"], row["n"]])
-    table.footer.append([_("Total"), "", sum(row[2] for row in table.rows)])
+    if scope.limit is None:
+        total = sum(row[2] for row in table.rows)
+    table.footer.append([_("Total"), "", total])
     return table
 
 
@@ -561,11 +581,11 @@ def search_misses(scope: Scope) -> Table:
     return table
 
 
-def _demand_places(scope: Scope, book_ids) -> dict[int, list[tuple[float, float, str, int]]]:
-    """{book: [(latitude, longitude, town, requests)]}: where the readers who asked for each title are.
+def demand_places(scope: Scope, book_ids) -> dict[int, list[tuple]]:
+    """{book: [(latitude, longitude, town, requests, department)]}: where the readers who asked for each title are.
 
     An alert keeps the reader's own position (or the shop they chose); a reservation or an order keeps
-    only its shop, where the reader is then taken to be.
+    only its shop, where the reader is then taken to be. A reader's own position belongs to no department.
     """
     by_shop: dict[tuple[int, int], int] = {}
     points: dict[int, list] = {}
@@ -578,22 +598,39 @@ def _demand_places(scope: Scope, book_ids) -> dict[int, list[tuple[float, float,
                 .annotate(n=Count("pk"))
                 .values_list("book_id", "latitude", "longitude", "place", "n")
             ):
-                points.setdefault(book_id, []).append((lat, lon, place, n))
+                points.setdefault(book_id, []).append((lat, lon, place, n, ""))
             queryset = queryset.filter(shop__isnull=False)
         for book_id, shop_id, n in (
             queryset.values("book_id", "shop_id").annotate(n=Count("pk")).values_list("book_id", "shop_id", "n")
         ):
             by_shop[(book_id, shop_id)] = by_shop.get((book_id, shop_id), 0) + n
-    where = dict(
-        (pk, (lat, lon, town))
-        for pk, lat, lon, town in Shop.objects.filter(
+    where = {
+        pk: (lat, lon, town, department)
+        for pk, lat, lon, town, department in Shop.objects.filter(
             pk__in={shop_id for _book, shop_id in by_shop}, latitude__isnull=False, longitude__isnull=False
-        ).values_list("pk", "latitude", "longitude", "town")
-    )
+        ).values_list("pk", "latitude", "longitude", "town", "department")
+    }
     for (book_id, shop_id), n in by_shop.items():
         if shop_id in where:  # an unlocated shop is not judged
-            points.setdefault(book_id, []).append((*where[shop_id], n))
+            lat, lon, town, department = where[shop_id]
+            points.setdefault(book_id, []).append((lat, lon, town, n, department))
     return points
+
+
+def _demand(scope: Scope, book_ids) -> dict[int, list[tuple]]:
+    """``demand_places``, read from what the refresh wrote for the network's default period when it can."""
+    written = DemandPeriod.objects.filter(start=scope.start, end=scope.end)
+    if scope.is_network and written.exists():
+        if scope.department:
+            written = written.filter(department=scope.department)
+        points: dict[int, list] = {}
+        # The refresh wrote the places of every title ranked in the top for the network or a department.
+        for row in written.filter(book_id__in=book_ids).values_list(
+            "book_id", "latitude", "longitude", "place", "count", "department"
+        ):
+            points.setdefault(row[0], []).append(row[1:])
+        return points
+    return demand_places(scope, book_ids)
 
 
 def wanted_unheld_nearby(scope: Scope) -> Table:
@@ -615,7 +652,7 @@ def wanted_unheld_nearby(scope: Scope) -> Table:
     top = _top_books(scope)
     if not top:
         return table
-    demand = _demand_places(scope, [w.book_id for w in top])
+    demand = _demand(scope, [w.book_id for w in top])
     holders: dict[int, list] = {}
     for book_id, lat, lon, town in (
         StockLine.objects.available()

@@ -34,13 +34,15 @@ from .models import (
     BookMonth,
     BookPeriod,
     DelayMonth,
+    DelayPeriod,
+    DemandPeriod,
     Kind,
     OrderMonth,
     ReferralMonth,
     Refresh,
     ShopMonth,
 )
-from .selectors import BOOK_PERIOD_TOP, default_period, percentile_minutes
+from .selectors import BOOK_PERIOD_TOP, TOP, Scope, default_period, demand_places, percentile_minutes
 
 Status = Reservation.Status
 
@@ -215,7 +217,7 @@ def _alert_rows(since: datetime.datetime, now: datetime.datetime) -> tuple[list,
     return months, books
 
 
-def book_period_write(*, start: datetime.date, end: datetime.date) -> int:
+def book_period_write(*, start: datetime.date, end: datetime.date) -> list[BookPeriod]:
     """Rank the most-wanted titles of ``start``…``end`` for the network and each department, from ``BookMonth``."""
     months = BookMonth.objects.filter(month__gte=start, month__lte=end)
     sums = {
@@ -252,7 +254,50 @@ def book_period_write(*, start: datetime.date, end: datetime.date) -> int:
             )
     BookPeriod.objects.all().delete()
     BookPeriod.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    return rows
+
+
+def period_write(*, start: datetime.date, end: datetime.date) -> None:
+    """Write what the page reads for its default period: ranked titles, delay histograms, readers' places."""
+    ranked = book_period_write(start=start, end=end)
+    DelayPeriod.objects.all().delete()
+    DelayPeriod.objects.bulk_create(
+        (
+            DelayPeriod(start=start, end=end, **row)
+            for row in DelayMonth.objects.filter(kind=Kind.RESERVATION, month__gte=start, month__lte=end)
+            .values("measure", "shop_id", "bucket")
+            .annotate(count=Sum("count"))
+            .order_by()
+        ),
+        batch_size=2000,
+    )
+    by_department: dict[str, list] = {}
+    for row in ranked:
+        by_department.setdefault(row.department, []).append(row)
+    top = {
+        row.book_id
+        for rows in by_department.values()
+        for row in sorted(rows, key=lambda r: (-r.total, r.book_id))[:TOP]
+    }
+    places = demand_places(Scope(start=start, end=end), top)
+    DemandPeriod.objects.all().delete()
+    DemandPeriod.objects.bulk_create(
+        (
+            DemandPeriod(
+                start=start,
+                end=end,
+                book_id=book_id,
+                latitude=lat,
+                longitude=lon,
+                place=place[:200],
+                count=n,
+                department=department,
+            )
+            for book_id, rows in places.items()
+            for lat, lon, place, n, department in rows
+        ),
+        batch_size=2000,
+    )
 
 
 def _catalogue_counts() -> dict:
@@ -334,7 +379,7 @@ def figures_refresh(*, since: datetime.date | None = None, now: datetime.datetim
         ):
             model.objects.bulk_create(rows, batch_size=2000)
         start, end = default_period(timezone.localdate(now))
-        book_period_write(start=start, end=end)
+        period_write(start=start, end=end)
         typical_confirm_update(now=now)
         refresh = Refresh.objects.create(
             finished_at=timezone.now(), since=since, duration_ms=round((time.monotonic() - started) * 1000), **counts

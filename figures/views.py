@@ -36,6 +36,8 @@ def figures_page(request):
         return TemplateResponse(request, "admin/figures/index.html", context, status=400)
     scope = form.scope()
     wanted = request.GET.get("csv")
+    if not wanted:
+        scope.limit = selectors.PAGE_ROWS
     if wanted:
         builder = selectors.FIGURES.get(wanted)
         if builder is None:
