@@ -54,6 +54,39 @@ FROM (SELECT i, random() r, random() r2, random() r3, random() r4, random() r_sh
       FROM generate_series(1, %(count)s) i) g
 """
 
+ORDERS_SQL = """
+INSERT INTO orders_order (reference, shop_id, book_id, quantity, reader_name, reader_email, reader_phone, note,
+    language, status, created_at, updated_at, email_confirmed_at, accepted_at, arrived_at, closed_at, reason)
+SELECT 'o' || lpad(to_hex(i), 7, '0'), %(shop0)s + floor(power(r_shop, 1.6) * %(shops)s)::int,
+       %(book0)s + floor(power(r_book, 2) * %(books)s)::int, 1, 'Lecteur', 'o' || i || '@example.org', '', '', 'fr',
+       CASE WHEN r < 0.55 THEN 'collected' WHEN r < 0.65 THEN 'declined' WHEN r < 0.75 THEN 'cancelled'
+            WHEN r < 0.85 THEN 'expired' ELSE 'accepted' END,
+       created, created,
+       CASE WHEN r < 0.80 OR r >= 0.85 THEN created + interval '2 hours' END,
+       CASE WHEN r < 0.55 OR r >= 0.85 THEN created + interval '1 day' END,
+       CASE WHEN r < 0.55 OR (r >= 0.80 AND r < 0.85) THEN created + interval '5 days' END,
+       CASE WHEN r < 0.85 THEN created + interval '8 days' END, ''
+FROM (SELECT i, random() r, random() r_shop, random() r_book,
+             %(start)s::timestamptz + power(random(), 0.8) * (%(end)s::timestamptz - %(start)s::timestamptz) created
+      FROM generate_series(1, %(count)s) i) g
+"""
+
+ALERTS_SQL = """
+INSERT INTO orders_alert (book_id, reader_email, language, latitude, longitude, place, radius_km, shop_id, created_at,
+    confirmed_at, fulfilled_at, unsubscribed_at, expires_at, expired_at)
+SELECT %(book0)s + floor(power(r_book, 2) * %(books)s)::int, 'a' || i || '@example.org', 'fr',
+       CASE WHEN r_shop >= 0.3 THEN 42 + 8 * random() END, CASE WHEN r_shop >= 0.3 THEN -4 + 11 * random() END, '',
+       CASE WHEN r_shop >= 0.3 THEN 30 END,
+       CASE WHEN r_shop < 0.3 THEN %(shop0)s + floor(r_shop / 0.3 * %(shops)s)::int END,
+       created, CASE WHEN r < 0.9 THEN created + interval '1 hour' END,
+       CASE WHEN r < 0.4 THEN created + interval '9 days' END,
+       CASE WHEN r >= 0.4 AND r < 0.5 THEN created + interval '20 days' END,
+       created + interval '183 days', NULL
+FROM (SELECT i, random() r, random() r_shop, random() r_book,
+             %(start)s::timestamptz + random() * (%(end)s::timestamptz - %(start)s::timestamptz) created
+      FROM generate_series(1, %(count)s) i) g
+"""
+
 LIVE_MONTHLY_SQL = """
 SELECT shop_id, date_trunc('month', created_at AT TIME ZONE 'Europe/Paris') AS month, count(*),
        count(*) FILTER (WHERE status = 'collected'),
@@ -70,6 +103,34 @@ def create_database(name):
         conn.execute(f'CREATE DATABASE "{name}"')
     env = {**os.environ, "DATABASE_URL": f"{SERVER}/{name}", "DJANGO_DEBUG": "true"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    set_column_defaults(name)
+
+
+def set_column_defaults(name):
+    """Give every NOT NULL column its model default in the database, so the bulk SQL names only what it sets."""
+    os.environ["DATABASE_URL"] = f"{SERVER}/{name}"
+    os.environ["DJANGO_DEBUG"] = "true"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+    from django.apps import apps
+
+    django.setup()
+    from psycopg.types.json import Jsonb
+
+    with psycopg.connect(f"{SERVER}/{name}", autocommit=True) as conn:
+        for model in apps.get_models():
+            for field in model._meta.concrete_fields:
+                if field.null or field.primary_key:
+                    continue
+                # A blank text field without a default gets "" (Django's own default for it).
+                default = field.get_default()
+                if isinstance(default, (dict, list)):
+                    default = Jsonb(default)
+                elif not isinstance(default, (str, int, float, bool)):
+                    continue  # a moment or a random reference: the SQL sets those itself
+                table, column = model._meta.db_table, field.column
+                literal = psycopg.ClientCursor(conn).mogrify("%s", [default])
+                conn.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET DEFAULT {literal}')
 
 
 def copy_rows(cursor, table, columns, rows):
@@ -78,7 +139,7 @@ def copy_rows(cursor, table, columns, rows):
             copy.write_row(row)
 
 
-def load(name, *, reservations, books, per_shop, shops=1000, seed=42):
+def load(name, *, reservations, orders, books, per_shop, shops=1000, seed=42):
     from bookshops.gazetteer import get_gazetteer
 
     rng = random.Random(seed)
@@ -267,10 +328,28 @@ def load(name, *, reservations, books, per_shop, shops=1000, seed=42):
             INSERT INTO reservations_reservationevent (reservation_id, from_status, to_status, actor, reason, created_at)
             SELECT id, 'requested', 'cancelled', CASE WHEN id % 3 = 0 THEN 'staff' ELSE 'reader' END, '', closed_at
             FROM reservations_reservation WHERE status = 'cancelled'""")
+        # Counted rows, as the search records them: 5,000 queries, a few searched very often.
         cur.execute("""
-            INSERT INTO catalogue_searchmiss (query, created_at)
-            SELECT 'titre introuvable ' || floor(power(random(), 3) * 5000)::int, now() - random() * interval '365 days'
-            FROM generate_series(1, 200000)""")
+            INSERT INTO catalogue_searchmiss (query, count, last_seen_at)
+            SELECT 'titre introuvable ' || i, 1 + floor(2000 / i)::int, now() - random() * interval '365 days'
+            FROM generate_series(1, 5000) i""")
+        for sql in (ORDERS_SQL, ALERTS_SQL):
+            cur.execute(
+                sql,
+                {
+                    "shop0": shop0,
+                    "shops": shops,
+                    "book0": book0,
+                    "books": books,
+                    "count": orders,
+                    "start": f"{months[0]} 00:00+01",
+                    "end": f"{this_month} 00:00+01",
+                },
+            )
+        cur.execute("""
+            INSERT INTO orders_orderevent (order_id, from_status, to_status, actor, reason, created_at)
+            SELECT id, 'requested', 'cancelled', CASE WHEN id % 3 = 0 THEN 'staff' ELSE 'reader' END, '', closed_at
+            FROM orders_order WHERE status = 'cancelled'""")
         conn.commit()
     with psycopg.connect(f"{SERVER}/{name}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -286,7 +365,7 @@ def timed(function, runs):
     return statistics.median(samples), max(samples), result
 
 
-def run(name, runs, shop0):
+def run(name, runs, shop0, profile=False, skip_refresh=False):
     os.environ["DATABASE_URL"] = f"{SERVER}/{name}"
     os.environ["DJANGO_DEBUG"] = "true"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -302,11 +381,18 @@ def run(name, runs, shop0):
     from bookshops.models import Shop
     from figures.services import figures_refresh
 
-    started = time.monotonic()
-    refresh = figures_refresh()
-    print(f"figures_refresh (full rebuild, from {refresh.since}): {time.monotonic() - started:.1f} s")
+    if skip_refresh:
+        print("figures_refresh skipped (the summary tables of the kept database)")
+    else:
+        started = time.monotonic()
+        refresh = figures_refresh(since=datetime.date.today().replace(day=1) - datetime.timedelta(days=366))
+        print(f"figures_refresh (full rebuild, from {refresh.since}): {time.monotonic() - started:.1f} s")
+        started = time.monotonic()
+        figures_refresh()
+        print(f"figures_refresh (the last two months, the 15-minute schedule): {time.monotonic() - started:.1f} s")
 
     User = get_user_model()
+    User.objects.filter(username__startswith="bench-").delete()
     admin = User.objects.create_superuser("bench-admin", "a@example.org", "x")
     seller = User.objects.create_user("bench-seller", "s@example.org", "x", is_staff=True)
     seller.user_permissions.add(Permission.objects.get(codename="view_reservation"))
@@ -332,13 +418,33 @@ def run(name, runs, shop0):
         median, worst, _result = timed(function, runs)
         print(f"{label:<44} {median:>7.0f} ms {worst:>7.0f} ms")
 
-    with CaptureQueriesContext(connection) as queries:
+    for label, client, query in [
+        ("association", association, ""),
+        ("one shop's bookseller", bookseller, ""),
+        ("association, one department", association, "?department=33"),
+    ]:
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            page(client, query)
+        total = (time.perf_counter() - started) * 1000
+        sql = sum(float(q["time"]) for q in queries.captured_queries) * 1000
+        print(
+            f"\n{label}: {total:.0f} ms, of which {len(queries.captured_queries)} queries {sql:.0f} ms, "
+            f"Python (ORM, selectors, charts, template) {total - sql:.0f} ms"
+        )
+        heaviest = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))
+        for q in heaviest[: 8 if profile else 1]:
+            print(f"  {float(q['time']) * 1000:6.0f} ms  {q['sql'][: 600 if profile else 2000]}")
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
         page(association)
-    heaviest = max(queries.captured_queries, key=lambda q: float(q["time"]))
-    print(
-        f"\n{len(queries.captured_queries)} queries on the association's page; the heaviest "
-        f"({float(heaviest['time']) * 1000:.0f} ms):\n{heaviest['sql']}\n"
-    )
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"figures|template", 25)
+    print()
 
     since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=366)
     with connection.cursor() as cursor:
@@ -352,25 +458,40 @@ def run(name, runs, shop0):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default="h_figures_bench")
+    parser.add_argument("--db", default="bench_figures_1m")
     parser.add_argument("--reservations", type=int, default=1_000_000)
     parser.add_argument("--books", type=int, default=100_000)
     parser.add_argument("--per-shop", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--orders", type=int, default=100_000, help="orders, and as many alerts")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure on a database kept by an earlier --keep")
+    parser.add_argument("--load-only", action="store_true", help="load and stop (with --keep)")
+    parser.add_argument("--skip-refresh", action="store_true", help="with --reuse: keep the summary tables")
+    parser.add_argument("--profile", action="store_true", help="print each page's SQL and Python time, top queries")
     args = parser.parse_args()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
-    create_database(args.db)
-    seconds, shop0 = load(args.db, reservations=args.reservations, books=args.books, per_shop=args.per_shop)
-    print(
-        f"loaded 1,000 shops, {args.books:,} books, {args.per_shop * 1000:,} stock lines, "
-        f"{args.reservations:,} reservations in {seconds:.0f} s"
-    )
+    if args.reuse:
+        env = {**os.environ, "DATABASE_URL": f"{SERVER}/{args.db}", "DJANGO_DEBUG": "true"}
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        with psycopg.connect(f"{SERVER}/{args.db}") as conn:
+            shop0 = conn.execute("SELECT min(id) FROM bookshops_shop").fetchone()[0]
+    else:
+        create_database(args.db)
+        seconds, shop0 = load(
+            args.db, reservations=args.reservations, orders=args.orders, books=args.books, per_shop=args.per_shop
+        )
+        print(
+            f"loaded 1,000 shops, {args.books:,} books, {args.per_shop * 1000:,} stock lines, "
+            f"{args.reservations:,} reservations, {args.orders:,} orders and as many alerts in {seconds:.0f} s"
+        )
+    if args.load_only:
+        return
     try:
-        run(args.db, args.runs, shop0)
+        run(args.db, args.runs, shop0, profile=args.profile, skip_refresh=args.skip_refresh)
     finally:
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        if not args.keep:
+        if not args.keep and not args.load_only:
             from django.db import connections
 
             connections.close_all()

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bookshops.models import Shop
 
-from .selectors import Scope
+from .selectors import Scope, default_period, months_before
 
 #: The longest period the page shows at once.
 MAX_MONTHS = 36
@@ -46,11 +46,6 @@ class FastSelect(forms.Select):
         return format_html('<select name="{}"{}>{}</select>', name, forms.utils.flatatt(attrs), options)
 
 
-def _months_before(month: datetime.date, count: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 - count
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
 class FiguresForm(forms.Form):
     start = MonthField(label=_("Du mois"), required=False)
     end = MonthField(label=_("au mois"), required=False)
@@ -70,12 +65,12 @@ class FiguresForm(forms.Form):
         data = super().clean()
         this_month = timezone.localdate().replace(day=1)
         end = data.get("end") or this_month
-        start = data.get("start") or _months_before(end, 11)
+        start = data.get("start") or months_before(end, 11)
         if "start" in self.errors or "end" in self.errors:
             return data
         if start > end:
             raise forms.ValidationError(_("Le premier mois doit venir avant le dernier."))
-        if _months_before(end, MAX_MONTHS - 1) > start:
+        if months_before(end, MAX_MONTHS - 1) > start:
             raise forms.ValidationError(_("Choisissez au plus %(n)s mois à la fois.") % {"n": MAX_MONTHS})
         data["start"], data["end"] = start, end
         return data
@@ -92,5 +87,5 @@ class FiguresForm(forms.Form):
         return Scope(start=data["start"], end=data["end"], department=data.get("department") or "", shops=shops)
 
     def _defaults(self) -> dict:
-        end = timezone.localdate().replace(day=1)
-        return {"start": _months_before(end, 11), "end": end}
+        start, end = default_period(timezone.localdate())
+        return {"start": start, "end": end}

@@ -34,9 +34,11 @@ DELAY_EDGES_MINUTES = (
 
 
 class Kind(models.TextChoices):
-    """What readers asked for. Orders (issue 16) will add ``ORDER`` and feed the same tables."""
+    """What readers asked for: a copy on a shelf, a book ordered through a shop, a copy to come near."""
 
     RESERVATION = "reservation", _("réservation")
+    ORDER = "order", _("commande")
+    ALERT = "alert", _("alerte")
 
 
 class ShopMonth(models.Model):
@@ -103,6 +105,101 @@ class BookMonth(models.Model):
     class Meta:
         # Covering on PostgreSQL: the year's top titles are read from the index alone.
         indexes = [models.Index(fields=["month", "department"], include=["book", "count"], name="bookmonth_month")]
+
+
+class OrderMonth(models.Model):
+    """One shop's orders made in one month, by how they ended."""
+
+    shop = models.ForeignKey("bookshops.Shop", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    created = models.PositiveIntegerField(default=0)
+    #: The reader never followed the link of the first e-mail: the shop never saw the order.
+    unconfirmed = models.PositiveIntegerField(default=0)
+    collected = models.PositiveIntegerField(default=0)
+    declined = models.PositiveIntegerField(default=0)
+    cancelled_reader = models.PositiveIntegerField(default=0)
+    cancelled_shop = models.PositiveIntegerField(default=0)
+    #: Arrived at the shop, never collected.
+    expired_uncollected = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "month"], name="ordermonth_unique")]
+        indexes = [models.Index(fields=["month"], name="ordermonth_month")]
+
+
+class AlertMonth(models.Model):
+    """Alerts asked for in one month: at one chosen shop, or (no shop) around the reader's own position."""
+
+    shop = models.ForeignKey("bookshops.Shop", null=True, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    created = models.PositiveIntegerField(default=0)
+    #: The reader never confirmed their address.
+    unconfirmed = models.PositiveIntegerField(default=0)
+    fulfilled = models.PositiveIntegerField(default=0)
+    unsubscribed = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    #: Confirmed, still waiting for a copy when the figures were refreshed.
+    watching = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["month"], name="alertmonth_month")]
+
+
+class BookPeriod(models.Model):
+    """The most-wanted titles of the page's default period (the last twelve months), ranked by the refresh.
+
+    The page reads these few rows instead of summing ``BookMonth`` (about one row per request) over the year;
+    another period is summed from ``BookMonth``.
+    """
+
+    start = models.DateField()
+    end = models.DateField()
+    #: Empty: the whole network.
+    department = models.CharField(max_length=3, blank=True)
+    book = models.ForeignKey("catalogue.Book", on_delete=models.CASCADE, related_name="+")
+    reservations = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    alerts = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["start", "end", "department", "-total"], name="bookperiod_rank")]
+
+
+class DelayPeriod(models.Model):
+    """``DelayMonth`` summed over the page's default period by the refresh: one histogram per shop and measure."""
+
+    start = models.DateField()
+    end = models.DateField()
+    measure = models.CharField(max_length=8, choices=DelayMonth.Measure.choices)
+    shop = models.ForeignKey("bookshops.Shop", on_delete=models.CASCADE, related_name="+")
+    bucket = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["start", "end", "measure"], name="delayperiod_period")]
+
+
+class DemandPeriod(models.Model):
+    """Where the readers of the default period's most-wanted titles are, for the 30 km check.
+
+    A place is a shop's (reservations, orders, alerts at a chosen shop) or an alert's own point.
+    """
+
+    start = models.DateField()
+    end = models.DateField()
+    book = models.ForeignKey("catalogue.Book", on_delete=models.CASCADE, related_name="+")
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    #: The shop's town, or the place the reader gave.
+    place = models.CharField(max_length=200, blank=True)
+    #: The shop's department; empty for a reader's own position.
+    department = models.CharField(max_length=3, blank=True)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["start", "end", "book"], name="demandperiod_book")]
 
 
 class Refresh(models.Model):

@@ -18,9 +18,23 @@ from django.utils.translation import ngettext
 from bookshops.geo import sphere_km
 from bookshops.models import Shop
 from catalogue.models import Book, SearchMiss, StockImport, StockLine
+from orders.models import Alert, Order
 from reservations.models import Reservation, ReservationPause
 
-from .models import DELAY_EDGES_MINUTES, BookMonth, DelayMonth, Kind, ReferralMonth, Refresh, ShopMonth
+from .models import (
+    DELAY_EDGES_MINUTES,
+    AlertMonth,
+    BookMonth,
+    BookPeriod,
+    DelayMonth,
+    DelayPeriod,
+    DemandPeriod,
+    Kind,
+    OrderMonth,
+    ReferralMonth,
+    Refresh,
+    ShopMonth,
+)
 
 #: Outcome columns of ``ShopMonth``, in the order the tables show them.
 OUTCOMES = [
@@ -32,12 +46,26 @@ OUTCOMES = [
     ("redirected", _("envoyées chez un confrère")),
     ("open", _("en cours")),
 ]
-COUNTS = ["created", *[key for key, _label in OUTCOMES]]
 #: The distance within which a reader is taken to find a book (the search page's default radius).
 NEARBY_KM = 30
 TOP = 20
 #: Rows of the per-shop tables printed on the page; the CSV export has them all.
 PAGE_ROWS = 50
+
+
+#: Titles ranked per department by the refresh for the default period (``BookPeriod``).
+BOOK_PERIOD_TOP = 50
+
+
+def months_before(month: datetime.date, count: int) -> datetime.date:
+    index = month.year * 12 + month.month - 1 - count
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The page's period when none is chosen: the twelve months ending with this one."""
+    end = today.replace(day=1)
+    return months_before(end, 11), end
 
 
 class Percent(float):
@@ -94,6 +122,8 @@ class Scope:
     department: str = ""
     #: None: the whole network; otherwise only these shops' rows.
     shops: list[Shop] | None = None
+    #: Rows the long tables need (the page's ``PAGE_ROWS``); None: every row (the CSV export).
+    limit: int | None = None
     #: Reads several figures share, made once per page.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -146,6 +176,7 @@ class Table:
     more: int = 0
 
     def clip(self) -> "Table":
+        """At most ``PAGE_ROWS`` rows; a selector that read only those already set ``more``."""
         if len(self.rows) > PAGE_ROWS:
             self.more = len(self.rows) - PAGE_ROWS
             self.rows = self.rows[:PAGE_ROWS]
@@ -156,90 +187,166 @@ def _months(scope: Scope, queryset):
     return queryset.filter(month__gte=scope.start, month__lte=scope.end)
 
 
+@dataclass(frozen=True)
+class Requests:
+    """One kind of request and its summary table: what the per-month and per-shop outcome tables read."""
+
+    kind: str
+    #: Of the tables' CSV names: "" for reservations (the first tables), "commandes-", "alertes-".
+    prefix: str
+    model: type
+    #: The count column's label ("réservations", "commandes", "alertes").
+    noun: str
+    outcomes: list
+    month_title: str
+    shop_title: str
+    #: What a row with no shop stands for (alerts around the reader's own position).
+    no_shop: str = ""
+
+    @property
+    def counts(self) -> list[str]:
+        return ["created", *[key for key, _label in self.outcomes]]
+
+
+RESERVATIONS = Requests(
+    Kind.RESERVATION,
+    "",
+    ShopMonth,
+    _("réservations"),
+    OUTCOMES,
+    _("Réservations par mois et leur issue"),
+    _("Issue des réservations, par librairie"),
+)
+ORDERS = Requests(
+    Kind.ORDER,
+    "commandes-",
+    OrderMonth,
+    _("commandes"),
+    [
+        ("unconfirmed", _("adresse jamais confirmée")),
+        ("collected", _("retirées")),
+        ("declined", _("refusées par la librairie")),
+        ("cancelled_reader", _("annulées par le lecteur")),
+        ("cancelled_shop", _("annulées par la librairie")),
+        ("expired_uncollected", _("arrivées, jamais retirées")),
+        ("open", _("en cours")),
+    ],
+    _("Commandes par mois et leur issue"),
+    _("Issue des commandes, par librairie"),
+)
+ALERTS = Requests(
+    Kind.ALERT,
+    "alertes-",
+    AlertMonth,
+    _("alertes"),
+    [
+        ("unconfirmed", _("adresse jamais confirmée")),
+        ("fulfilled", _("satisfaites (un exemplaire est arrivé)")),
+        ("unsubscribed", _("désinscrites")),
+        ("expired", _("expirées sans exemplaire")),
+        ("watching", _("en attente")),
+    ],
+    _("Alertes « Prévenez-moi » par mois et leur issue"),
+    _("Issue des alertes, par librairie choisie"),
+    no_shop=_("autour du lecteur (sans librairie choisie)"),
+)
+
+
+def _request_months(scope: Scope, requests: Requests):
+    rows = requests.model.objects.all()
+    if requests.model is ShopMonth:
+        rows = rows.filter(kind=Kind.RESERVATION)
+    return _months(scope, rows)
+
+
 def _shop_months(scope: Scope):
-    return _months(scope, ShopMonth.objects.filter(kind=Kind.RESERVATION))
+    return _request_months(scope, RESERVATIONS)
 
 
-def _sums():
-    return {key: Sum(key) for key in COUNTS}
+def _sums(requests: Requests = RESERVATIONS):
+    return {key: Sum(key) for key in requests.counts}
 
 
-def _active_shops_by_month(scope: Scope) -> dict:
+def _active_shops_by_month(scope: Scope, requests: Requests) -> dict:
     return dict(
-        scope.network(_shop_months(scope))
+        scope.network(_request_months(scope, requests))
         .values("month")
         .annotate(n=Count("shop_id", distinct=True))
         .values_list("month", "n")
     )
 
 
-def monthly_outcomes(scope: Scope) -> Table:
+def monthly_outcomes(scope: Scope, requests: Requests = RESERVATIONS) -> Table:
     """Requests per month with their outcomes; for a shop, the network's average per shop beside them."""
-    rows = {
-        row["month"]: row
-        for row in scope.mine(_shop_months(scope)).values("month").annotate(**_sums()).order_by("month")
-    }
-    columns = [_("mois"), _("réservations"), *[label for _key, label in OUTCOMES]]
+    months = _request_months(scope, requests)
+    rows = {row["month"]: row for row in scope.mine(months).values("month").annotate(**_sums(requests)).order_by()}
+    columns = [_("mois"), requests.noun, *[label for _key, label in requests.outcomes]]
     network = {}
     if not scope.is_network:
         columns.append(_("moyenne du réseau par librairie"))
-        shops = _active_shops_by_month(scope)
+        shops = _active_shops_by_month(scope, requests)
         network = {
             row["month"]: round(row["n"] / shops[row["month"]], 1)
-            for row in scope.network(_shop_months(scope)).values("month").annotate(n=Sum("created"))
+            for row in scope.network(months).filter(shop__isnull=False).values("month").annotate(n=Sum("created"))
             if shops.get(row["month"])
         }
-    table = Table("par-mois", _("Réservations par mois et leur issue"), columns)
+    table = Table(f"{requests.prefix}par-mois", requests.month_title, columns)
     for month in scope.months():
         row = rows.get(month, {})
-        cells = [month, *[row.get(key) or 0 for key in COUNTS]]
+        cells = [month, *[row.get(key) or 0 for key in requests.counts]]
         if not scope.is_network:
             cells.append(network.get(month, 0))
         table.rows.append(cells)
     return table
 
 
-def _outcome_cells(row: dict) -> list:
+def _outcome_cells(row: dict, requests: Requests = RESERVATIONS) -> list:
     created = row.get("created") or 0
     cells = [created]
-    for key, _label in OUTCOMES:
+    for key, _label in requests.outcomes:
         cells += [row.get(key) or 0, rate(row.get(key) or 0, created)]
     return cells
 
 
-def _network_average(scope: Scope) -> tuple[dict, int]:
-    per_shop = scope.network(_shop_months(scope)).values("shop_id").annotate(**_sums())
-    totals = {key: 0 for key in COUNTS}
-    count = 0
+def _network_average(scope: Scope, requests: Requests) -> tuple[dict, int, int]:
+    """The network's totals, its shops with requests, and its rows (with the row of no shop, if any)."""
+    per_shop = scope.network(_request_months(scope, requests)).values("shop_id").annotate(**_sums(requests))
+    totals = {key: 0 for key in requests.counts}
+    shops = rows = 0
     for row in per_shop:
-        count += 1
-        for key in COUNTS:
+        rows += 1
+        shops += row["shop_id"] is not None
+        for key in requests.counts:
             totals[key] += row[key]
-    return totals, count
+    return totals, shops, rows
 
 
-def shop_outcomes(scope: Scope) -> Table:
+def shop_outcomes(scope: Scope, requests: Requests = RESERVATIONS) -> Table:
     """Per shop: requests, and each outcome's count and rate."""
-    columns = [_("librairie"), _("département"), _("réservations")]
-    for _key, label in OUTCOMES:
+    columns = [_("librairie"), _("département"), requests.noun]
+    for _key, label in requests.outcomes:
         columns += [label, _("%(outcome)s (taux)") % {"outcome": label}]
-    table = Table("par-librairie", _("Issue des réservations, par librairie"), columns)
+    table = Table(f"{requests.prefix}par-librairie", requests.shop_title, columns)
     per_shop = (
-        scope.mine(_shop_months(scope))
+        scope.mine(_request_months(scope, requests))
         .values("shop_id", "shop__name", "shop__department")
-        .annotate(**_sums())
+        .annotate(**_sums(requests))
         .order_by("-created", "shop__name")
     )
+    totals, count, network_rows = _network_average(scope, requests)
+    if scope.limit is not None and scope.is_network:
+        per_shop = per_shop[: scope.limit]
+        table.more = max(network_rows - scope.limit, 0)
     for row in per_shop:
-        table.rows.append([row["shop__name"], row["shop__department"], *_outcome_cells(row)])
-    totals, count = _network_average(scope)
+        name = row["shop__name"] if row["shop_id"] is not None else requests.no_shop
+        table.rows.append([name, row["shop__department"] or "", *_outcome_cells(row, requests)])
     if scope.is_network:
-        table.footer.append([_("Réseau (total)"), "", *_outcome_cells(totals)])
+        table.footer.append([_("Réseau (total)"), "", *_outcome_cells(totals, requests)])
     elif count:
         average = {key: round(value / count, 1) for key, value in totals.items()}
-        cells = _outcome_cells(average)
+        cells = _outcome_cells(average, requests)
         # The rates are the network's own, not an average of rates.
-        for index, (key, _label) in enumerate(OUTCOMES):
+        for index, (key, _label) in enumerate(requests.outcomes):
             cells[2 + 2 * index] = rate(totals[key], totals["created"])
         table.footer.append([_("Moyenne du réseau (par librairie)"), "", *cells])
     return table
@@ -255,7 +362,9 @@ def _histograms(queryset, measure) -> dict:
 def _delay_histograms(scope: Scope) -> dict:
     """{(whose, measure): histograms}: per shop for the scope, merged for the network; read once per page."""
     if "delays" not in scope.cache:
-        delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
+        delays = DelayPeriod.objects.filter(start=scope.start, end=scope.end)
+        if not delays.exists():
+            delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
         found = {}
         for measure in DelayMonth.Measure:
             mine = _histograms(scope.mine(delays), measure)
@@ -345,56 +454,115 @@ def referrals(scope: Scope) -> Table:
         rows = rows.filter(Q(from_shop__department=scope.department) | Q(to_shop__department=scope.department))
     if not scope.is_network:
         rows = rows.filter(Q(from_shop_id__in=scope.shop_ids) | Q(to_shop_id__in=scope.shop_ids))
-    for row in (
+    pairs = (
         rows.values("from_shop__name", "to_shop__name")
         .annotate(n=Sum("count"))
         .order_by("-n", "from_shop__name", "to_shop__name")
-    ):
+    )
+    if scope.limit is not None:
+        # Tens of thousands of pairs at national scale: the page reads its rows, the count and the total only.
+        pairs = pairs[: scope.limit]
+        table.more = max(rows.values("from_shop_id", "to_shop_id").distinct().count() - scope.limit, 0)
+        total = rows.aggregate(n=Sum("count"))["n"] or 0
+    for row in pairs:
         table.rows.append([row["from_shop__name"], row["to_shop__name"], row["n"]])
-    table.footer.append([_("Total"), "", sum(row[2] for row in table.rows)])
+    if scope.limit is None:
+        total = sum(row[2] for row in table.rows)
+    table.footer.append([_("Total"), "", total])
     return table
 
 
-def _top_books(scope: Scope, limit: int = TOP) -> list[tuple[int, int]]:
-    """(book id, requests) most asked for in the scope; a redirected request counts once (read once per scope)."""
+@dataclass
+class Wanted:
+    """A title's requests in a scope: reservations, orders (address confirmed), alerts (confirmed)."""
+
+    book_id: int
+    reservations: int = 0
+    orders: int = 0
+    alerts: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.reservations + self.orders + self.alerts
+
+
+def _top_books(scope: Scope, limit: int = TOP) -> list[Wanted]:
+    """The titles most asked for in the scope, all kinds of request together (read once per scope)."""
     key = ("top_books", limit)
     if key not in scope.cache:
         scope.cache[key] = _top_books_read(scope, limit)
     return scope.cache[key]
 
 
-def _top_books_read(scope: Scope, limit: int) -> list[tuple[int, int]]:
+def _ranked(rows, limit: int) -> list[Wanted]:
+    return sorted(rows, key=lambda w: (-w.total, w.book_id))[:limit]
+
+
+def _top_books_read(scope: Scope, limit: int) -> list[Wanted]:
     if scope.is_network:
-        rows = _months(scope, BookMonth.objects.filter(kind=Kind.RESERVATION))
+        ranked = BookPeriod.objects.filter(start=scope.start, end=scope.end)
+        if limit <= BOOK_PERIOD_TOP and ranked.exists():
+            # The refresh ranked the default period already (a few hundred rows instead of a year of requests).
+            return [
+                Wanted(row.book_id, row.reservations, row.orders, row.alerts)
+                for row in ranked.filter(department=scope.department).order_by("-total", "book_id")[:limit]
+            ]
+        rows = _months(scope, BookMonth.objects.all())
         if scope.department:
             rows = rows.filter(department=scope.department)
-        return list(
-            rows.values("book_id")
-            .annotate(n=Sum("count"))
-            .order_by("-n", "book_id")
-            .values_list("book_id", "n")[:limit]
-        )
+        return [
+            Wanted(row["book_id"], row["r"] or 0, row["o"] or 0, row["a"] or 0)
+            for row in rows.values("book_id")
+            .annotate(
+                n=Sum("count"),
+                r=Sum("count", filter=Q(kind=Kind.RESERVATION)),
+                o=Sum("count", filter=Q(kind=Kind.ORDER)),
+                a=Sum("count", filter=Q(kind=Kind.ALERT)),
+            )
+            .order_by("-n", "book_id")[:limit]
+        ]
+    # A shop's own requests are few: counted straight from them (a redirected reservation counts once).
+    found: dict[int, Wanted] = {}
+    for attribute, queryset in _own_requests(scope):
+        for book_id, n in queryset.values("book_id").annotate(n=Count("pk")).values_list("book_id", "n"):
+            setattr(found.setdefault(book_id, Wanted(book_id)), attribute, n)
+    return _ranked(found.values(), limit)
+
+
+def _own_requests(scope: Scope) -> list:
+    """(attribute of ``Wanted``, queryset) of the requests made in the scope's shops during its period.
+
+    With a department, alerts around a reader's own position (no shop) are left out: they belong to none.
+    """
     start, end = scope.window()
-    rows = scope.mine(Reservation.objects.filter(created_at__gte=start, created_at__lt=end)).exclude(
-        status=Reservation.Status.REDIRECTED
-    )
-    return list(
-        rows.values("book_id").annotate(n=Count("pk")).order_by("-n", "book_id").values_list("book_id", "n")[:limit]
-    )
+    period = {"created_at__gte": start, "created_at__lt": end}
+    return [
+        (
+            "reservations",
+            scope.mine(Reservation.objects.filter(**period)).exclude(status=Reservation.Status.REDIRECTED),
+        ),
+        ("orders", scope.mine(Order.objects.filter(email_confirmed_at__isnull=False, **period))),
+        ("alerts", scope.mine(Alert.objects.filter(confirmed_at__isnull=False, **period))),
+    ]
 
 
-def wanted_reserved(scope: Scope, *, network: bool = False) -> Table:
-    """The titles most reserved: in the scope's shops, or (``network``) across the network."""
+def wanted_titles(scope: Scope, *, network: bool = False) -> Table:
+    """The titles most asked for: in the scope's shops, or (``network``) across the network."""
+    columns = [_("titre"), _("ISBN"), _("réservations"), _("commandes"), _("alertes"), _("demandes en tout")]
     if network:
         scope = Scope(start=scope.start, end=scope.end, department=scope.department)
-        table = Table(
-            "titres-reseau", _("Les titres les plus réservés du réseau"), [_("titre"), _("ISBN"), _("réservations")]
-        )
+        table = Table("titres-reseau", _("Les titres les plus demandés du réseau"), columns)
     else:
-        table = Table("titres", _("Les titres les plus réservés"), [_("titre"), _("ISBN"), _("réservations")])
+        table = Table("titres", _("Les titres les plus demandés"), columns)
+    table.note = _(
+        "Une réservation envoyée chez un confrère compte une fois ; une commande ou une alerte compte une fois "
+        "l'adresse du lecteur confirmée."
+    )
     top = _top_books(scope)
-    books = Book.objects.in_bulk([book_id for book_id, _n in top])
-    table.rows = [[books[book_id].title, books[book_id].isbn, n] for book_id, n in top]
+    books = Book.objects.only("title", "isbn").in_bulk([w.book_id for w in top])
+    table.rows = [
+        [books[w.book_id].title, books[w.book_id].isbn, w.reservations, w.orders, w.alerts, w.total] for w in top
+    ]
     return table
 
 
@@ -413,67 +581,97 @@ def search_misses(scope: Scope) -> Table:
     return table
 
 
+def demand_places(scope: Scope, book_ids) -> dict[int, list[tuple]]:
+    """{book: [(latitude, longitude, town, requests, department)]}: where the readers who asked for each title are.
+
+    An alert keeps the reader's own position (or the shop they chose); a reservation or an order keeps
+    only its shop, where the reader is then taken to be. A reader's own position belongs to no department.
+    """
+    by_shop: dict[tuple[int, int], int] = {}
+    points: dict[int, list] = {}
+    for attribute, queryset in _own_requests(scope):
+        queryset = queryset.filter(book_id__in=book_ids)
+        if attribute == "alerts":
+            for book_id, lat, lon, place, n in (
+                queryset.filter(shop__isnull=True, latitude__isnull=False, longitude__isnull=False)
+                .values("book_id", "latitude", "longitude", "place")
+                .annotate(n=Count("pk"))
+                .values_list("book_id", "latitude", "longitude", "place", "n")
+            ):
+                points.setdefault(book_id, []).append((lat, lon, place, n, ""))
+            queryset = queryset.filter(shop__isnull=False)
+        for book_id, shop_id, n in (
+            queryset.values("book_id", "shop_id").annotate(n=Count("pk")).values_list("book_id", "shop_id", "n")
+        ):
+            by_shop[(book_id, shop_id)] = by_shop.get((book_id, shop_id), 0) + n
+    where = {
+        pk: (lat, lon, town, department)
+        for pk, lat, lon, town, department in Shop.objects.filter(
+            pk__in={shop_id for _book, shop_id in by_shop}, latitude__isnull=False, longitude__isnull=False
+        ).values_list("pk", "latitude", "longitude", "town", "department")
+    }
+    for (book_id, shop_id), n in by_shop.items():
+        if shop_id in where:  # an unlocated shop is not judged
+            lat, lon, town, department = where[shop_id]
+            points.setdefault(book_id, []).append((lat, lon, town, n, department))
+    return points
+
+
+def _demand(scope: Scope, book_ids) -> dict[int, list[tuple]]:
+    """``demand_places``, read from what the refresh wrote for the network's default period when it can."""
+    written = DemandPeriod.objects.filter(start=scope.start, end=scope.end)
+    if scope.is_network and written.exists():
+        if scope.department:
+            written = written.filter(department=scope.department)
+        points: dict[int, list] = {}
+        # The refresh wrote the places of every title ranked in the top for the network or a department.
+        for row in written.filter(book_id__in=book_ids).values_list(
+            "book_id", "latitude", "longitude", "place", "count", "department"
+        ):
+            points.setdefault(row[0], []).append(row[1:])
+        return points
+    return demand_places(scope, book_ids)
+
+
 def wanted_unheld_nearby(scope: Scope) -> Table:
     """Wanted titles no shop within 30 km of the readers holds now (great-circle distance: a ranking
     figure, the 0.6 % the geodesic would add does not change it).
 
-    Reservations carry the shop, not the reader's position: the reader is taken to be where the
-    shop they reserved at is. A title counts here for the readers of the areas where no shop within
-    ``NEARBY_KM`` has a free copy today (the copies were collected, or the stock ran out).
+    A title counts here for the readers (reservations, orders, alerts) of the places where no active
+    shop within ``NEARBY_KM`` has a free copy today.
     """
     table = Table(
         "demandes-sans-stock-proche",
         _("Titres demandés qu'aucune librairie à moins de 30 km des lecteurs n'a"),
-        [_("titre"), _("ISBN"), _("réservations"), _("lecteurs sans exemplaire à moins de 30 km"), _("où")],
+        [_("titre"), _("ISBN"), _("demandes"), _("lecteurs sans exemplaire à moins de 30 km"), _("où")],
         note=_(
-            "Une réservation ne dit pas où vit le lecteur : on le place à la librairie où il a réservé. Le "
-            "stock est celui d'aujourd'hui."
+            "Une alerte dit où est le lecteur (ou la librairie qu'il a choisie) ; une réservation ou une "
+            "commande ne le dit pas : on le place à la librairie où il l'a faite. Le stock est celui d'aujourd'hui."
         ),
     )
     top = _top_books(scope)
     if not top:
         return table
-    start, end = scope.window()
-    demand: dict[int, list[tuple[int, int]]] = {}
-    for book_id, shop_id, n in (
-        scope.mine(
-            Reservation.objects.filter(created_at__gte=start, created_at__lt=end, book_id__in=[b for b, _n in top])
-        )
-        .exclude(status=Reservation.Status.REDIRECTED)
-        .values("book_id", "shop_id")
-        .annotate(n=Count("pk"))
-        .values_list("book_id", "shop_id", "n")
+    demand = _demand(scope, [w.book_id for w in top])
+    holders: dict[int, list] = {}
+    for book_id, lat, lon, town in (
+        StockLine.objects.available()
+        .filter(book_id__in=demand, shop__is_active=True, shop__latitude__isnull=False, shop__longitude__isnull=False)
+        .values_list("book_id", "shop__latitude", "shop__longitude", "shop__town")
     ):
-        demand.setdefault(book_id, []).append((shop_id, n))
-    holders: dict[int, set[int]] = {}
-    for book_id, shop_id in (
-        StockLine.objects.available().filter(book_id__in=demand, shop__is_active=True).values_list("book_id", "shop_id")
-    ):
-        holders.setdefault(book_id, set()).add(shop_id)
-    shop_ids = {shop_id for rows in demand.values() for shop_id, _n in rows} | {
-        s for ids in holders.values() for s in ids
-    }
-    where = {
-        pk: (lat, lon, town)
-        for pk, lat, lon, town in Shop.objects.filter(
-            pk__in=shop_ids, latitude__isnull=False, longitude__isnull=False
-        ).values_list("pk", "latitude", "longitude", "town")
-    }
-    books = Book.objects.in_bulk(demand)
-    for book_id, total in top:
-        held_by = holders.get(book_id, set())
-        cells = None
+        holders.setdefault(book_id, []).append((lat, lon, town))
+    books = Book.objects.only("title", "isbn").in_bulk(demand)
+    for wanted in top:
+        cells = _grid(holders.get(wanted.book_id, ()))
         missing, towns = 0, set()
-        for shop_id, n in demand.get(book_id, []):
-            if shop_id in held_by or shop_id not in where:
-                continue  # a copy at the reader's own shop; or an unlocated shop, not judged
-            if cells is None:
-                cells = _grid(where[s] for s in held_by if s in where)
-            if not _any_within(cells, where[shop_id], NEARBY_KM):
-                missing += n
-                towns.add(where[shop_id][2])
+        for place in demand.get(wanted.book_id, ()):
+            if not _any_within(cells, place, NEARBY_KM):
+                missing += place[3]
+                if place[2]:
+                    towns.add(place[2])
         if missing:
-            table.rows.append([books[book_id].title, books[book_id].isbn, total, missing, ", ".join(sorted(towns)[:5])])
+            book = books[wanted.book_id]
+            table.rows.append([book.title, book.isbn, wanted.total, missing, ", ".join(sorted(towns)[:5])])
     return table
 
 
@@ -620,10 +818,14 @@ def last_refresh() -> Refresh | None:
 FIGURES = {
     "par-mois": monthly_outcomes,
     "par-librairie": shop_outcomes,
+    "commandes-par-mois": lambda scope: monthly_outcomes(scope, ORDERS),
+    "commandes-par-librairie": lambda scope: shop_outcomes(scope, ORDERS),
+    "alertes-par-mois": lambda scope: monthly_outcomes(scope, ALERTS),
+    "alertes-par-librairie": lambda scope: shop_outcomes(scope, ALERTS),
     "delais": shop_delays,
     "solidarite": referrals,
-    "titres": wanted_reserved,
-    "titres-reseau": lambda scope: wanted_reserved(scope, network=True),
+    "titres": wanted_titles,
+    "titres-reseau": lambda scope: wanted_titles(scope, network=True),
     "demandes-sans-stock-proche": wanted_unheld_nearby,
     "recherches-sans-resultat": search_misses,
     "fraicheur-du-stock": stock_freshness,

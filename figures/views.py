@@ -36,6 +36,8 @@ def figures_page(request):
         return TemplateResponse(request, "admin/figures/index.html", context, status=400)
     scope = form.scope()
     wanted = request.GET.get("csv")
+    if not wanted:
+        scope.limit = selectors.PAGE_ROWS
     if wanted:
         builder = selectors.FIGURES.get(wanted)
         if builder is None:
@@ -50,7 +52,9 @@ def figures_page(request):
     context.update(
         scope=scope,
         refresh=selectors.last_refresh(),
-        month_chart=_month_chart(tables["par-mois"]),
+        month_chart=_month_chart(tables["par-mois"], selectors.RESERVATIONS),
+        order_month_chart=_month_chart(tables["commandes-par-mois"], selectors.ORDERS),
+        alert_month_chart=_month_chart(tables["alertes-par-mois"], selectors.ALERTS),
         outcome_chart=_outcome_chart(tables["par-librairie"], scope),
         delay_chart=delay_chart,
         delay_rows=delay_rows,
@@ -61,16 +65,18 @@ def figures_page(request):
     return TemplateResponse(request, "admin/figures/index.html", context)
 
 
-def _month_chart(table):
+def _month_chart(table, requests):
     months = [
         formats.date_format(row[0], "M") + (f"\n{row[0].year}" if index == 0 or row[0].month == 1 else "")
         for index, row in enumerate(table.rows)
     ]
     series = [
         (str(label), f"s{index}", [row[2 + index] for row in table.rows])
-        for index, (_key, label) in enumerate(selectors.OUTCOMES)
+        for index, (_key, label) in enumerate(requests.outcomes)
     ]
-    return stacked_bars(chart_id="chart-months", title=str(table.title), categories=months, series=series)
+    return stacked_bars(
+        chart_id=f"chart-{requests.prefix}months", title=str(table.title), categories=months, series=series
+    )
 
 
 def _outcome_chart(table, scope):

@@ -484,7 +484,8 @@ class ReservationPauseAdmin(ShopScopedAdmin):
     """The pause switch: the association pauses the network, a bookseller their own shop.
 
     Whoever may handle a shop's reservations may pause them; a network pause (no shop) is the
-    association's alone.
+    association's alone. A pause that has begun is history (the figures list it): it is ended by
+    setting its end, never deleted, and its place and start no longer change.
     """
 
     list_display = ["message", "shop", "starts_at", "ends_at", "created_by", "created_at"]
@@ -516,7 +517,19 @@ class ReservationPauseAdmin(ShopScopedAdmin):
         return self._may_pause(request, obj)
 
     def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.starts_at <= timezone.now():
+            return False
         return self._may_pause(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one pause at a time, and only one not begun yet
+        return actions
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.starts_at <= timezone.now():
+            return ["shop", "starts_at"]
+        return []
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "shop" and not request.user.is_superuser:

@@ -144,12 +144,12 @@ def test_referrals_from_and_to(history):
 
 
 def test_wanted_titles_and_unheld_nearby(history):
-    from figures.selectors import wanted_reserved, wanted_unheld_nearby
+    from figures.selectors import wanted_titles, wanted_unheld_nearby
 
-    top = wanted_reserved(scope()).rows
-    # The redirected request counts once (at Campus, where it went on).
-    assert top[0] == ["Le Lièvre de Vatanen", history["book"].isbn, 9] and top[1][2] == 1
-    assert wanted_reserved(scope(department="40")).rows == [["Le Lièvre de Vatanen", history["book"].isbn, 1]]
+    top = wanted_titles(scope()).rows
+    # The redirected request counts once (at Campus, where it went on). [title, ISBN, reserved, ordered, alerted, all]
+    assert top[0] == ["Le Lièvre de Vatanen", history["book"].isbn, 9, 0, 0, 9] and top[1][2] == 1
+    assert wanted_titles(scope(department="40")).rows == [["Le Lièvre de Vatanen", history["book"].isbn, 1, 0, 0, 1]]
     assert wanted_unheld_nearby(scope()).rows == []
     # Mollat and Madison (30 km apart) run out of Hadrien and of Vatanen; Dax (over 100 km) still has Vatanen.
     from catalogue.models import StockLine
@@ -232,7 +232,7 @@ def test_association_sees_the_network(client, history):
     for name in ("Librairie Mollat", "Librairie Campus", "Librairie Madison"):
         assert name in html
     figures = html.split('<div id="figures">')[1]
-    assert figures.count('<svg class="chart"') == 3 and "<script" not in figures and "style=" not in figures
+    assert figures.count('<svg class="chart"') == 5 and "<script" not in figures and "style=" not in figures
 
 
 def test_staff_see_their_shop_and_the_network_average_only(client, history):
@@ -344,3 +344,46 @@ def test_refresh_command(history):
     assert "depuis 2026-01" in out.getvalue()
     with pytest.raises(CommandError):
         call_command("refresh_figures", "--since", "janvier")
+
+
+# --- What the refresh writes for the default period, and the page's long tables ------------------
+
+
+def test_the_default_period_reads_what_the_refresh_wrote_and_gives_the_same_figures(history):
+    from figures import selectors
+    from figures.models import DelayPeriod, DemandPeriod
+
+    def spring():
+        return Scope(start=datetime.date(2025, 6, 1), end=datetime.date(2026, 5, 1))
+
+    from catalogue.models import StockLine
+
+    StockLine.objects.filter(shop__in=[history["mollat"], history["madison"]]).update(quantity=0, held=0)
+    live = [selectors.FIGURES[name](spring()).rows for name in ("delais", "titres", "demandes-sans-stock-proche")]
+    figures_refresh(since=datetime.date(2026, 1, 1), now=paris(2026, 5, 20))  # default period: June 2025 to May 2026
+    assert DelayPeriod.objects.filter(start=datetime.date(2025, 6, 1), end=datetime.date(2026, 5, 1)).exists()
+    assert set(DemandPeriod.objects.values_list("place", flat=True)) == {"Bordeaux", "Dax", "Libourne"}
+    written = [selectors.FIGURES[name](spring()).rows for name in ("delais", "titres", "demandes-sans-stock-proche")]
+    assert written == live and live[2]
+    # Those rows are what is read: the reservations themselves are not.
+    DelayPeriod.objects.filter(shop=history["madison"]).update(bucket=len(selectors.DELAY_EDGES_MINUTES))
+    DemandPeriod.objects.filter(place="Libourne").update(count=50)
+    rows = {row[0]: row for row in selectors.shop_delays(spring()).rows}
+    assert rows["Librairie Madison"][2] is selectors.OVER
+    assert {row[0]: row[3] for row in selectors.wanted_unheld_nearby(spring()).rows}["Le Lièvre de Vatanen"] == 57
+    # A department's readers only; another period is read from the months.
+    department = Scope(start=datetime.date(2025, 6, 1), end=datetime.date(2026, 5, 1), department="40")
+    assert selectors.wanted_unheld_nearby(department).rows == []
+    assert selectors.shop_delays(scope()).rows[0][0] == "Librairie Mollat"
+
+
+def test_the_page_reads_only_its_rows_of_the_long_tables(history):
+    from figures import selectors
+
+    page = scope(limit=1)
+    table = selectors.referrals(page)
+    assert len(table.rows) == 1 and table.more == 1 and table.footer[0][2] == 2
+    outcomes = selectors.shop_outcomes(page)
+    assert [row[0] for row in outcomes.rows] == ["Librairie Mollat"] and outcomes.more == 2
+    assert outcomes.footer[0][2] == 11  # the total is the whole network's
+    assert len(selectors.shop_outcomes(scope()).rows) == 3

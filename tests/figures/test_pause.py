@@ -191,3 +191,25 @@ def test_orders_are_paused_too(two_shops):
             book=line.book, shop=line.shop, quantity=1, reader_name="Jeanne", reader_email="jeanne@example.org"
         )
     assert not Order.objects.exists()
+
+
+def test_a_pause_that_has_begun_stays_on_record(client, two_shops):
+    line, _other = two_shops
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    begun = ReservationPause.objects.create(
+        shop=line.shop, starts_at=timezone.now() - datetime.timedelta(days=1), message="Inventaire annuel"
+    )
+    coming = ReservationPause.objects.create(
+        shop=line.shop, starts_at=timezone.now() + datetime.timedelta(days=10), message="Vacances"
+    )
+    assert (
+        client.post(reverse("admin:reservations_reservationpause_delete", args=[begun.pk]), {"post": "yes"}).status_code
+        == 403
+    )
+    changelist = client.get(reverse("admin:reservations_reservationpause_changelist")).content.decode()
+    assert "delete_selected" not in changelist
+    # It is ended by setting its end; where and when it began stay as they were.
+    change = client.get(reverse("admin:reservations_reservationpause_change", args=[begun.pk])).content.decode()
+    assert 'name="starts_at_0"' not in change and 'name="shop"' not in change and 'name="ends_at_0"' in change
+    client.post(reverse("admin:reservations_reservationpause_delete", args=[coming.pk]), {"post": "yes"})
+    assert list(ReservationPause.objects.all()) == [begun]
