@@ -16,6 +16,9 @@ def normalize_isbn(value: str) -> str:
     Raises ``InvalidISBN`` (with a reason a bookseller can read) when the
     value is not an ISBN or its check digit is wrong.
     """
+    if isinstance(value, str) and len(value) == 13 and value.isascii() and value.isdigit():
+        if value.startswith(("978", "979")) and not _ean13_remainder(value):
+            return value  # the common case first: a stock file of 50,000 lines asks 50,000 times
     raw = _SEPARATORS.sub("", str(value or "")).upper()
     if raw.startswith("ISBN"):
         raw = raw[4:].lstrip(":")
@@ -28,13 +31,18 @@ def normalize_isbn(value: str) -> str:
             raise InvalidISBN(value, "prefix")
         # The common case, checked inline: stdnum's validation costs ~50 µs,
         # a third of a 50,000-line stock import.
-        if sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(raw)) % 10:
+        if _ean13_remainder(raw):
             raise InvalidISBN(value, "checksum")
         return raw
     try:
         return stdnum_isbn.to_isbn13(stdnum_isbn.validate(raw))
     except ValidationError:
         raise InvalidISBN(value, "checksum") from None
+
+
+def _ean13_remainder(digits: str) -> int:
+    """0 when the 13 digits' check digit is right."""
+    return (sum(map(int, digits[::2])) + 3 * sum(map(int, digits[1::2]))) % 10
 
 
 def hyphenate_isbn(isbn13: str) -> str:

@@ -40,6 +40,8 @@ def normalize_header(name: str) -> str:
 
 def clean_text(value: str) -> str:
     """One line of text: control characters and runs of white space become one space, ends stripped."""
+    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+        return value  # the common case, already clean (control characters and other spaces are not printable)
     return " ".join(_CONTROL.sub(" ", value).split())
 
 

@@ -4,8 +4,9 @@ Stock snapshots write whole shops' stock. ``bulk_create`` prepares every
 field in Python and, on PostgreSQL, psycopg re-parses every long multi-row
 statement (queries of more than 50 parameters are not cached): both
 dominated the import's time in ``bench/stock_import.py``. PostgreSQL gets
-``COPY`` (through a temporary table for upserts); SQLite gets multi-row
-``INSERT`` statements, which it parses cheaply.
+``COPY``; SQLite gets multi-row ``INSERT`` statements, which it parses
+cheaply. Rows already in the database (a staging table) are written by
+``insert_select``, without coming through Python at all.
 """
 
 from collections.abc import Iterable, Sequence
@@ -39,17 +40,33 @@ def bulk_insert_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
     _write(table, columns, rows)
 
 
-def bulk_upsert(table: str, columns: list[str], rows: list[tuple], *, conflict: list[str], update: list[str]) -> None:
-    """INSERT rows, or UPDATE the ``update`` columns of the rows that clash on ``conflict``."""
+def insert_select(model, values: dict[str, tuple[str, list]], source: str, params: list | None = None) -> int:
+    """``INSERT INTO`` a model's table ``SELECT`` rows from ``source`` (``FROM … WHERE …``); returns how many.
+
+    ``values`` gives, by field name, the SQL (and its parameters) of the
+    columns the rows set; every other column takes its field's default.
+    """
     connection = connections[DEFAULT_DB_ALIAS]
-    quote = connection.ops.quote_name
-    on_conflict = "ON CONFLICT ({}) DO UPDATE SET {}".format(
-        ", ".join(quote(c) for c in conflict), ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
-    )
-    _write(table, columns, rows, on_conflict)
+    columns, selected, selected_params = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key and field.name not in values:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        sql, field_params = values.get(field.name) or values.get(field.attname) or ("%s", [field.get_default()])
+        selected.append(sql)
+        selected_params += [
+            p if isinstance(p, str) or p is None else field.get_db_prep_save(p, connection) for p in field_params
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "
+            f"SELECT {', '.join(selected)} {source}",
+            selected_params + list(params or []),
+        )
+        return cursor.rowcount
 
 
-def _write(table: str, columns: list[str], rows: list[tuple], on_conflict: str = "") -> None:
+def _write(table: str, columns: list[str], rows: list[tuple]) -> None:
     if not rows:
         return
     connection = connections[DEFAULT_DB_ALIAS]
@@ -57,24 +74,12 @@ def _write(table: str, columns: list[str], rows: list[tuple], on_conflict: str =
     column_list = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            target = table
-            if on_conflict:
-                target = f"bulk_{table}"
-                cursor.execute(
-                    f"CREATE TEMPORARY TABLE {quote(target)} ON COMMIT DROP AS "
-                    f"SELECT {column_list} FROM {quote(table)} WITH NO DATA"
-                )
-            with cursor.cursor.copy(f"COPY {quote(target)} ({column_list}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {quote(table)} ({column_list}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            if on_conflict:
-                cursor.execute(
-                    f"INSERT INTO {quote(table)} ({column_list}) SELECT {column_list} FROM {quote(target)} {on_conflict}"
-                )
-                cursor.execute(f"DROP TABLE {quote(target)}")
             return
         placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
         for batch in chunked(rows, ROWS_PER_STATEMENT):
             values = ", ".join([placeholder] * len(batch))
-            sql = f"INSERT INTO {quote(table)} ({column_list}) VALUES {values} {on_conflict}"
+            sql = f"INSERT INTO {quote(table)} ({column_list}) VALUES {values}"
             cursor.execute(sql, [v for row in batch for v in row])

@@ -151,6 +151,8 @@ _QUANTITY = re.compile(r"[0-9]{1,9}([.,]0+)?")
 
 
 def parse_quantity(raw: str) -> int:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 9 and int(raw) <= MAX_QUANTITY:
+        return int(raw)  # the common case first
     value = raw.strip().replace("\u00a0", "").replace(" ", "")
     if _QUANTITY.fullmatch(value):
         quantity = int(re.split(r"[.,]", value)[0])
@@ -169,7 +171,7 @@ _PRICE = re.compile(r"[0-9]{1,12}([.,][0-9]{1,6})?")
 
 def parse_price(raw: str) -> Decimal | None:
     """A price in euros, to the cent; ``ValueError`` unless finite, not negative and within the column's range."""
-    value = re.sub(r"[\s\u00a0€]|EUR", "", raw.strip(), flags=re.IGNORECASE)
+    value = raw if _PRICE.fullmatch(raw) else re.sub(r"[\s\u00a0€]|EUR", "", raw.strip(), flags=re.IGNORECASE)
     if not value:
         return None
     if "," in value and "." in value:  # 1.234,56 or 1,234.56

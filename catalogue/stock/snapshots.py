@@ -2,23 +2,26 @@
 
 An import is recorded first (``stock_import_create``: the kept file, status
 ``pending``), then run (``stock_import_run``, by a worker or by the command):
-the file is read as a stream into a temporary table, checked, then applied in
-one transaction, page by page of ISBNs, so memory does not grow with the
-file. Its lines carry the import's change stamp (``catalogue.stock.changes``).
+the file is read as a stream into a temporary table (COPY on PostgreSQL),
+checked, then applied in one transaction by a few statements over whole tables
+(``UPDATE … FROM`` the lines that change, ``INSERT … SELECT`` the new ones and
+the new books), so memory does not grow with the file and a re-import touches
+only what changed. Its lines carry the import's change stamp
+(``catalogue.stock.changes``).
 """
 
 import datetime
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
@@ -29,8 +32,8 @@ from portal.textfiles import TextFileError
 from ..exceptions import StockImportRefused
 from ..models import Book, Contributor, IndexRefresh, StockImport, StockLine
 from ..search import INDEX_CHUNK
-from ..tasks import index_refresh_later, refresh_search_index
-from .bulk import bulk_insert, bulk_insert_rows, bulk_upsert, chunked
+from ..tasks import refresh_search_index
+from .bulk import bulk_insert, bulk_insert_rows, chunked, insert_select
 from .changes import change_stamp
 from .files import MAX_QUANTITY, ProblemLog, StockFileReader, StockRow
 from .signals import stock_changed
@@ -58,6 +61,11 @@ class _Counts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+    @property
+    def changed_at(self):
+        return StockLine._meta.get_field("changed_at").get_db_prep_save(self.now, connection)
+
     zeroed: int = 0
     books_created: int = 0
 
@@ -304,7 +312,8 @@ def _stage(record: StockImport, reader: StockFileReader, problems: ProblemLog, p
 
 def _drop_staging() -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        for table in (STAGING, MERGED, REINDEX, DROPPED, CANDIDATES):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _check_rejected_share(record: StockImport) -> None:
@@ -320,72 +329,96 @@ def _check_rejected_share(record: StockImport) -> None:
         )
 
 
-def _staged_pages(problems: ProblemLog):
-    """The readable staged rows, one row per ISBN (a book listed twice, on two shelves, adds up), by pages of ISBNs."""
-    last = ""
+#: One row per readable ISBN of the file (a book listed twice, on two shelves, adds up), with its book once known.
+MERGED = "stock_import_merged"
+#: The books whose search document the import changes: new, described better, or available here or no longer.
+REINDEX = "stock_import_reindex"
+#: The shop's lines in stock that a snapshot does not list (it zeroes them).
+DROPPED = "stock_import_dropped"
+#: The listed known books the file may describe better (``_described_candidates``).
+CANDIDATES = "stock_import_described"
+
+
+def _run(sql: str, params=()) -> int:
     with connection.cursor() as cursor:
-        while True:
-            cursor.execute(
-                f"SELECT DISTINCT isbn FROM {STAGING} WHERE quantity IS NOT NULL AND isbn > %s ORDER BY isbn LIMIT %s",
-                [last, CHUNK],
-            )
-            isbns = [isbn for (isbn,) in cursor.fetchall()]
-            if not isbns:
-                return
-            cursor.execute(
-                f"SELECT line, isbn, quantity, price_cents, title, author, publisher FROM {STAGING} "
-                "WHERE quantity IS NOT NULL AND isbn >= %s AND isbn <= %s ORDER BY isbn, line",
-                [isbns[0], isbns[-1]],
-            )
-            rows: dict[str, StockRow] = {}
-            for line, isbn, quantity, cents, title, author, publisher in cursor.fetchall():
-                price = None if cents is None else Decimal(cents).scaleb(-2)
-                first = rows.get(isbn)
-                if first is None:
-                    rows[isbn] = StockRow(line, isbn, quantity, price, title, author, publisher)
-                    continue
-                first.quantity = min(first.quantity + quantity, MAX_QUANTITY)
-                first.price = price if price is not None else first.price
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _scalar(sql: str, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def _analyze(table: str) -> None:
+    """Give PostgreSQL the row counts of a temporary table (autovacuum never looks at them) before joining it."""
+    if connection.vendor == "postgresql":
+        _run(f"ANALYZE {table}")
+
+
+def _merge_staged(problems: ProblemLog) -> int:
+    """Fold the staged rows into one row per ISBN (first line's texts, quantities added, last price); returns how many.
+
+    Each row gets its book: the known one, or (PostgreSQL) the id the new book
+    will take, drawn from its sequence now so that no later statement needs
+    to look the new books up again. Only the lines that repeat an ISBN come
+    back to Python, for their warnings.
+    """
+    book_table = Book._meta.db_table
+    if connection.vendor == "postgresql":
+        book_id = f"COALESCE(b.id, nextval(pg_get_serial_sequence('{book_table}', 'id')))"
+    else:
+        book_id = "b.id"  # the new books' ids are read back once they are written
+    _run(f"DROP TABLE IF EXISTS {MERGED}")
+    _run(
+        f"CREATE TEMPORARY TABLE {MERGED} AS "
+        f"SELECT f.isbn, f.line, CASE WHEN g.quantity > {MAX_QUANTITY} THEN {MAX_QUANTITY} ELSE g.quantity END "
+        "AS quantity, CASE WHEN g.n = 1 THEN f.price_cents ELSE ("
+        f"SELECT p.price_cents FROM {STAGING} p WHERE p.isbn = f.isbn AND p.quantity IS NOT NULL "
+        "AND p.price_cents IS NOT NULL ORDER BY p.line DESC LIMIT 1) END AS price_cents, "
+        f"f.title, f.author, f.publisher, CAST({book_id} AS bigint) AS book_id, "
+        "CASE WHEN b.id IS NULL THEN 1 ELSE 0 END AS created "
+        f"FROM (SELECT isbn, MIN(line) AS line, SUM(quantity) AS quantity, COUNT(*) AS n FROM {STAGING} "
+        "WHERE quantity IS NOT NULL GROUP BY isbn) g "
+        f"JOIN {STAGING} f ON f.isbn = g.isbn AND f.line = g.line LEFT JOIN {book_table} b ON b.isbn = f.isbn"
+    )
+    _analyze(MERGED)
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.line, s.isbn, m.line FROM {STAGING} s JOIN {MERGED} m ON m.isbn = s.isbn "
+            "WHERE s.quantity IS NOT NULL AND s.line > m.line ORDER BY s.isbn, s.line"
+        )
+        while repeated := cursor.fetchmany(CHUNK):
+            for line, isbn, first_line in repeated:
                 problems.warn(
                     line,
                     isbn,
-                    _("ISBN déjà présent ligne %(line)s : quantités additionnées") % {"line": first.line},
+                    _("ISBN déjà présent ligne %(line)s : quantités additionnées") % {"line": first_line},
                     kind="duplicate",
                 )
-            yield rows
-            last = isbns[-1]
+    return _scalar(f"SELECT COUNT(*) FROM {MERGED}")
 
 
 def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None) -> tuple[_Counts, list[int]]:
+    """Write the staged file as a few statements over whole tables: only the lines that change are touched."""
     shop, counts = record.shop, _Counts()
     # Serialise imports of one shop. Reservations are not blocked: holds and
     # releases write only ``held``, which imports never write; a collection also
     # lowers ``quantity``, and whichever write lands last wins (a snapshot's
     # figure is the shop's own count, made after the sale or not).
     type(shop).objects.select_for_update().filter(pk=shop.pk).exists()
-    line_table, book_table = StockLine._meta.db_table, Book._meta.db_table
-    # Lines of books the file does not list (readable or not: an unreadable row keeps its line as it is).
-    not_listed = (
-        f"{line_table}.shop_id = %s AND {line_table}.quantity > 0 AND NOT EXISTS (SELECT 1 FROM {book_table} b "
-        f"JOIN {STAGING} s ON s.isbn = b.isbn WHERE b.id = {line_table}.book_id)"
-    )
-    zeroed_ids = []  # the first ZEROED_REPORTED lines it zeroes, for the report
+    line_table = StockLine._meta.db_table
+    zeroed_ids, dropped = [], 0  # the first ZEROED_REPORTED lines it zeroes, for the report; how many
     if not record.partial:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM {line_table} WHERE shop_id = %s AND quantity > 0", [shop.pk])
-            in_stock_now = cursor.fetchone()[0]
-            cursor.execute(f"SELECT COUNT(*) FROM {line_table} WHERE {not_listed}", [shop.pk])
-            dropped = cursor.fetchone()[0]
-            reserved = set()
-            if dropped:
-                cursor.execute(
-                    f"SELECT id FROM {line_table} WHERE {not_listed} ORDER BY id LIMIT %s", [shop.pk, ZEROED_REPORTED]
-                )
+        dropped = _note_not_listed(shop.pk)
+        in_stock_now = _scalar(f"SELECT COUNT(*) FROM {line_table} WHERE shop_id = %s AND quantity > 0", [shop.pk])
+        reserved = set()
+        if dropped:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT id FROM {DROPPED} ORDER BY id LIMIT %s", [ZEROED_REPORTED])
                 zeroed_ids = [pk for (pk,) in cursor.fetchall()]
-                cursor.execute(
-                    f"SELECT id FROM {line_table} WHERE {not_listed} AND {line_table}.held > 0 ORDER BY id LIMIT %s",
-                    [shop.pk, ZEROED_REPORTED],
-                )
+                cursor.execute(f"SELECT id FROM {DROPPED} WHERE held > 0 ORDER BY id LIMIT %s", [ZEROED_REPORTED])
                 reserved = {pk for (pk,) in cursor.fetchall()}
         if dropped and not record.force and dropped > in_stock_now * settings.STOCK_IMPORT_MAX_DROPPED_SHARE:
             raise _Refusal(
@@ -408,108 +441,174 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
                 reserved=reserved,
             )
 
+    listed = _merge_staged(problems)
+    _run(f"DROP TABLE IF EXISTS {REINDEX}")
+    _run(f"CREATE TEMPORARY TABLE {REINDEX} (book_id bigint PRIMARY KEY)")
     version = record.stock_version = change_stamp()
-    now, applied, described = timezone.now(), 0, []
+    now = timezone.now()
     # Where the file's titles came from, for each field they set (``Book.provenance``).
     origin = {"shop": shop.pk, "shop_name": shop.name, "file": record.original_filename[:120], "at": now.isoformat()}
-    for rows in _staged_pages(problems):
-        book_ids, books_created, page_described = _resolve_books(rows, origin)
-        counts.books_created += books_created
-        described += page_described
-        current = {
-            book_id: (quantity, price)
-            for book_id, quantity, price in StockLine.objects.filter(
-                shop=shop, book_id__in=list(book_ids.values())
-            ).values_list("book_id", "quantity", "price")
-        }
-        to_write = []
-        for isbn, row in rows.items():
-            book_id = book_ids[isbn]
-            existing = current.get(book_id)
-            price = row.price if row.price is not None else (existing[1] if existing else None)
-            if existing is None:
-                counts.created += 1
-            elif existing == (row.quantity, price):
-                counts.unchanged += 1
-                continue
-            else:
-                counts.updated += 1
-            to_write.append((shop.pk, book_id, row.quantity, 0, price, now, version))
-        _upsert_stock_lines(to_write)
-        applied += len(rows)
-        _set_progress(record, progress, lines_applied=applied)
+    counts.books_created = _resolve_books(shop, origin)
+    step = _LineWrite(shop_id=shop.pk, version=version, now=now, listed=listed)
+    _upsert_stock_lines(step)
+    counts.created, counts.updated, counts.unchanged = step.created, step.updated, step.unchanged
+    # A small PATCH is answered with its report: no one watches its progress, and a connection of its own costs more.
+    if not record.partial or record.rows_read > STAGE_BATCH:
+        _set_progress(record, progress, lines_applied=listed)
+    else:
+        record.lines_applied = listed
 
-    if not record.partial:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {line_table} SET quantity = 0, stock_version = %s WHERE {not_listed}", [version, shop.pk]
-            )
-            counts.zeroed = cursor.rowcount
-    # Stamped last, just before commit: a reader of ``changed_at`` misses a change only
-    # if it reads within the moments this statement and the commit take (see passculture).
-    StockLine.objects.filter(shop=shop, stock_version=version).update(changed_at=timezone.now())
+    if dropped:
+        _mark_reindex(f"SELECT book_id FROM {DROPPED} WHERE quantity > held")
+        counts.zeroed = _run(
+            f"UPDATE {line_table} SET quantity = 0, changed_at = %s, stock_version = %s "
+            f"WHERE id IN (SELECT id FROM {DROPPED}) AND quantity > 0",
+            [step.changed_at, version],
+        )
     _index_later(record)
-    index_refresh_later(described)  # books the file described better, whether or not their line changed
     shop.stock_reported_at = timezone.now()
     shop.save(update_fields=["stock_reported_at"])
     return counts, zeroed_ids
 
 
-def _index_later(record: StockImport) -> None:
-    """Queue the refresh of the search documents of every book whose line the import changed.
+def _note_not_listed(shop_id: int) -> int:
+    """Keep aside the shop's lines in stock whose book the file does not list (a snapshot zeroes them); how many.
 
-    Written in the import's transaction as ``IndexRefresh`` rows (one task runs
-    them after commit; a failure is kept on its row, shown in the admin and
-    retried), so an applied import never leaves the search index behind.
-    ``stock_changed`` is sent for the same books, page by page.
+    Listed means on any row, readable or not: an unreadable row keeps its line as it is.
     """
-    lines = StockLine.objects.filter(shop_id=record.shop_id, stock_version=record.stock_version).order_by("pk")
-    last, ids, books = 0, [], 0
-    while page := list(lines.filter(pk__gt=last).values_list("pk", "book_id")[:INDEX_CHUNK]):
-        last = page[-1][0]
-        book_ids = sorted(book_id for _pk, book_id in page)
-        ids.append(IndexRefresh.objects.create(book_ids=book_ids).pk)
-        books += len(page)
-        stock_changed.send(sender=StockLine, shop_id=record.shop_id, book_ids=book_ids, copies_freed=True)
+    line_table, book_table = StockLine._meta.db_table, Book._meta.db_table
+    _run(f"DROP TABLE IF EXISTS {DROPPED}")
+    _run(
+        f"CREATE TEMPORARY TABLE {DROPPED} AS SELECT l.id, l.book_id, l.quantity, l.held FROM {line_table} l "
+        f"WHERE l.shop_id = %s AND l.quantity > 0 AND NOT EXISTS (SELECT 1 FROM {book_table} b "
+        f"JOIN {STAGING} s ON s.isbn = b.isbn WHERE b.id = l.book_id)",
+        [shop_id],
+    )
+    return _scalar(f"SELECT COUNT(*) FROM {DROPPED}")
+
+
+def _mark_reindex(select_sql: str, params=()) -> None:
+    """Add the book ids a query returns to the books whose search document the import changes."""
+    _run(f"INSERT INTO {REINDEX} (book_id) {select_sql} ON CONFLICT (book_id) DO NOTHING", params)
+
+
+def _index_later(record: StockImport) -> None:
+    """Queue the refresh of the search documents the import changed, and tell ``stock_changed`` every line it wrote.
+
+    A document changes when its book is new or described better by the file,
+    or when a copy became free here or the last free one went: a line whose
+    quantity or price changed and stays available (or not) leaves it as it is.
+    The refreshes are ``IndexRefresh`` rows written in the import's transaction
+    (one task runs them after commit; a failure is kept on its row, shown in
+    the admin and retried), so an applied import never leaves the index behind.
+    """
+    ids, books, last = [], 0, 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                f"SELECT book_id FROM {REINDEX} WHERE book_id > %s ORDER BY book_id LIMIT %s", [last, INDEX_CHUNK]
+            )
+            book_ids = [book_id for (book_id,) in cursor.fetchall()]
+            if not book_ids:
+                break
+            last = book_ids[-1]
+            ids.append(IndexRefresh.objects.create(book_ids=book_ids).pk)
+            books += len(book_ids)
     record.index_refresh_ids, record.books_to_index = ids, books
     if ids:
         enqueue_on_commit(refresh_search_index, ids)
+    lines = StockLine.objects.filter(shop_id=record.shop_id, stock_version=record.stock_version).order_by("pk")
+    last = 0
+    while page := list(lines.filter(pk__gt=last).values_list("pk", "book_id")[:INDEX_CHUNK]):
+        last = page[-1][0]
+        book_ids = sorted(book_id for _pk, book_id in page)
+        stock_changed.send(sender=StockLine, shop_id=record.shop_id, book_ids=book_ids, copies_freed=True)
 
 
-def _resolve_books(rows: dict[str, StockRow], origin: dict) -> tuple[dict[str, int], int, list[int]]:
-    """Map every ISBN to a book id, creating unknown books from the file's columns.
+def _resolve_books(shop, origin: dict) -> int:
+    """Create the listed books the catalogue lacks from the file's columns; returns how many were created.
 
     The file's title, publisher and author also fill a known book's empty fields,
-    or replace another shop file's where ``Book.may_set`` says so; returns the ids
-    of the books so described too.
+    or replace another shop file's where ``Book.may_set`` says so (those books
+    are indexed again). New books and their authors are written by one
+    ``INSERT … SELECT`` each.
     """
-    isbns = list(rows)
-    book_ids = {}
-    described = _describe_known_books(rows, origin)
-    for batch in chunked(isbns, CHUNK):
-        book_ids.update(Book.objects.filter(isbn__in=batch).values_list("isbn", "id"))
-    missing = [rows[isbn] for isbn in isbns if isbn not in book_ids]
+    book_table = Book._meta.db_table
+    for rows in _described_candidates():
+        described = _describe_known_books(rows, origin)
+        for batch in chunked(described, CHUNK):
+            _mark_reindex(f"SELECT id FROM {book_table} WHERE id IN ({', '.join(['%s'] * len(batch))})", list(batch))
     now = timezone.now()
-    new_books = []
-    for row in missing:
-        book = Book(isbn=row.isbn, title="", created_at=now, updated_at=now)
-        book.apply_metadata(
-            {"title": row.title, "publisher": row.publisher},
-            Book.Source.SHOP_FILE,
-            origin={**origin, "copies": row.quantity},
+    entry = json.dumps({"source": str(Book.Source.SHOP_FILE), **origin})
+    provenance_sql, provenance_params = _new_book_provenance_sql(entry)
+    values = {
+        "isbn": ("m.isbn", []),
+        "title": ("m.title", []),
+        "publisher": ("m.publisher", []),
+        "provenance": (provenance_sql, provenance_params),
+        "created_at": ("%s", [now]),
+        "updated_at": ("%s", [now]),
+    }
+    if connection.vendor == "postgresql":
+        values["id"] = ("m.book_id", [])
+    created = insert_select(Book, values, f"FROM {MERGED} m WHERE m.created = 1 ORDER BY m.book_id, m.isbn")
+    if created:
+        if connection.vendor != "postgresql":
+            _run(
+                f"UPDATE {MERGED} SET book_id = b.id FROM {book_table} b "
+                f"WHERE b.isbn = {MERGED}.isbn AND {MERGED}.created = 1"
+            )
+        insert_select(
+            Contributor,
+            {"book_id": ("m.book_id", []), "name": ("m.author", []), "role": ("%s", [Contributor.Role.AUTHOR])},
+            f"FROM {MERGED} m WHERE m.created = 1 AND m.author <> '' ORDER BY m.book_id",
         )
-        new_books.append(book)
-    bulk_insert(Book, new_books)
-    if new_books:
-        for batch in chunked([b.isbn for b in new_books], CHUNK):
-            book_ids.update(Book.objects.filter(isbn__in=batch).values_list("isbn", "id"))
-        contributors = [
-            Contributor(book_id=book_ids[row.isbn], name=row.author, role=Contributor.Role.AUTHOR)
-            for row in missing
-            if row.author
-        ]
-        bulk_insert(Contributor, contributors)
-    return book_ids, len(new_books), described
+        _mark_reindex(f"SELECT book_id FROM {MERGED} WHERE created = 1")
+    return created
+
+
+def _new_book_provenance_sql(entry: str) -> tuple[str, list]:
+    """SQL for a new book's provenance: the file's entry (with the copies listed) for its title and publisher."""
+    if connection.vendor == "postgresql":
+        field = "CASE WHEN m.{0} <> '' THEN jsonb_build_object('{0}', %s::jsonb || jsonb_build_object('copies', m.quantity)) ELSE '{{}}'::jsonb END"
+        return f"{field.format('title')} || {field.format('publisher')}", [entry, entry]
+    field = "CASE WHEN m.{0} <> '' THEN json_object('{0}', json_set(%s, '$.copies', m.quantity)) ELSE '{{}}' END"
+    return f"json_patch({field.format('title')}, {field.format('publisher')})", [entry, entry]
+
+
+def _described_candidates():
+    """The listed rows of known books the file could describe better, by pages of ISBNs, as ``{isbn: StockRow}``.
+
+    A field the file leaves empty, or gives as the book already has it with a
+    shop file as its source, cannot change (``Book.apply_metadata``): those
+    books, the whole file on a re-import, never come back to Python.
+    """
+    book_table, contributor_table = Book._meta.db_table, Contributor._meta.db_table
+    shop_file = str(Book.Source.SHOP_FILE)
+    same = []
+    for name in ("title", "publisher"):
+        source, withdrawn = _json_text("b.provenance", name, "source"), _json_text("b.provenance", name, "withdrawn")
+        same.append(f"(m.{name} = '' OR (b.{name} = m.{name} AND {source} = '{shop_file}' AND {withdrawn} IS NULL))")
+    same.append(f"(m.author = '' OR EXISTS (SELECT 1 FROM {contributor_table} c WHERE c.book_id = b.id))")
+    # Kept aside first: the caller writes books while it reads them.
+    _run(f"DROP TABLE IF EXISTS {CANDIDATES}")
+    _run(
+        f"CREATE TEMPORARY TABLE {CANDIDATES} AS SELECT m.line, m.isbn, m.quantity, m.title, m.author, m.publisher "
+        f"FROM {MERGED} m JOIN {book_table} b ON b.id = m.book_id WHERE m.created = 0 AND NOT ({' AND '.join(same)})"
+    )
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(f"SELECT line, isbn, quantity, title, author, publisher FROM {CANDIDATES} ORDER BY isbn")
+        while found := cursor.fetchmany(CHUNK):
+            yield {
+                isbn: StockRow(line, isbn, quantity, None, title, author, publisher)
+                for line, isbn, quantity, title, author, publisher in found
+            }
+
+
+def _json_text(column: str, key: str, member: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({column} -> '{key}' ->> '{member}')"
+    return f"json_extract({column}, '$.{key}.{member}')"
 
 
 def _describe_known_books(rows: dict[str, StockRow], origin: dict) -> list[int]:
@@ -537,26 +636,48 @@ def _describe_known_books(rows: dict[str, StockRow], origin: dict) -> list[int]:
     return sorted(described)
 
 
-def _upsert_stock_lines(rows: list[tuple]) -> None:
-    """Insert or update (shop, book, quantity, held, price, changed_at, stock_version) rows; ``held`` is never overwritten."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    price_field = StockLine._meta.get_field("price")
-    changed_field = StockLine._meta.get_field("changed_at")
-    bulk_upsert(
-        StockLine._meta.db_table,
-        ["shop_id", "book_id", "quantity", "held", "price", "changed_at", "stock_version"],
-        [
-            (
-                shop_id,
-                book_id,
-                quantity,
-                held,
-                price_field.get_db_prep_save(price, connection),
-                changed_field.get_db_prep_save(changed_at, connection),
-                version,
-            )
-            for shop_id, book_id, quantity, held, price, changed_at, version in rows
-        ],
-        conflict=["shop_id", "book_id"],
-        update=["quantity", "price", "changed_at", "stock_version"],
+@dataclass
+class _LineWrite:
+    """The shop's lines to write from the merged file, and what became of them."""
+
+    shop_id: int
+    version: int
+    now: datetime.datetime
+    listed: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def changed_at(self):
+        return StockLine._meta.get_field("changed_at").get_db_prep_save(self.now, connection)
+
+
+def _upsert_stock_lines(step: _LineWrite) -> None:
+    """Update the shop's lines whose quantity or price the file changes, insert the new ones; ``held`` is never written."""
+    line_table = StockLine._meta.db_table
+    changed_at = step.changed_at
+    price = "m.price_cents / 100.0"
+    differs = f"(l.quantity <> m.quantity OR (m.price_cents IS NOT NULL AND (l.price IS NULL OR l.price <> {price})))"
+    matched = f"FROM {MERGED} m JOIN {line_table} l ON l.shop_id = %s AND l.book_id = m.book_id"
+    # Noted before writing: the lines where a copy becomes free, or the last free one goes.
+    _mark_reindex(
+        f"SELECT m.book_id {matched} WHERE {differs} AND "
+        "(CASE WHEN l.quantity > l.held THEN 1 ELSE 0 END) <> (CASE WHEN m.quantity > l.held THEN 1 ELSE 0 END)",
+        [step.shop_id],
+    )
+    new_line = f"NOT EXISTS (SELECT 1 FROM {line_table} l WHERE l.shop_id = %s AND l.book_id = m.book_id)"
+    _mark_reindex(f"SELECT m.book_id FROM {MERGED} m WHERE m.quantity > 0 AND {new_line}", [step.shop_id])
+    existing = _scalar(f"SELECT COUNT(*) {matched}", [step.shop_id])
+    step.updated = _run(
+        f"UPDATE {line_table} AS l SET quantity = m.quantity, price = COALESCE({price}, l.price), "
+        f"changed_at = %s, stock_version = %s FROM {MERGED} m "
+        f"WHERE l.shop_id = %s AND l.book_id = m.book_id AND {differs}",
+        [changed_at, step.version, step.shop_id],
+    )
+    step.unchanged = existing - step.updated
+    step.created = _run(
+        f"INSERT INTO {line_table} (shop_id, book_id, quantity, held, price, changed_at, stock_version) "
+        f"SELECT %s, m.book_id, m.quantity, 0, {price}, %s, %s FROM {MERGED} m WHERE {new_line} ORDER BY m.book_id",
+        [step.shop_id, changed_at, step.version, step.shop_id],
     )
