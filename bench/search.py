@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_URL = "postgres://postgres@127.0.0.1:5432/bench_search"
+#: BENCH_DATABASE names the throw-away database, so that two people benching at once never share one.
+PG_DB = os.environ.get("BENCH_DATABASE", "bench_search")
+PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
 SQLITE_PATH = ROOT / "var" / "bench_search.sqlite3"
 
 REAL_WORDS = (
@@ -154,10 +156,11 @@ def generate(gen, connection):
         with raw.cursor() as cur:
             with cur.copy(
                 "COPY catalogue_book (isbn, title, subtitle, publisher, collection, language, availability, "
-                "published_on, page_count, summary, cover_url, provenance, created_at, updated_at) FROM STDIN"
+                "published_on, page_count, summary, cover_url, provenance, created_at, updated_at, product_form, "
+                "product_form_code) FROM STDIN"
             ) as copy:
                 for row in book_rows:
-                    copy.write_row((*row, None, None, "", "", "{}", now, now))
+                    copy.write_row((*row, None, None, "", "", "{}", now, now, "print", ""))
             cur.execute("SELECT id FROM catalogue_book ORDER BY id")
             book_ids = [r[0] for r in cur.fetchall()]
             with cur.copy("COPY catalogue_contributor (book_id, name, role, position) FROM STDIN") as copy:
@@ -165,11 +168,11 @@ def generate(gen, connection):
                     copy.write_row((book_ids[index], name, "author", position))
             books_done = time.perf_counter()
             with cur.copy(
-                "COPY catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at) FROM STDIN"
+                "COPY catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at, stock_version) FROM STDIN"
             ) as copy:
                 for shop, book in gen.stock_pairs():
                     quantity = 0 if gen.rng.random() < 0.2 else gen.rng.randint(1, 5)
-                    copy.write_row((shop_ids[shop], book_ids[book], quantity, 0, "12.50", now))
+                    copy.write_row((shop_ids[shop], book_ids[book], quantity, 0, "12.50", now, 0))
         raw.commit()
     else:
         from django.db import transaction
@@ -177,8 +180,8 @@ def generate(gen, connection):
         with transaction.atomic(), connection.cursor() as cur:
             cur.executemany(
                 "INSERT INTO catalogue_book (isbn, title, subtitle, publisher, collection, language, availability, "
-                "published_on, page_count, summary, cover_url, provenance, created_at, updated_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, NULL, NULL, '', '', '{}', %s, %s)",
+                "published_on, page_count, summary, cover_url, provenance, created_at, updated_at, product_form, "
+                "product_form_code) VALUES (%s, %s, %s, %s, %s, %s, %s, NULL, NULL, '', '', '{}', %s, %s, 'print', '')",
                 [(*row, now, now) for row in book_rows],
             )
             cur.execute("SELECT id FROM catalogue_book ORDER BY id")
@@ -189,8 +192,8 @@ def generate(gen, connection):
             )
             books_done = time.perf_counter()
             cur.executemany(
-                "INSERT INTO catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at) "
-                "VALUES (%s, %s, %s, 0, '12.50', %s)",
+                "INSERT INTO catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at, stock_version) "
+                "VALUES (%s, %s, %s, 0, '12.50', %s, 0)",
                 [
                     (shop_ids[s], book_ids[b], 0 if gen.rng.random() < 0.2 else gen.rng.randint(1, 5), now)
                     for s, b in gen.stock_pairs()
@@ -346,9 +349,9 @@ def main():
         db_url = PG_URL
         if not args.reuse:
             subprocess.run(
-                ["psql", PG_ADMIN_URL, "-qc", "DROP DATABASE IF EXISTS bench_search WITH (FORCE)"], check=True
+                ["psql", PG_ADMIN_URL, "-qc", f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'], check=True
             )
-            subprocess.run(["psql", PG_ADMIN_URL, "-qc", "CREATE DATABASE bench_search"], check=True)
+            subprocess.run(["psql", PG_ADMIN_URL, "-qc", f'CREATE DATABASE "{PG_DB}"'], check=True)
     else:
         db_url = f"sqlite:///{SQLITE_PATH}"
         SQLITE_PATH.parent.mkdir(exist_ok=True)
