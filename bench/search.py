@@ -348,9 +348,7 @@ def main():
     if args.db == "postgres":
         db_url = PG_URL
         if not args.reuse:
-            subprocess.run(
-                ["psql", PG_ADMIN_URL, "-qc", f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'], check=True
-            )
+            subprocess.run(["psql", PG_ADMIN_URL, "-qc", f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'], check=True)
             subprocess.run(["psql", PG_ADMIN_URL, "-qc", f'CREATE DATABASE "{PG_DB}"'], check=True)
     else:
         db_url = f"sqlite:///{SQLITE_PATH}"
