@@ -61,11 +61,6 @@ class _Counts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-
-    @property
-    def changed_at(self):
-        return StockLine._meta.get_field("changed_at").get_db_prep_save(self.now, connection)
-
     zeroed: int = 0
     books_created: int = 0
 
