@@ -127,20 +127,22 @@ def _reservation_rows(since: datetime.datetime):
         .annotate(n=Count("pk"))
         .order_by()
     ]
-    books = [
+    books = _book_months(Kind.RESERVATION, made.exclude(status=Status.REDIRECTED))
+    return shop_months, delays, referrals, books
+
+
+def _book_months(kind: str, requests) -> list[BookMonth]:
+    """The titles wanted through ``requests`` (month-annotated), counted per month and shop department."""
+    return [
         BookMonth(
-            kind=Kind.RESERVATION,
+            kind=kind,
             book_id=row["book_id"],
             month=row["month"],
-            department=row["shop__department"],
+            department=row["shop__department"] or "",
             count=row["n"],
         )
-        for row in made.exclude(status=Status.REDIRECTED)
-        .values("book_id", "month", "shop__department")
-        .annotate(n=Count("pk"))
-        .order_by()
+        for row in requests.values("book_id", "month", "shop__department").annotate(n=Count("pk")).order_by()
     ]
-    return shop_months, delays, referrals, books
 
 
 def _order_rows(since: datetime.datetime) -> tuple[list, list]:
@@ -166,19 +168,7 @@ def _order_rows(since: datetime.datetime) -> tuple[list, list]:
         for row in made.values("shop_id", "month").annotate(**outcomes).order_by()
     ]
     # An order whose address was never confirmed was never a request to the shop.
-    books = [
-        BookMonth(
-            kind=Kind.ORDER,
-            book_id=row["book_id"],
-            month=row["month"],
-            department=row["shop__department"],
-            count=row["n"],
-        )
-        for row in made.filter(email_confirmed_at__isnull=False)
-        .values("book_id", "month", "shop__department")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ]
+    books = _book_months(Kind.ORDER, made.filter(email_confirmed_at__isnull=False))
     return months, books
 
 
@@ -201,19 +191,7 @@ def _alert_rows(since: datetime.datetime, now: datetime.datetime) -> tuple[list,
         for row in made.values("shop_id", "month").annotate(**outcomes).order_by()
     ]
     # A reader who never confirmed their address asked for nothing.
-    books = [
-        BookMonth(
-            kind=Kind.ALERT,
-            book_id=row["book_id"],
-            month=row["month"],
-            department=row["shop__department"] or "",
-            count=row["n"],
-        )
-        for row in made.filter(confirmed_at__isnull=False)
-        .values("book_id", "month", "shop__department")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ]
+    books = _book_months(Kind.ALERT, made.filter(confirmed_at__isnull=False))
     return months, books
 
 
