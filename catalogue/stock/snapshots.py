@@ -313,6 +313,9 @@ def _drop_staging() -> None:
 
 def _check_rejected_share(record: StockImport) -> None:
     rejected = record.rejected_count
+    if rejected and rejected == record.rows_read:
+        # Even one line: "applied" would tell a point-of-sale program its change went through.
+        raise _Refusal(_("Aucune ligne n'est lisible : corrigez-les d'après le rapport ci-dessous."))
     allowed = max(1, int(record.rows_read * settings.STOCK_IMPORT_MAX_REJECTED_SHARE))
     if rejected > allowed:
         raise _Refusal(

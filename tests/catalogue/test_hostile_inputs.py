@@ -191,6 +191,41 @@ def test_deeply_nested_or_invalid_json_is_400(client, shop, token, body):
     assert held_matches_reservations()
 
 
+def test_a_nul_in_a_json_value_is_400_naming_the_value(client, shop, token):
+    body = {"stocks": [{"ref": ALIENOR, "quantity": 3}, {"ref": ETRANGER, "quantity": "2\u0000"}]}
+    response = client.patch(
+        stock_url(),
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    answer = assert_error(response, 400, "malformed_json")
+    assert "stocks[1].quantity" in answer["message"] and "nul" in answer["message"]
+    assert quantities(shop) == BEFORE and not StockImport.objects.exists()
+
+
+def test_undecodable_json_says_so_in_plain_words(client, shop, token):
+    response = put(client, b'{"stocks": [{"ref": "97820703\xff68228", "quantity": 2}]}', token, "application/json")
+    message = assert_error(response, 400, "malformed_json")["message"]
+    assert message.startswith("JSON illisible : ") and "b'" not in message and "\n" not in message
+    assert quantities(shop) == BEFORE
+
+
+def test_a_change_whose_every_line_is_unreadable_is_refused_not_applied(client, shop, token):
+    body = {"stocks": [{"ref": ETRANGER, "quantity": -1}]}
+    response = client.patch(
+        stock_url(),
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    answer = response.json()
+    assert response.status_code == 422 and answer["status"] == "refused", answer
+    assert answer["errors"][0]["index"] == 0 and "négative" in answer["errors"][0]["error"]
+    assert quantities(shop) == BEFORE
+    assert held_matches_reservations()
+
+
 def test_json_numbers_beyond_any_column_are_reported_not_crashed(client, shop, token):
     body = {"stocks": [{"ref": ETRANGER, "quantity": 5, "price": 1e300}, {"ref": ALIENOR, "quantity": 10**30}]}
     response = put(client, json.dumps(body), token, content_type="application/json")

@@ -67,6 +67,14 @@ def _cell(value) -> str:
     return " ".join(str(value).splitlines())
 
 
+def _parser_error(exc: ijson.JSONError) -> str:
+    """The parser's own words, first line only: its C backend gives bytes and an ASCII-art pointer."""
+    detail = exc.args[0] if exc.args else ""
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", "replace")
+    return str(detail).strip().splitlines()[0] if str(detail).strip() else "?"
+
+
 def spooled_file() -> tempfile.SpooledTemporaryFile:
     """A file in memory while small, on disk beyond ``SPOOL_BYTES``."""
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")
@@ -122,6 +130,14 @@ def json_to_stock_file(body: BinaryIO) -> BinaryIO:
                     writer.writerow(cells)
                     item = None
                 else:
+                    if isinstance(value, str) and "\x00" in value:
+                        # A NUL would turn the converted file into "not a text file": name the value instead.
+                        raise PayloadError(
+                            400,
+                            "malformed_json",
+                            _("stocks[%(index)s].%(key)s contient un caractère nul (octet zéro).")
+                            % {"index": index, "key": key},
+                        )
                     item[key] = value
             if opening:
                 depth += 1
@@ -135,7 +151,9 @@ def json_to_stock_file(body: BinaryIO) -> BinaryIO:
             elif closing:
                 depth -= 1
     except ijson.JSONError as exc:
-        raise PayloadError(400, "malformed_json", _("JSON illisible : %(error)s") % {"error": exc}) from None
+        raise PayloadError(
+            400, "malformed_json", _("JSON illisible : %(error)s") % {"error": _parser_error(exc)}
+        ) from None
     if not found:
         raise PayloadError(400, "malformed_json", _("Le JSON doit être un objet avec une liste « stocks »."))
     text.detach()
