@@ -119,14 +119,18 @@ class StockImportAdmin(ShopScopedAdmin):
     list_filter = ["status", "channel", "shop"]
     date_hierarchy = "created_at"
     list_select_related = ["shop"]
-    exclude = ["report", "file"]
-    readonly_fields = [
+    # What a bookseller reads, in reading order; the worker's bookkeeping (index refresh ids,
+    # heartbeat, stock version, the raw report) stays out of the page.
+    fields = readonly_fields = [
         "shop",
         "created_at",
         "created_by",
         "channel",
         "status",
+        "phase",
         "message",
+        "force",
+        "partial",
         "downloads",
         "original_filename",
         "encoding",
@@ -140,6 +144,8 @@ class StockImportAdmin(ShopScopedAdmin):
         "warning_count",
         "problems_by_kind",
         "books_created_count",
+        "lines_applied",
+        "books_to_index",
         "started_at",
         "finished_at",
         "duration_ms",

@@ -38,6 +38,15 @@ def test_bookseller_uploads_their_shops_stock_and_reads_the_report(client, books
     assert StockLine.objects.get(shop=bookseller).quantity == 3
 
 
+def test_the_import_page_shows_each_figure_once_and_none_of_the_workers_bookkeeping(client, bookseller):
+    record = StockImport.objects.get(pk=upload(client, bookseller).url.split("/")[-3])
+    assert record.index_refresh_ids, "the import queued a search refresh"
+    page = client.get(reverse("admin:catalogue_stockimport_change", args=[record.pk])).content.decode()
+    assert page.count("Problèmes par type") == 1 and "Lignes appliquées" in page and "Étape" in page
+    for internal in ("Mises à jour de l", "Version du stock", "Dernier signe du traitement"):
+        assert internal not in page
+
+
 def test_a_refused_upload_shows_its_line_report_and_changes_nothing(client, bookseller):
     StockLineFactory(shop=bookseller, quantity=4)
     response = upload(client, bookseller, data="EAN;Qté\r\n978207036822;1\r\n".encode())
