@@ -120,13 +120,13 @@ def main():
         print(f"portal reader alone (every field):  {read / reader_s:,.0f} products/s ({reader_s:.2f} s)")
 
         samples = []
-        chunk_apply = imports._chunk_apply
+        chunk_apply = imports._records_apply
 
         def sampled(*a, **kw):
             chunk_apply(*a, **kw)
             samples.append(rss_mb())
 
-        imports._chunk_apply = sampled
+        imports._records_apply = sampled
         for label, debug in (
             ("first import (all new)", False),
             ("re-import (unchanged)", False),

@@ -2,7 +2,7 @@
 
 from ..models import Book, Contributor
 from ..stock.bulk import bulk_insert
-from .xml import text
+from .xml import children, element_text, text
 
 Role = Contributor.Role
 
@@ -40,11 +40,11 @@ def _name(contributor) -> str:
 def read_contributors(body) -> list[tuple[str, str]]:
     """[(name, role), …] in the publisher's order; one entry per role a person holds."""
     people = []
-    for index, contributor in enumerate(body.findall("Contributor")):
+    for index, contributor in enumerate(children(body, "Contributor")):
         name = _name(contributor)[:300]
         if not name:
             continue
-        codes = [text(r, ".") for r in contributor.findall("ContributorRole")] or [""]
+        codes = [element_text(r) for r in children(contributor, "ContributorRole")] or [""]
         try:
             sequence = int(text(contributor, "SequenceNumber"))
         except ValueError:

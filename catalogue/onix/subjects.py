@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..models import Book, Subject
 from ..stock.bulk import bulk_insert
-from .xml import text
+from .xml import children, text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CLIL_FILE = DATA / "themes-clil.csv"
@@ -47,7 +47,7 @@ def subject_names(scheme: str, code: str, heading: str = "") -> tuple[str, str]:
 def read_subjects(body) -> list[tuple[str, str, str]]:
     """[(scheme, code, heading sent), …] of a product, first of each code kept."""
     subjects, seen = [], set()
-    for subject in [*body.findall("Subject"), *body.findall("MainSubject")]:
+    for subject in [*children(body, "Subject"), *children(body, "MainSubject")]:
         scheme = text(subject, "SubjectSchemeIdentifier") or text(subject, "MainSubjectSchemeIdentifier")
         code = text(subject, "SubjectCode")
         if not code:
