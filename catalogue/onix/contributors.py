@@ -1,7 +1,7 @@
 """ONIX contributors: names in the publisher's order, every role of ONIX list 17 mapped to ours, and their writing."""
 
 from ..models import Book, Contributor
-from ..stock.bulk import bulk_insert
+from ..stock.bulk import bulk_insert_rows
 from .xml import children, element_text, text
 
 Role = Contributor.Role
@@ -55,12 +55,16 @@ def read_contributors(body) -> list[tuple[str, str]]:
     return [(name, role) for _seq, _index, name, role in people]
 
 
-def contributors_replace(books: list[Book], wanted: dict[int, list[tuple[str, str]]], *, origin: dict) -> set[int]:
-    """Replace the contributors of each book ONIX may change by ``wanted[book.pk]``; returns the ids of books changed."""
+def contributors_replace(
+    books: list[Book], wanted: dict[int, list[tuple[str, str]]], *, origin: dict, new_ids: set[int] = frozenset()
+) -> set[int]:
+    """Replace the contributors of each book ONIX may change by ``wanted[book.pk]``; returns the ids of books changed.
+
+    ``new_ids``: books just created, which have none yet.
+    """
     current: dict[int, list[tuple[str, str]]] = {}
-    for book_id, name, role in Contributor.objects.filter(book_id__in=[b.pk for b in books]).values_list(
-        "book_id", "name", "role"
-    ):
+    known = [b.pk for b in books if b.pk not in new_ids]
+    for book_id, name, role in Contributor.objects.filter(book_id__in=known).values_list("book_id", "name", "role"):
         current.setdefault(book_id, []).append((name, role))
     replace = []
     for book in books:
@@ -71,11 +75,12 @@ def contributors_replace(books: list[Book], wanted: dict[int, list[tuple[str, st
         book.provenance_record("contributors", origin, changed=differs)
         if differs:
             replace.append(book.pk)
-    Contributor.objects.filter(book_id__in=replace).delete()
-    bulk_insert(
-        Contributor,
+    Contributor.objects.filter(book_id__in=[pk for pk in replace if pk not in new_ids]).delete()
+    bulk_insert_rows(
+        Contributor._meta.db_table,
+        ["book_id", "name", "role", "position"],
         [
-            Contributor(book_id=book_id, name=name, role=role, position=position)
+            (book_id, name, role, position)
             for book_id in replace
             for position, (name, role) in enumerate(wanted[book_id])
         ],

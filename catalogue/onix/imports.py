@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Book, Contributor, FormLink
 from ..signals import books_released_send
-from ..stock.bulk import bulk_insert
+from ..stock.bulk import bulk_insert, bulk_insert_rows
 from ..tasks import index_refresh_later
 from . import books as book_fields
 from .contributors import contributors_replace
@@ -180,11 +180,17 @@ def _chunk_apply(batch: dict, report: OnixImportReport, origin: dict) -> None:
         by_id = {book.pk: items[book.isbn] for book in books}
 
         subject_ids = subjects_ensure({s for item in items.values() for s in item.subjects})
-        changed |= contributors_replace(books, {pk: item.contributors for pk, item in by_id.items()}, origin=origin)
-        changed |= subjects_replace(
-            books, {pk: {subject_ids[s[:2]] for s in item.subjects} for pk, item in by_id.items()}, origin=origin
+        new_ids = {b.pk for b in new_books}
+        changed |= contributors_replace(
+            books, {pk: item.contributors for pk, item in by_id.items()}, origin=origin, new_ids=new_ids
         )
-        changed |= _form_links_replace({pk: item.other_forms for pk, item in by_id.items()})
+        changed |= subjects_replace(
+            books,
+            {pk: {subject_ids[s[:2]] for s in item.subjects} for pk, item in by_id.items()},
+            origin=origin,
+            new_ids=new_ids,
+        )
+        changed |= _form_links_replace({pk: item.other_forms for pk, item in by_id.items()}, new_ids=new_ids)
         changed -= {b.pk for b in new_books}
 
         now = timezone.now()
@@ -222,13 +228,16 @@ def _create(new_books: list[Book]) -> None:
         book.pk = ids[book.isbn]
 
 
-def _form_links_replace(wanted: dict[int, list[str]]) -> set[int]:
+def _form_links_replace(wanted: dict[int, list[str]], *, new_ids: set[int]) -> set[int]:
     current: dict[int, set[str]] = {}
-    for book_id, isbn in FormLink.objects.filter(book_id__in=list(wanted)).values_list("book_id", "isbn"):
+    known = [pk for pk in wanted if pk not in new_ids]
+    for book_id, isbn in FormLink.objects.filter(book_id__in=known).values_list("book_id", "isbn"):
         current.setdefault(book_id, set()).add(isbn)
     replace = {pk: isbns for pk, isbns in wanted.items() if set(isbns) != current.get(pk, set())}
-    FormLink.objects.filter(book_id__in=list(replace)).delete()
-    bulk_insert(FormLink, [FormLink(book_id=pk, isbn=isbn) for pk, isbns in replace.items() for isbn in isbns])
+    FormLink.objects.filter(book_id__in=[pk for pk in replace if pk not in new_ids]).delete()
+    bulk_insert_rows(
+        FormLink._meta.db_table, ["book_id", "isbn"], [(pk, isbn) for pk, isbns in replace.items() for isbn in isbns]
+    )
     return set(replace)
 
 
