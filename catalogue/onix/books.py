@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from lxml import etree, html
 
 from ..models import Book, FormLink
-from .xml import children, element_text, first, text
+from .xml import children, element_text, first, text, texts
 
 A = Book.Availability
 F = Book.Form
@@ -61,10 +61,14 @@ def product_form(code: str) -> str:
     return FORM_BY_LETTER.get(code[:1], F.OTHER) if code else F.PRINT
 
 
-def _element_title(element) -> str:
-    value = text(element, "TitleText")
+_TITLE = frozenset(["TitleText", "TitlePrefix", "TitleWithoutPrefix", "TitleElementLevel", "Subtitle"])
+
+
+def _element_title(element, values: dict[str, str] | None = None) -> str:
+    values = texts(element, _TITLE) if values is None else values
+    value = values.get("TitleText")
     if not value:
-        prefix, rest = text(element, "TitlePrefix"), text(element, "TitleWithoutPrefix")
+        prefix, rest = values.get("TitlePrefix", ""), values.get("TitleWithoutPrefix", "")
         value = f"{prefix} {rest}".strip() if prefix and not prefix.endswith("'") else f"{prefix}{rest}"
     return value
 
@@ -74,11 +78,13 @@ def read_title(body) -> tuple[str, str, str]:
     details = children(body, "TitleDetail")
     details.sort(key=lambda d: text(d, "TitleType") != "01")
     for detail in details:
-        elements = children(detail, "TitleElement")
-        level2 = next((t for e in elements if text(e, "TitleElementLevel") == "02" and (t := _element_title(e))), "")
-        for element in elements:
-            if (text(element, "TitleElementLevel") or "01") == "01" and (title := _element_title(element)):
-                return title, text(element, "Subtitle"), level2
+        elements = [(e, texts(e, _TITLE)) for e in children(detail, "TitleElement")]
+        level2 = next(
+            (t for e, v in elements if v.get("TitleElementLevel") == "02" and (t := _element_title(e, v))), ""
+        )
+        for element, values in elements:
+            if (values.get("TitleElementLevel") or "01") == "01" and (title := _element_title(element, values)):
+                return title, values.get("Subtitle", ""), level2
     for title_el in sorted(children(body, "Title"), key=lambda t: text(t, "TitleType") != "01"):  # ONIX 2.1
         if title := _element_title(title_el):
             return title, text(title_el, "Subtitle"), ""
@@ -132,16 +138,20 @@ def parse_onix_date(value: str, date_format: str = "") -> datetime.date | None:
         return None
 
 
+_DATE = frozenset(["PublishingDateRole", "DateFormat", "Date"])
+
+
 def read_publication_date(product, warnings: list[str]) -> datetime.date | None:
     detail = first(product, "PublishingDetail")
     candidates = []
     if detail is not None:
         for date_el in children(detail, "PublishingDate"):
-            date_node = first(date_el, "Date")
-            fmt = text(date_el, "DateFormat") or (date_node.get("dateformat", "") if date_node is not None else "")
-            rank = {"01": 0, "11": 1, "12": 2}.get(text(date_el, "PublishingDateRole"))
+            values = texts(date_el, _DATE)
+            rank = {"01": 0, "11": 1, "12": 2}.get(values.get("PublishingDateRole"))
             if rank is not None:
-                candidates.append((rank, text(date_el, "Date"), fmt))
+                date_node = first(date_el, "Date")
+                fmt = values.get("DateFormat") or (date_node.get("dateformat", "") if date_node is not None else "")
+                candidates.append((rank, values.get("Date", ""), fmt))
     if (legacy := first(product, "PublicationDate")) is not None:
         candidates.append((0, element_text(legacy), legacy.get("dateformat", "")))
     for _rank, value, fmt in sorted(candidates, key=lambda c: c[0]):
@@ -151,14 +161,18 @@ def read_publication_date(product, warnings: list[str]) -> datetime.date | None:
     return None
 
 
+_EXTENT = frozenset(["ExtentUnit", "ExtentType", "ExtentValue"])
+
+
 def read_page_count(body) -> int | None:
     extents = {}
     for extent in children(body, "Extent"):
-        unit = text(extent, "ExtentUnit")
+        values = texts(extent, _EXTENT)
+        unit = values.get("ExtentUnit")
         if unit and unit != "03":
             continue
         try:
-            extents.setdefault(text(extent, "ExtentType"), int(float(text(extent, "ExtentValue"))))
+            extents.setdefault(values.get("ExtentType", ""), int(float(values.get("ExtentValue", ""))))
         except ValueError:
             continue
     for extent_type in ("00", "11", "08", "07", "05"):

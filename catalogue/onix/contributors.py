@@ -2,7 +2,7 @@
 
 from ..models import Book, Contributor
 from ..stock.bulk import bulk_insert_rows
-from .xml import children, element_text, text
+from .xml import children, element_text, texts
 
 Role = Contributor.Role
 
@@ -27,26 +27,32 @@ def role_of(code: str) -> str:
     return ROLES.get(code) or LETTER_DEFAULT.get(code[:1], Role.OTHER)
 
 
-def _name(contributor) -> str:
-    name = text(contributor, "PersonName")
+_NAMES = frozenset(
+    ["PersonName", "NamesBeforeKey", "KeyNames", "PersonNameInverted", "CorporateName", "SequenceNumber"]
+)
+
+
+def _name(values: dict[str, str]) -> str:
+    name = values.get("PersonName")
     if not name:
-        name = " ".join(filter(None, [text(contributor, "NamesBeforeKey"), text(contributor, "KeyNames")]))
+        name = " ".join(filter(None, [values.get("NamesBeforeKey"), values.get("KeyNames")]))
     if not name:
-        inverted = text(contributor, "PersonNameInverted")
+        inverted = values.get("PersonNameInverted")
         name = " ".join(reversed([p.strip() for p in inverted.split(",", 1)])) if inverted else ""
-    return name or text(contributor, "CorporateName")
+    return name or values.get("CorporateName", "")
 
 
 def read_contributors(body) -> list[tuple[str, str]]:
     """[(name, role), …] in the publisher's order; one entry per role a person holds."""
     people = []
     for index, contributor in enumerate(children(body, "Contributor")):
-        name = _name(contributor)[:300]
+        values = texts(contributor, _NAMES)
+        name = _name(values)[:300]
         if not name:
             continue
         codes = [element_text(r) for r in children(contributor, "ContributorRole")] or [""]
         try:
-            sequence = int(text(contributor, "SequenceNumber"))
+            sequence = int(values.get("SequenceNumber", ""))
         except ValueError:
             sequence = index + 1
         for role in dict.fromkeys(role_of(code) for code in codes):

@@ -24,7 +24,7 @@ from ..isbn import normalize_isbn
 from . import books
 from .contributors import read_contributors
 from .subjects import read_subjects
-from .xml import Utf8Reader, children, first, normalise_tags, sniff_encoding, text
+from .xml import Utf8Reader, children, first, normalise_tags, sniff_encoding, text, texts
 
 ROOT_NAMES = {"ONIXMessage", "ONIXmessage"}
 #: NotificationType (list 1) of a deletion notice.
@@ -247,13 +247,16 @@ def parse_product(product, position: int, *, default_language: str = "") -> Onix
     return item
 
 
+_IDENTIFIER = frozenset(["ProductIDType", "IDValue"])
+
+
 def isbn_of(product) -> tuple[str, str]:
     """(ISBN-13, "") when found, else ("", the rejected identifier or "")."""
     candidates = []
     for identifier in children(product, "ProductIdentifier"):
-        id_type = text(identifier, "ProductIDType")
-        if id_type in ("15", "03", "02"):
-            candidates.append((id_type, text(identifier, "IDValue")))
+        values = texts(identifier, _IDENTIFIER)
+        if (id_type := values.get("ProductIDType")) in ("15", "03", "02"):
+            candidates.append((id_type, values.get("IDValue", "")))
     candidates.sort(key=lambda c: {"15": 0, "03": 1, "02": 2}[c[0]])
     candidates += [("15", text(product, "EAN13")), ("02", text(product, "ISBN"))]
     rejected = ""

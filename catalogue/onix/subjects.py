@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..models import Book, Subject
 from ..stock.bulk import bulk_insert_rows
-from .xml import children, text
+from .xml import children, texts
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CLIL_FILE = DATA / "themes-clil.csv"
@@ -44,12 +44,16 @@ def subject_names(scheme: str, code: str, heading: str = "") -> tuple[str, str]:
     return heading or code, ""
 
 
+_SUBJECT = frozenset(["SubjectSchemeIdentifier", "MainSubjectSchemeIdentifier", "SubjectCode", "SubjectHeadingText"])
+
+
 def read_subjects(body) -> list[tuple[str, str, str]]:
     """[(scheme, code, heading sent), …] of a product, first of each code kept."""
     subjects, seen = [], set()
     for subject in [*children(body, "Subject"), *children(body, "MainSubject")]:
-        scheme = text(subject, "SubjectSchemeIdentifier") or text(subject, "MainSubjectSchemeIdentifier")
-        code = text(subject, "SubjectCode")
+        values = texts(subject, _SUBJECT)
+        scheme = values.get("SubjectSchemeIdentifier") or values.get("MainSubjectSchemeIdentifier")
+        code = values.get("SubjectCode")
         if not code:
             continue
         if scheme == CLIL_SCHEME:
@@ -60,7 +64,7 @@ def read_subjects(body) -> list[tuple[str, str, str]]:
             continue
         if key not in seen:
             seen.add(key)
-            subjects.append((*key, text(subject, "SubjectHeadingText")))
+            subjects.append((*key, values.get("SubjectHeadingText", "")))
     return subjects
 
 

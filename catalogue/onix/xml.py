@@ -131,8 +131,20 @@ def text(element, tag: str) -> str:
     if element is None:
         return ""
     for child in element.iterchildren(tag):
-        return element_text(child)
+        value = "".join(child.itertext()) if len(child) else child.text
+        return " ".join(value.split()) if value else ""
     return ""
+
+
+def texts(element, names: frozenset[str]) -> dict[str, str]:
+    """The whitespace-normalised texts of ``element``'s first children named in ``names``, in one pass."""
+    found = {}
+    for child in element:
+        tag = child.tag
+        if tag in names and tag not in found:
+            value = "".join(child.itertext()) if len(child) else child.text
+            found[tag] = " ".join(value.split()) if value else ""
+    return found
 
 
 # --- Encoding ---------------------------------------------------------------------
