@@ -150,7 +150,7 @@ READER_VERSION = b"onix-reader-1"
 
 def record_digest(element) -> str:
     """A hash of a product's record as sent (before its tags are renamed) and of the reader's version."""
-    return hashlib.blake2b(etree.tostring(element) + READER_VERSION, digest_size=16).hexdigest()
+    return hashlib.blake2b(etree.tostring(element, encoding="utf-8") + READER_VERSION, digest_size=16).hexdigest()
 
 
 def iter_records(source, header: OnixHeader | None = None) -> Iterator[OnixRecord]:
