@@ -380,3 +380,27 @@ def test_a_deletion_notice_of_a_book_imported_unchanged_still_removes_it():
     assert books_import_onix(source=DATA / "im_onix/9782752906700.xml").unchanged == 1
     report = books_import_onix(source=DATA / "derived/deletion_notice.xml")
     assert report.deleted == 1 and not Book.objects.filter(isbn=PHEBUS_EBOOK).exists()
+
+
+@pytest.mark.django_db
+def test_a_staff_edit_makes_the_next_onix_record_read_in_full(client, django_user_model):
+    books_import_onix(source=DATA / "im_onix/9782752906700.xml")
+    book = Book.objects.get(isbn=PHEBUS_EBOOK)
+    client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.org", "pw-123456"))
+    response = client.post(
+        reverse("admin:catalogue_book_change", args=[book.pk]),
+        {
+            "isbn": book.isbn,
+            "title": book.title,
+            "publisher": "",  # cleared by staff: ONIX may give it again
+            "availability": book.availability,
+            "product_form": book.product_form,
+            "contributors-TOTAL_FORMS": "0",
+            "contributors-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    assert Book.objects.get(pk=book.pk).onix_digest == ""
+    report = books_import_onix(source=DATA / "im_onix/9782752906700.xml")
+    assert report.updated == 1
+    assert Book.objects.get(pk=book.pk).publisher == "Phébus"
