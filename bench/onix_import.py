@@ -133,13 +133,19 @@ def main():
 
         count, raw_s = raw_parse(feed)
         raw_rate = count / raw_s
-        print(f"raw limit, lxml iterparse alone: {raw_rate:,.0f} products/s ({raw_s:.2f} s)")
+        print(f"raw limit, lxml iterparse alone: {raw_rate:,.0f} products/s ({raw_s:.2f} s) · memory {rss_mb():.0f} MB")
         count, hashed_s = raw_parse_hashed(feed)
-        print(f"lxml iterparse + each record hashed:  {count / hashed_s:,.0f} products/s ({hashed_s:.2f} s)")
+        print(
+            f"lxml iterparse + each record hashed:  {count / hashed_s:,.0f} products/s ({hashed_s:.2f} s) · "
+            f"memory {rss_mb():.0f} MB"
+        )
         started = time.perf_counter()
         read = sum(1 for _ in iter_onix(feed))
         reader_s = time.perf_counter() - started
-        print(f"portal reader alone (every field):  {read / reader_s:,.0f} products/s ({reader_s:.2f} s)")
+        print(
+            f"portal reader alone (every field):  {read / reader_s:,.0f} products/s ({reader_s:.2f} s) · "
+            f"memory {rss_mb():.0f} MB"
+        )
 
         samples = []
         chunk_apply = imports._records_apply
