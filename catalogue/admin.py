@@ -50,7 +50,7 @@ class BookAdmin(admin.ModelAdmin):
     inlines = [ContributorInline]
     list_filter = ["availability", "product_form", "language"]
     readonly_fields = ["provenance_display", "created_at", "updated_at"]
-    exclude = ["provenance"]
+    exclude = ["provenance", "onix_digest"]
     show_full_result_count = False
 
     @admin.display(description=_("provenance des données"))
@@ -68,6 +68,8 @@ class BookAdmin(admin.ModelAdmin):
         }
         for name in form.changed_data:
             obj.provenance[name] = entry
+        if form.changed_data:
+            obj.onix_digest = ""  # the ONIX record sent next is read in full again (a field cleared by staff refills)
         super().save_model(request, obj, form, change)
         if change and "availability" in form.changed_data:
             books_released_send(sender=Book, before={obj.pk: form.initial.get("availability")}, books=[obj])

@@ -3,7 +3,17 @@
 
 from .books import html_to_text, parse_onix_date
 from .imports import ONIX_CHUNK, OnixImportReport, books_import_onix
-from .reader import OnixDeletion, OnixFileError, OnixHeader, OnixProduct, ProductProblem, iter_onix, parse_product
+from .reader import (
+    OnixDeletion,
+    OnixFileError,
+    OnixHeader,
+    OnixProduct,
+    OnixRecord,
+    ProductProblem,
+    iter_onix,
+    iter_records,
+    parse_product,
+)
 from .subjects import clil_names, thema_names
 
 __all__ = [
@@ -13,11 +23,13 @@ __all__ = [
     "OnixHeader",
     "OnixImportReport",
     "OnixProduct",
+    "OnixRecord",
     "ProductProblem",
     "books_import_onix",
     "clil_names",
     "html_to_text",
     "iter_onix",
+    "iter_records",
     "parse_onix_date",
     "parse_product",
     "thema_names",

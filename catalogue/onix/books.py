@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from lxml import etree, html
 
 from ..models import Book, FormLink
-from .xml import text
+from .xml import children, element_text, first, text, texts
 
 A = Book.Availability
 F = Book.Form
@@ -61,56 +61,62 @@ def product_form(code: str) -> str:
     return FORM_BY_LETTER.get(code[:1], F.OTHER) if code else F.PRINT
 
 
-def _element_title(element) -> str:
-    value = text(element, "TitleText")
+_TITLE = frozenset(["TitleText", "TitlePrefix", "TitleWithoutPrefix", "TitleElementLevel", "Subtitle"])
+
+
+def _element_title(element, values: dict[str, str] | None = None) -> str:
+    values = texts(element, _TITLE) if values is None else values
+    value = values.get("TitleText")
     if not value:
-        prefix, rest = text(element, "TitlePrefix"), text(element, "TitleWithoutPrefix")
+        prefix, rest = values.get("TitlePrefix", ""), values.get("TitleWithoutPrefix", "")
         value = f"{prefix} {rest}".strip() if prefix and not prefix.endswith("'") else f"{prefix}{rest}"
     return value
 
 
 def read_title(body) -> tuple[str, str, str]:
     """(title, subtitle, collection title given inside the product's title)."""
-    details = body.findall("TitleDetail")
+    details = children(body, "TitleDetail")
     details.sort(key=lambda d: text(d, "TitleType") != "01")
     for detail in details:
-        elements = detail.findall("TitleElement")
-        level2 = next((t for e in elements if text(e, "TitleElementLevel") == "02" and (t := _element_title(e))), "")
-        for element in elements:
-            if (text(element, "TitleElementLevel") or "01") == "01" and (title := _element_title(element)):
-                return title, text(element, "Subtitle"), level2
-    for title_el in sorted(body.findall("Title"), key=lambda t: text(t, "TitleType") != "01"):  # ONIX 2.1
+        elements = [(e, texts(e, _TITLE)) for e in children(detail, "TitleElement")]
+        level2 = next(
+            (t for e, v in elements if v.get("TitleElementLevel") == "02" and (t := _element_title(e, v))), ""
+        )
+        for element, values in elements:
+            if (values.get("TitleElementLevel") or "01") == "01" and (title := _element_title(element, values)):
+                return title, values.get("Subtitle", ""), level2
+    for title_el in sorted(children(body, "Title"), key=lambda t: text(t, "TitleType") != "01"):  # ONIX 2.1
         if title := _element_title(title_el):
             return title, text(title_el, "Subtitle"), ""
     return text(body, "DistinctiveTitle"), text(body, "Subtitle"), ""
 
 
 def read_collection(body) -> str:
-    for collection in body.findall("Collection"):
-        elements = [e for d in collection.findall("TitleDetail") for e in d.findall("TitleElement")]
+    for collection in children(body, "Collection"):
+        elements = [e for d in children(collection, "TitleDetail") for e in children(d, "TitleElement")]
         elements.sort(key=lambda e: text(e, "TitleElementLevel") != "02")
         for element in elements:
             if title := _element_title(element):
                 return title
-    for series in body.findall("Series"):
-        title_el = series.find("Title")
+    for series in children(body, "Series"):
+        title_el = first(series, "Title")
         if title := text(series, "TitleOfSeries") or _element_title(title_el if title_el is not None else series):
             return title
     return ""
 
 
 def read_publisher(product) -> str:
-    for container in (product.find("PublishingDetail"), product):
+    for container in (first(product, "PublishingDetail"), product):
         if container is None:
             continue
-        publishers = container.findall("Publisher")
+        publishers = children(container, "Publisher")
         publishers.sort(key=lambda p: text(p, "PublishingRole") not in ("", "01"))
         for publisher in publishers:
             if name := text(publisher, "PublisherName"):
                 return name
         if name := text(container, "PublisherName"):
             return name
-        for imprint in container.findall("Imprint"):
+        for imprint in children(container, "Imprint"):
             if name := text(imprint, "ImprintName"):
                 return name
     return ""
@@ -132,18 +138,22 @@ def parse_onix_date(value: str, date_format: str = "") -> datetime.date | None:
         return None
 
 
+_DATE = frozenset(["PublishingDateRole", "DateFormat", "Date"])
+
+
 def read_publication_date(product, warnings: list[str]) -> datetime.date | None:
-    detail = product.find("PublishingDetail")
+    detail = first(product, "PublishingDetail")
     candidates = []
     if detail is not None:
-        for date_el in detail.findall("PublishingDate"):
-            date_node = date_el.find("Date")
-            fmt = text(date_el, "DateFormat") or (date_node.get("dateformat", "") if date_node is not None else "")
-            rank = {"01": 0, "11": 1, "12": 2}.get(text(date_el, "PublishingDateRole"))
+        for date_el in children(detail, "PublishingDate"):
+            values = texts(date_el, _DATE)
+            rank = {"01": 0, "11": 1, "12": 2}.get(values.get("PublishingDateRole"))
             if rank is not None:
-                candidates.append((rank, text(date_el, "Date"), fmt))
-    if (legacy := product.find("PublicationDate")) is not None:
-        candidates.append((0, text(legacy, "."), legacy.get("dateformat", "")))
+                date_node = first(date_el, "Date")
+                fmt = values.get("DateFormat") or (date_node.get("dateformat", "") if date_node is not None else "")
+                candidates.append((rank, values.get("Date", ""), fmt))
+    if (legacy := first(product, "PublicationDate")) is not None:
+        candidates.append((0, element_text(legacy), legacy.get("dateformat", "")))
     for _rank, value, fmt in sorted(candidates, key=lambda c: c[0]):
         if parsed := parse_onix_date(value, fmt):
             return parsed
@@ -151,14 +161,18 @@ def read_publication_date(product, warnings: list[str]) -> datetime.date | None:
     return None
 
 
+_EXTENT = frozenset(["ExtentUnit", "ExtentType", "ExtentValue"])
+
+
 def read_page_count(body) -> int | None:
     extents = {}
-    for extent in body.findall("Extent"):
-        unit = text(extent, "ExtentUnit")
+    for extent in children(body, "Extent"):
+        values = texts(extent, _EXTENT)
+        unit = values.get("ExtentUnit")
         if unit and unit != "03":
             continue
         try:
-            extents.setdefault(text(extent, "ExtentType"), int(float(text(extent, "ExtentValue"))))
+            extents.setdefault(values.get("ExtentType", ""), int(float(values.get("ExtentValue", ""))))
         except ValueError:
             continue
     for extent_type in ("00", "11", "08", "07", "05"):
@@ -171,7 +185,7 @@ def read_page_count(body) -> int | None:
 
 
 def read_language(body) -> str:
-    languages = body.findall("Language")
+    languages = children(body, "Language")
     languages.sort(key=lambda lang: text(lang, "LanguageRole") != "01")
     for language in languages:
         if code := text(language, "LanguageCode"):
@@ -202,12 +216,12 @@ def html_to_text(value: str) -> str:
 
 def read_summary(product) -> str:
     texts = {}
-    for container in (product.find("CollateralDetail"), product):
+    for container in (first(product, "CollateralDetail"), product):
         if container is None:
             continue
-        for content in [*container.findall("TextContent"), *container.findall("OtherText")]:
+        for content in [*children(container, "TextContent"), *children(container, "OtherText")]:
             text_type = text(content, "TextType") or text(content, "TextTypeCode")
-            text_el = content.find("Text")
+            text_el = first(content, "Text")
             if text_el is None:
                 continue
             if len(text_el):  # XHTML given as elements
@@ -225,7 +239,7 @@ def read_summary(product) -> str:
 
 
 def read_availability(product) -> str | None:
-    detail = product.find("PublishingDetail")
+    detail = first(product, "PublishingDetail")
     status = text(detail if detail is not None else product, "PublishingStatus")
     if status in PUBLISHING_STATUS_DECISIVE:
         return PUBLISHING_STATUS_DECISIVE[status]
@@ -243,7 +257,10 @@ def read_availability(product) -> str | None:
 
 def read_other_forms(product, isbn_of) -> list[str]:
     """ISBNs the publisher gives as this work in another form (related product 06, 13, 27)."""
-    related = [*product.findall("RelatedMaterial/RelatedProduct"), *product.findall("RelatedProduct")]
+    related = [
+        *(r for m in children(product, "RelatedMaterial") for r in children(m, "RelatedProduct")),
+        *children(product, "RelatedProduct"),
+    ]
     isbns = []
     for element in related:
         if (text(element, "ProductRelationCode") or text(element, "RelationCode")) in FORM_RELATIONS:

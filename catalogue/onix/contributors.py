@@ -1,8 +1,8 @@
 """ONIX contributors: names in the publisher's order, every role of ONIX list 17 mapped to ours, and their writing."""
 
 from ..models import Book, Contributor
-from ..stock.bulk import bulk_insert
-from .xml import text
+from ..stock.bulk import bulk_insert_rows
+from .xml import children, element_text, texts
 
 Role = Contributor.Role
 
@@ -27,26 +27,32 @@ def role_of(code: str) -> str:
     return ROLES.get(code) or LETTER_DEFAULT.get(code[:1], Role.OTHER)
 
 
-def _name(contributor) -> str:
-    name = text(contributor, "PersonName")
+_NAMES = frozenset(
+    ["PersonName", "NamesBeforeKey", "KeyNames", "PersonNameInverted", "CorporateName", "SequenceNumber"]
+)
+
+
+def _name(values: dict[str, str]) -> str:
+    name = values.get("PersonName")
     if not name:
-        name = " ".join(filter(None, [text(contributor, "NamesBeforeKey"), text(contributor, "KeyNames")]))
+        name = " ".join(filter(None, [values.get("NamesBeforeKey"), values.get("KeyNames")]))
     if not name:
-        inverted = text(contributor, "PersonNameInverted")
+        inverted = values.get("PersonNameInverted")
         name = " ".join(reversed([p.strip() for p in inverted.split(",", 1)])) if inverted else ""
-    return name or text(contributor, "CorporateName")
+    return name or values.get("CorporateName", "")
 
 
 def read_contributors(body) -> list[tuple[str, str]]:
     """[(name, role), …] in the publisher's order; one entry per role a person holds."""
     people = []
-    for index, contributor in enumerate(body.findall("Contributor")):
-        name = _name(contributor)[:300]
+    for index, contributor in enumerate(children(body, "Contributor")):
+        values = texts(contributor, _NAMES)
+        name = _name(values)[:300]
         if not name:
             continue
-        codes = [text(r, ".") for r in contributor.findall("ContributorRole")] or [""]
+        codes = [element_text(r) for r in children(contributor, "ContributorRole")] or [""]
         try:
-            sequence = int(text(contributor, "SequenceNumber"))
+            sequence = int(values.get("SequenceNumber", ""))
         except ValueError:
             sequence = index + 1
         for role in dict.fromkeys(role_of(code) for code in codes):
@@ -55,12 +61,16 @@ def read_contributors(body) -> list[tuple[str, str]]:
     return [(name, role) for _seq, _index, name, role in people]
 
 
-def contributors_replace(books: list[Book], wanted: dict[int, list[tuple[str, str]]], *, origin: dict) -> set[int]:
-    """Replace the contributors of each book ONIX may change by ``wanted[book.pk]``; returns the ids of books changed."""
+def contributors_replace(
+    books: list[Book], wanted: dict[int, list[tuple[str, str]]], *, origin: dict, new_ids: set[int] = frozenset()
+) -> set[int]:
+    """Replace the contributors of each book ONIX may change by ``wanted[book.pk]``; returns the ids of books changed.
+
+    ``new_ids``: books just created, which have none yet.
+    """
     current: dict[int, list[tuple[str, str]]] = {}
-    for book_id, name, role in Contributor.objects.filter(book_id__in=[b.pk for b in books]).values_list(
-        "book_id", "name", "role"
-    ):
+    known = [b.pk for b in books if b.pk not in new_ids]
+    for book_id, name, role in Contributor.objects.filter(book_id__in=known).values_list("book_id", "name", "role"):
         current.setdefault(book_id, []).append((name, role))
     replace = []
     for book in books:
@@ -71,11 +81,12 @@ def contributors_replace(books: list[Book], wanted: dict[int, list[tuple[str, st
         book.provenance_record("contributors", origin, changed=differs)
         if differs:
             replace.append(book.pk)
-    Contributor.objects.filter(book_id__in=replace).delete()
-    bulk_insert(
-        Contributor,
+    Contributor.objects.filter(book_id__in=[pk for pk in replace if pk not in new_ids]).delete()
+    bulk_insert_rows(
+        Contributor._meta.db_table,
+        ["book_id", "name", "role", "position"],
         [
-            Contributor(book_id=book_id, name=name, role=role, position=position)
+            (book_id, name, role, position)
             for book_id in replace
             for position, (name, role) in enumerate(wanted[book_id])
         ],

@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 
 from ..models import Book, Contributor, FormLink
 from ..signals import books_released_send
-from ..stock.bulk import bulk_insert
+from ..stock.bulk import bulk_insert, bulk_insert_rows
 from ..tasks import index_refresh_later
 from . import books as book_fields
 from .contributors import contributors_replace
-from .reader import OnixDeletion, OnixFileError, OnixHeader, OnixProduct, iter_onix
+from .reader import OnixDeletion, OnixFileError, OnixHeader, OnixProduct, OnixRecord, iter_records
 from .subjects import subjects_ensure, subjects_replace
 
 ONIX = Book.Source.ONIX
@@ -70,38 +70,73 @@ class OnixImportReport:
 
 
 def books_import_onix(*, source, filename: str = "") -> OnixImportReport:
-    """Create, update or withdraw books from an ONIX file (path, bytes or binary file), chunk by chunk."""
+    """Create, update or withdraw books from an ONIX file (path, bytes or binary file), chunk by chunk.
+
+    A record sent exactly as last applied to its book (same ``onix_digest``) is counted unchanged without
+    being read any further.
+    """
     started = time.monotonic()
     if not filename and not isinstance(source, bytes):
         filename = str(getattr(source, "name", source))
     report = OnixImportReport(filename=filename)
     header = OnixHeader()
-    batch: dict[str, OnixProduct | OnixDeletion] = {}
+    records: list[OnixRecord] = []
     try:
-        for item in iter_onix(source, header):
+        for record in iter_records(source, header):
             report.products_read += 1
-            if not isinstance(item, (OnixProduct, OnixDeletion)):
-                report.rejected.append(
-                    {"position": item.position, "reference": item.reference, "value": item.value, "error": item.error}
-                )
-                continue
-            for warning in item.warnings:
-                report.note(item, warning)
-            if item.isbn in batch:
-                report.note(item, _("ISBN déjà présent plus haut dans le fichier : cette notice le remplace"))
-            batch[item.isbn] = item
-            if len(batch) >= ONIX_CHUNK:
-                _chunk_apply(batch, report, _origin(header, filename))
-                batch = {}
+            records.append(record)
+            if len(records) >= ONIX_CHUNK:
+                _records_apply(records, header, report, filename)
+                records = []
     except OnixFileError as exc:
         report.file_error = exc.message
     except OSError as exc:
         report.file_error = _("fichier illisible : %(error)s") % {"error": exc}
-    if batch:
-        _chunk_apply(batch, report, _origin(header, filename))
+    if records:
+        _records_apply(records, header, report, filename)
     report.encoding, report.file_warnings = header.encoding, header.warnings
     report.duration_ms = int((time.monotonic() - started) * 1000)
     return report
+
+
+def _records_apply(records: list[OnixRecord], header: OnixHeader, report: OnixImportReport, filename: str) -> None:
+    """Count the records already applied as they are, read the others and write them as one chunk."""
+    digests = [record.digest for record in records]
+    known = dict(Book.objects.filter(onix_digest__in=set(digests)).values_list("onix_digest", "isbn"))
+    batch: dict[str, OnixProduct | OnixDeletion] = {}
+    skipped: set[str] = set()  # ISBNs counted unchanged in this chunk
+    duplicate = _("ISBN déjà présent plus haut dans le fichier : cette notice le remplace")
+    for record, digest in zip(records, digests, strict=True):
+        if digest in known:
+            isbn = known[digest]
+            if isbn in batch or isbn in skipped:  # the later record wins, and it is the one applied last time
+                batch.pop(isbn, None)
+                report.warnings.append(
+                    {"position": record.position, "reference": "", "value": isbn, "error": duplicate}
+                )
+            if isbn not in skipped:
+                skipped.add(isbn)
+                report.unchanged += 1
+                report.isbns.add(isbn)
+            continue
+        item = record.parse(header)
+        if not isinstance(item, (OnixProduct, OnixDeletion)):
+            report.rejected.append(
+                {"position": item.position, "reference": item.reference, "value": item.value, "error": item.error}
+            )
+            continue
+        for warning in item.warnings:
+            report.note(item, warning)
+        if item.isbn in batch or item.isbn in skipped:
+            report.note(item, duplicate)
+        if item.isbn in skipped:
+            skipped.discard(item.isbn)
+            report.unchanged -= 1
+        if isinstance(item, OnixProduct):
+            item.digest = digest
+        batch[item.isbn] = item
+    if batch:
+        _chunk_apply(batch, report, _origin(header, filename))
 
 
 def _origin(header: OnixHeader, filename: str) -> dict:
@@ -121,7 +156,7 @@ def _chunk_apply(batch: dict, report: OnixImportReport, origin: dict) -> None:
 
         provenance_before = {isbn: dict(b.provenance) for isbn, b in existing.items()}
         availability_before = {b.pk: b.availability for b in existing.values()}
-        new_books, old_books, changed, changed_fields = [], [], set(), set()
+        new_books, old_books, changed, changed_fields, redigested = [], [], set(), set(), set()
         for isbn, item in items.items():
             book = existing.get(isbn)
             if book is None:
@@ -137,24 +172,37 @@ def _chunk_apply(batch: dict, report: OnixImportReport, origin: dict) -> None:
                 changed_fields.update(fields)
                 if book.pk:
                     changed.add(book.pk)
+            if book.onix_digest != item.digest:
+                book.onix_digest = item.digest
+                redigested.add(book.pk)
         _create(new_books)
         books = new_books + old_books
         by_id = {book.pk: items[book.isbn] for book in books}
 
         subject_ids = subjects_ensure({s for item in items.values() for s in item.subjects})
-        changed |= contributors_replace(books, {pk: item.contributors for pk, item in by_id.items()}, origin=origin)
-        changed |= subjects_replace(
-            books, {pk: {subject_ids[s[:2]] for s in item.subjects} for pk, item in by_id.items()}, origin=origin
+        new_ids = {b.pk for b in new_books}
+        changed |= contributors_replace(
+            books, {pk: item.contributors for pk, item in by_id.items()}, origin=origin, new_ids=new_ids
         )
-        changed |= _form_links_replace({pk: item.other_forms for pk, item in by_id.items()})
+        changed |= subjects_replace(
+            books,
+            {pk: {subject_ids[s[:2]] for s in item.subjects} for pk, item in by_id.items()},
+            origin=origin,
+            new_ids=new_ids,
+        )
+        changed |= _form_links_replace({pk: item.other_forms for pk, item in by_id.items()}, new_ids=new_ids)
         changed -= {b.pk for b in new_books}
 
         now = timezone.now()
-        old_to_save = [b for b in old_books if b.pk in changed or b.provenance != provenance_before[b.isbn]]
+        old_to_save = [
+            b for b in old_books if b.pk in changed or b.pk in redigested or b.provenance != provenance_before[b.isbn]
+        ]
         for book in old_to_save:
             if book.pk in changed:
                 book.updated_at = now
-        Book.objects.bulk_update(old_to_save, sorted(changed_fields | {"provenance", "updated_at"}), batch_size=250)
+        Book.objects.bulk_update(
+            old_to_save, sorted(changed_fields | {"provenance", "updated_at", "onix_digest"}), batch_size=250
+        )
         report.released += len(books_released_send(sender=Book, before=availability_before, books=old_books))
 
         report.isbns.update(items)
@@ -180,13 +228,16 @@ def _create(new_books: list[Book]) -> None:
         book.pk = ids[book.isbn]
 
 
-def _form_links_replace(wanted: dict[int, list[str]]) -> set[int]:
+def _form_links_replace(wanted: dict[int, list[str]], *, new_ids: set[int]) -> set[int]:
     current: dict[int, set[str]] = {}
-    for book_id, isbn in FormLink.objects.filter(book_id__in=list(wanted)).values_list("book_id", "isbn"):
+    known = [pk for pk in wanted if pk not in new_ids]
+    for book_id, isbn in FormLink.objects.filter(book_id__in=known).values_list("book_id", "isbn"):
         current.setdefault(book_id, set()).add(isbn)
     replace = {pk: isbns for pk, isbns in wanted.items() if set(isbns) != current.get(pk, set())}
-    FormLink.objects.filter(book_id__in=list(replace)).delete()
-    bulk_insert(FormLink, [FormLink(book_id=pk, isbn=isbn) for pk, isbns in replace.items() for isbn in isbns])
+    FormLink.objects.filter(book_id__in=[pk for pk in replace if pk not in new_ids]).delete()
+    bulk_insert_rows(
+        FormLink._meta.db_table, ["book_id", "isbn"], [(pk, isbn) for pk, isbns in replace.items() for isbn in isbns]
+    )
     return set(replace)
 
 
@@ -227,8 +278,9 @@ def _withdraw(
                 book.subjects.clear()
             else:
                 setattr(book, name, defaults[name])
+        book.onix_digest = ""  # the same record sent again is applied again
         book.updated_at = timezone.now()
     FormLink.objects.filter(book__in=withdrawn).delete()
-    Book.objects.bulk_update(withdrawn, [*book_fields.FIELDS, "provenance", "updated_at"])
+    Book.objects.bulk_update(withdrawn, [*book_fields.FIELDS, "provenance", "updated_at", "onix_digest"])
     report.withdrawn += len(withdrawn)
     return {book.pk for book in withdrawn} | set(gone)

@@ -10,6 +10,7 @@ encoding is read in the encoding its bytes are in (see ``xml.sniff_encoding``).
 """
 
 import datetime
+import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from ..isbn import normalize_isbn
 from . import books
 from .contributors import read_contributors
 from .subjects import read_subjects
-from .xml import Utf8Reader, normalise_tags, sniff_encoding, text
+from .xml import Utf8Reader, children, first, normalise_tags, sniff_encoding, text, texts
 
 ROOT_NAMES = {"ONIXMessage", "ONIXmessage"}
 #: NotificationType (list 1) of a deletion notice.
@@ -64,6 +65,8 @@ class OnixProduct:
     #: ISBNs of the same work in other forms.
     other_forms: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: ``record_digest`` of the record read (set by the import).
+    digest: str = ""
 
     def book_values(self) -> dict:
         return {name: getattr(self, name) for name in books.FIELDS}
@@ -120,15 +123,48 @@ def _open(source, header: OnixHeader):
 def iter_onix(source, header: OnixHeader | None = None) -> Iterator[OnixProduct | OnixDeletion | ProductProblem]:
     """Yield the products of an ONIX file (a path, bytes, or a binary file object); ``header`` is filled on the way."""
     header = header if header is not None else OnixHeader()
+    for record in iter_records(source, header):
+        yield record.parse(header)
+        record.element.clear()
+
+
+@dataclass
+class OnixRecord:
+    """One product element as read, not interpreted yet; ``digest`` tells an unchanged record without reading it."""
+
+    position: int
+    element: etree._Element
+
+    @property
+    def digest(self) -> str:
+        return record_digest(self.element)
+
+    def parse(self, header: OnixHeader) -> OnixProduct | OnixDeletion | ProductProblem:
+        normalise_tags(self.element)
+        return parse_product(self.element, self.position, default_language=header.default_language)
+
+
+#: Changes whenever the reader reads a record differently, so that every record is read again once.
+READER_VERSION = b"onix-reader-1"
+
+
+def record_digest(element) -> str:
+    """A hash of a product's record as sent (before its tags are renamed) and of the reader's version."""
+    return hashlib.blake2b(etree.tostring(element, encoding="utf-8") + READER_VERSION, digest_size=16).hexdigest()
+
+
+def iter_records(source, header: OnixHeader | None = None) -> Iterator[OnixRecord]:
+    """Yield the product elements of an ONIX file one by one, each detached from the file's tree once the next is read."""
+    header = header if header is not None else OnixHeader()
     raw, stream = _open(source, header)
     try:
-        yield from _iter_products(stream, header)
+        yield from _iter_records(stream, header)
     finally:
         if raw is not source:
             raw.close()
 
 
-def _iter_products(stream, header: OnixHeader):
+def _iter_records(stream, header: OnixHeader):
     parser_events = etree.iterparse(
         stream,
         events=("end",),
@@ -149,16 +185,17 @@ def _iter_products(stream, header: OnixHeader):
                 _check_root(root)
             if element.getparent() is not root:
                 continue
-            normalise_tags(element)
-            if element.tag == "Header":
-                header.default_language = text(element, "DefaultLanguageOfText").lower()
-                header.sender = text(element, "Sender/SenderName") or text(element, "FromCompany")
-            else:
-                position += 1
-                yield parse_product(element, position, default_language=header.default_language)
-            element.clear()
+            # Records already handed out leave the tree (they live on while their reader holds them).
             while element.getprevious() is not None:
                 del root[0]
+            if etree.QName(element).localname in ("Header", "header"):
+                normalise_tags(element)
+                header.default_language = text(element, "DefaultLanguageOfText").lower()
+                header.sender = text(first(element, "Sender"), "SenderName") or text(element, "FromCompany")
+                element.clear()
+            else:
+                position += 1
+                yield OnixRecord(position, element)
     except etree.XMLSyntaxError as exc:
         raise OnixFileError(
             _("XML illisible : fichier vide, tronqué ou d'un autre format (ligne %(line)s) : %(error)s")
@@ -189,7 +226,7 @@ def parse_product(product, position: int, *, default_language: str = "") -> Onix
         return ProductProblem(position, reference, "", _("aucun ISBN (ProductIDType 15 ou 03) dans ce produit"))
     if text(product, "NotificationType") == DELETE:
         return OnixDeletion(position, reference, isbn)
-    detail = product.find("DescriptiveDetail")
+    detail = first(product, "DescriptiveDetail")
     body = detail if detail is not None else product  # ONIX 2.1 has no DescriptiveDetail
     title, subtitle, level2 = books.read_title(body)
     if not title:
@@ -210,13 +247,16 @@ def parse_product(product, position: int, *, default_language: str = "") -> Onix
     return item
 
 
+_IDENTIFIER = frozenset(["ProductIDType", "IDValue"])
+
+
 def isbn_of(product) -> tuple[str, str]:
     """(ISBN-13, "") when found, else ("", the rejected identifier or "")."""
     candidates = []
-    for identifier in product.findall("ProductIdentifier"):
-        id_type = text(identifier, "ProductIDType")
-        if id_type in ("15", "03", "02"):
-            candidates.append((id_type, text(identifier, "IDValue")))
+    for identifier in children(product, "ProductIdentifier"):
+        values = texts(identifier, _IDENTIFIER)
+        if (id_type := values.get("ProductIDType")) in ("15", "03", "02"):
+            candidates.append((id_type, values.get("IDValue", "")))
     candidates.sort(key=lambda c: {"15": 0, "03": 1, "02": 2}[c[0]])
     candidates += [("15", text(product, "EAN13")), ("02", text(product, "ISBN"))]
     rejected = ""

@@ -5,8 +5,8 @@ import functools
 from pathlib import Path
 
 from ..models import Book, Subject
-from ..stock.bulk import bulk_insert
-from .xml import text
+from ..stock.bulk import bulk_insert_rows
+from .xml import children, texts
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CLIL_FILE = DATA / "themes-clil.csv"
@@ -44,12 +44,16 @@ def subject_names(scheme: str, code: str, heading: str = "") -> tuple[str, str]:
     return heading or code, ""
 
 
+_SUBJECT = frozenset(["SubjectSchemeIdentifier", "MainSubjectSchemeIdentifier", "SubjectCode", "SubjectHeadingText"])
+
+
 def read_subjects(body) -> list[tuple[str, str, str]]:
     """[(scheme, code, heading sent), …] of a product, first of each code kept."""
     subjects, seen = [], set()
-    for subject in [*body.findall("Subject"), *body.findall("MainSubject")]:
-        scheme = text(subject, "SubjectSchemeIdentifier") or text(subject, "MainSubjectSchemeIdentifier")
-        code = text(subject, "SubjectCode")
+    for subject in [*children(body, "Subject"), *children(body, "MainSubject")]:
+        values = texts(subject, _SUBJECT)
+        scheme = values.get("SubjectSchemeIdentifier") or values.get("MainSubjectSchemeIdentifier")
+        code = values.get("SubjectCode")
         if not code:
             continue
         if scheme == CLIL_SCHEME:
@@ -60,7 +64,7 @@ def read_subjects(body) -> list[tuple[str, str, str]]:
             continue
         if key not in seen:
             seen.add(key)
-            subjects.append((*key, text(subject, "SubjectHeadingText")))
+            subjects.append((*key, values.get("SubjectHeadingText", "")))
     return subjects
 
 
@@ -90,13 +94,17 @@ def subjects_ensure(wanted: set[tuple[str, str, str]]) -> dict[tuple[str, str], 
     return ids
 
 
-def subjects_replace(books: list[Book], wanted: dict[int, set[int]], *, origin: dict) -> set[int]:
-    """Give each book (that ONIX may change) exactly the subject ids ``wanted[book.pk]``; returns the ids of books changed."""
+def subjects_replace(
+    books: list[Book], wanted: dict[int, set[int]], *, origin: dict, new_ids: set[int] = frozenset()
+) -> set[int]:
+    """Give each book (that ONIX may change) exactly the subject ids ``wanted[book.pk]``; returns the ids of books changed.
+
+    ``new_ids``: books just created, which have none yet.
+    """
     through = Book.subjects.through
     current: dict[int, set[int]] = {}
-    for book_id, subject_id in through.objects.filter(book_id__in=[b.pk for b in books]).values_list(
-        "book_id", "subject_id"
-    ):
+    known = [b.pk for b in books if b.pk not in new_ids]
+    for book_id, subject_id in through.objects.filter(book_id__in=known).values_list("book_id", "subject_id"):
         current.setdefault(book_id, set()).add(subject_id)
     replace = []
     for book in books:
@@ -107,6 +115,6 @@ def subjects_replace(books: list[Book], wanted: dict[int, set[int]], *, origin: 
         book.provenance_record("subjects", origin, changed=differs)
         if differs:
             replace.append(book.pk)
-    through.objects.filter(book_id__in=replace).delete()
-    bulk_insert(through, [through(book_id=b, subject_id=s) for b in replace for s in wanted[b]])
+    through.objects.filter(book_id__in=[pk for pk in replace if pk not in new_ids]).delete()
+    bulk_insert_rows(through._meta.db_table, ["book_id", "subject_id"], [(b, s) for b in replace for s in wanted[b]])
     return set(replace)

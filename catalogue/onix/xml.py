@@ -106,15 +106,45 @@ def normalise_tags(element) -> None:
         el.tag = short.get(name, name)
 
 
-def text(element, path: str) -> str:
-    """The whitespace-normalised text of ``element``'s child at ``path``, or ""."""
+def first(element, tag: str):
+    """``element``'s first child named ``tag``, or None."""
+    for child in element.iterchildren(tag):
+        return child
+    return None
+
+
+def children(element, tag: str) -> list:
+    """``element``'s children named ``tag``, in order."""
+    return list(element.iterchildren(tag))
+
+
+def element_text(element) -> str:
+    """The whitespace-normalised text of ``element`` (and of its descendants), or ""."""
     if element is None:
         return ""
-    found = element.find(path)
-    if found is None:
-        return ""
-    value = "".join(found.itertext()) if len(found) else found.text
+    value = "".join(element.itertext()) if len(element) else element.text
     return " ".join(value.split()) if value else ""
+
+
+def text(element, tag: str) -> str:
+    """The whitespace-normalised text of ``element``'s first child named ``tag``, or ""."""
+    if element is None:
+        return ""
+    for child in element.iterchildren(tag):
+        value = "".join(child.itertext()) if len(child) else child.text
+        return " ".join(value.split()) if value else ""
+    return ""
+
+
+def texts(element, names: frozenset[str]) -> dict[str, str]:
+    """The whitespace-normalised texts of ``element``'s first children named in ``names``, in one pass."""
+    found = {}
+    for child in element:
+        tag = child.tag
+        if tag in names and tag not in found:
+            value = "".join(child.itertext()) if len(child) else child.text
+            found[tag] = " ".join(value.split()) if value else ""
+    return found
 
 
 # --- Encoding ---------------------------------------------------------------------

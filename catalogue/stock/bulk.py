@@ -11,9 +11,11 @@ cheaply. Rows already in the database (a staging table) are written by
 
 from collections.abc import Iterable, Sequence
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 ROWS_PER_STATEMENT = 500
+#: Fields whose ``str`` or ``int`` values need no preparation on either database.
+_PLAIN = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey)
 
 
 def chunked(items: Sequence, size: int) -> Iterable[Sequence]:
@@ -25,12 +27,16 @@ def bulk_insert(model, objects: list) -> None:
     """INSERT unsaved instances of a simple model; their primary keys are not set."""
     connection = connections[DEFAULT_DB_ALIAS]  # the real object: the proxy's lookups cost per value
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    # Strings and integers of text, integer and key fields go as they are; the rest (dates, JSON…) is prepared.
+    plain = [(f, (str, int) if isinstance(f, _PLAIN) else ()) for f in fields]
     rows = []
     for obj in objects:
-        values = (getattr(obj, f.attname) for f in fields)
-        # Most columns of a new book are empty: "" and None need no preparation.
         rows.append(
-            tuple(v if v is None or v == "" else f.get_db_prep_save(v, connection) for f, v in zip(fields, values))
+            tuple(
+                v if v is None or v == "" or type(v) in kinds else f.get_db_prep_save(v, connection)
+                for f, kinds in plain
+                for v in (getattr(obj, f.attname),)
+            )
         )
     _write(model._meta.db_table, [f.column for f in fields], rows)
 

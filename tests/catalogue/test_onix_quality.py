@@ -316,3 +316,91 @@ def test_an_import_with_debug_on_does_not_keep_every_query(settings):
     report = books_import_onix(source=MACMILLAN)
     assert report.created == 20
     assert len(connection.queries) == 0
+
+
+# --- 11. Unchanged records are skipped whole --------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_unchanged_record_sent_again_changes_nothing_and_is_counted_unchanged():
+    first = books_import_onix(source=MACMILLAN)
+    before = {b.isbn: (b.title, b.updated_at, b.provenance, b.onix_digest) for b in Book.objects.all()}
+    contributors = sorted(Contributor.objects.values_list("book__isbn", "name", "role", "position"))
+    assert first.created == len(before) and all(digest for *_rest, digest in before.values())
+
+    again = books_import_onix(source=MACMILLAN)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, first.created)
+    assert again.isbns == first.isbns and not again.book_ids
+    assert {b.isbn: (b.title, b.updated_at, b.provenance, b.onix_digest) for b in Book.objects.all()} == before
+    assert sorted(Contributor.objects.values_list("book__isbn", "name", "role", "position")) == contributors
+
+
+@pytest.mark.django_db
+def test_an_unchanged_record_is_not_read_again():
+    books_import_onix(source=DATA / "im_onix/9782752906700.xml")
+    Book.objects.filter(isbn=PHEBUS_EBOOK).update(publisher="Changed behind the import's back")
+    report = books_import_onix(source=DATA / "im_onix/9782752906700.xml")
+    assert report.unchanged == 1
+    assert Book.objects.get(isbn=PHEBUS_EBOOK).publisher == "Changed behind the import's back"
+
+
+@pytest.mark.django_db
+def test_a_changed_record_is_applied_and_its_new_digest_kept():
+    data = (DATA / "im_onix/9782752906700.xml").read_bytes()
+    books_import_onix(source=data)
+    digest = Book.objects.get(isbn=PHEBUS_EBOOK).onix_digest
+    changed = data.replace(b"<PublisherName>Ph\xc3\xa9bus</PublisherName>", b"<PublisherName>Libretto</PublisherName>")
+    assert changed != data
+    report = books_import_onix(source=changed)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 0)
+    book = Book.objects.get(isbn=PHEBUS_EBOOK)
+    assert book.publisher == "Libretto" and book.onix_digest not in ("", digest)
+    assert books_import_onix(source=changed).unchanged == 1
+
+
+@pytest.mark.django_db
+def test_a_record_sent_again_after_its_deletion_notice_is_applied_again():
+    books_import_onix(source=DATA / "im_onix/9782752906700.xml")
+    StockLineFactory(book=Book.objects.get(isbn=PHEBUS_EBOOK))
+    deletion = books_import_onix(source=DATA / "derived/deletion_notice.xml")
+    assert deletion.withdrawn == 1
+    book = Book.objects.get(isbn=PHEBUS_EBOOK)
+    assert (book.publisher, book.onix_digest) == ("", "")
+
+    again = books_import_onix(source=DATA / "im_onix/9782752906700.xml")
+    assert (again.updated, again.unchanged) == (1, 0)
+    book.refresh_from_db()
+    assert book.publisher == "Phébus" and book.onix_digest
+    assert book.contributors.get().name == "Julie Otsuka"
+
+
+@pytest.mark.django_db
+def test_a_deletion_notice_of_a_book_imported_unchanged_still_removes_it():
+    books_import_onix(source=DATA / "im_onix/9782752906700.xml")
+    assert books_import_onix(source=DATA / "im_onix/9782752906700.xml").unchanged == 1
+    report = books_import_onix(source=DATA / "derived/deletion_notice.xml")
+    assert report.deleted == 1 and not Book.objects.filter(isbn=PHEBUS_EBOOK).exists()
+
+
+@pytest.mark.django_db
+def test_a_staff_edit_makes_the_next_onix_record_read_in_full(client, django_user_model):
+    books_import_onix(source=DATA / "im_onix/9782752906700.xml")
+    book = Book.objects.get(isbn=PHEBUS_EBOOK)
+    client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.org", "pw-123456"))
+    response = client.post(
+        reverse("admin:catalogue_book_change", args=[book.pk]),
+        {
+            "isbn": book.isbn,
+            "title": book.title,
+            "publisher": "",  # cleared by staff: ONIX may give it again
+            "availability": book.availability,
+            "product_form": book.product_form,
+            "contributors-TOTAL_FORMS": "0",
+            "contributors-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    assert Book.objects.get(pk=book.pk).onix_digest == ""
+    report = books_import_onix(source=DATA / "im_onix/9782752906700.xml")
+    assert report.updated == 1
+    assert Book.objects.get(pk=book.pk).publisher == "Phébus"
