@@ -307,7 +307,7 @@ def _stage(record: StockImport, reader: StockFileReader, problems: ProblemLog, p
 
 def _drop_staging() -> None:
     with connection.cursor() as cursor:
-        for table in (STAGING, MERGED, REINDEX, DROPPED, CANDIDATES):
+        for table in (STAGING, MERGED, REINDEX, DROPPED):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -330,8 +330,6 @@ MERGED = "stock_import_merged"
 REINDEX = "stock_import_reindex"
 #: The shop's lines in stock that a snapshot does not list (it zeroes them).
 DROPPED = "stock_import_dropped"
-#: The listed known books the file may describe better (``_described_candidates``).
-CANDIDATES = "stock_import_described"
 
 
 def _run(sql: str, params=()) -> int:
@@ -373,7 +371,7 @@ def _merge_staged(problems: ProblemLog) -> int:
         f"SELECT p.price_cents FROM {STAGING} p WHERE p.isbn = f.isbn AND p.quantity IS NOT NULL "
         "AND p.price_cents IS NOT NULL ORDER BY p.line DESC LIMIT 1) END AS price_cents, "
         f"f.title, f.author, f.publisher, CAST({book_id} AS bigint) AS book_id, "
-        "CASE WHEN b.id IS NULL THEN 1 ELSE 0 END AS created "
+        f"CASE WHEN b.id IS NULL THEN 1 ELSE 0 END AS created, {_describes_sql('f')} AS described "
         f"FROM (SELECT isbn, MIN(line) AS line, SUM(quantity) AS quantity, COUNT(*) AS n FROM {STAGING} "
         "WHERE quantity IS NOT NULL GROUP BY isbn) g "
         f"JOIN {STAGING} f ON f.isbn = g.isbn AND f.line = g.line LEFT JOIN {book_table} b ON b.isbn = f.isbn"
@@ -574,30 +572,37 @@ def _new_book_provenance_sql(entry: str) -> tuple[str, list]:
 def _described_candidates():
     """The listed rows of known books the file could describe better, by pages of ISBNs, as ``{isbn: StockRow}``.
 
-    A field the file leaves empty, or gives as the book already has it with a
-    shop file as its source, cannot change (``Book.apply_metadata``): those
-    books, the whole file on a re-import, never come back to Python.
+    Marked when the file was merged (``_describes_sql``): the whole file of a
+    re-import, whose texts did not change, never comes back to Python.
     """
-    book_table, contributor_table = Book._meta.db_table, Contributor._meta.db_table
-    shop_file = str(Book.Source.SHOP_FILE)
-    same = []
-    for name in ("title", "publisher"):
-        source, withdrawn = _json_text("b.provenance", name, "source"), _json_text("b.provenance", name, "withdrawn")
-        same.append(f"(m.{name} = '' OR (b.{name} = m.{name} AND {source} = '{shop_file}' AND {withdrawn} IS NULL))")
-    same.append(f"(m.author = '' OR EXISTS (SELECT 1 FROM {contributor_table} c WHERE c.book_id = b.id))")
-    # Kept aside first: the caller writes books while it reads them.
-    _run(f"DROP TABLE IF EXISTS {CANDIDATES}")
-    _run(
-        f"CREATE TEMPORARY TABLE {CANDIDATES} AS SELECT m.line, m.isbn, m.quantity, m.title, m.author, m.publisher "
-        f"FROM {MERGED} m JOIN {book_table} b ON b.id = m.book_id WHERE m.created = 0 AND NOT ({' AND '.join(same)})"
-    )
     with connection.chunked_cursor() as cursor:
-        cursor.execute(f"SELECT line, isbn, quantity, title, author, publisher FROM {CANDIDATES} ORDER BY isbn")
+        cursor.execute(
+            f"SELECT line, isbn, quantity, title, author, publisher FROM {MERGED} WHERE described = 1 ORDER BY isbn"
+        )
         while found := cursor.fetchmany(CHUNK):
             yield {
                 isbn: StockRow(line, isbn, quantity, None, title, author, publisher)
                 for line, isbn, quantity, title, author, publisher in found
             }
+
+
+def _describes_sql(row: str) -> str:
+    """1 when the file's ``row`` may describe its known book ``b`` better, else 0 (SQL).
+
+    A field the file leaves empty, or gives as the book already has it with a
+    shop file as its source, cannot change (``Book.apply_metadata``): the
+    stored texts are compared first, the provenance only for equal texts.
+    """
+    contributor_table = Contributor._meta.db_table
+    shop_file = str(Book.Source.SHOP_FILE)
+    same = []
+    for name in ("title", "publisher"):
+        source, withdrawn = _json_text("b.provenance", name, "source"), _json_text("b.provenance", name, "withdrawn")
+        same.append(
+            f"({row}.{name} = '' OR (b.{name} = {row}.{name} AND {source} = '{shop_file}' AND {withdrawn} IS NULL))"
+        )
+    same.append(f"({row}.author = '' OR EXISTS (SELECT 1 FROM {contributor_table} c WHERE c.book_id = b.id))")
+    return f"CASE WHEN b.id IS NULL OR ({' AND '.join(same)}) THEN 0 ELSE 1 END"
 
 
 def _json_text(column: str, key: str, member: str) -> str:
