@@ -292,9 +292,8 @@ def _stage(record: StockImport, reader: StockFileReader, problems: ProblemLog, p
             "publisher varchar(200) NOT NULL)"
         )
     batch = []
-    for row in reader.rows():
-        price = None if row.price is None else int(row.price * 100)
-        batch.append((row.line, row.isbn, row.quantity, price, row.title, row.author, row.publisher))
+    for row in reader.staged_rows():
+        batch.append(row)
         if len(batch) == STAGE_BATCH:
             bulk_insert_rows(STAGING, _STAGING_COLUMNS, batch)
             batch = []
