@@ -45,6 +45,8 @@ CHUNK = 2000
 #: Rows read from the file between two writes to the temporary table (and two progress reports).
 STAGE_BATCH = 5000
 STAGING = "stock_import_staging"
+#: Up to this many rows, the temporary tables are read whole: no index, no statistics (a PATCH of a few lines).
+SMALL = 1000
 _STAGING_COLUMNS = ["line", "isbn", "quantity", "price_cents", "title", "author", "publisher"]
 #: Titles zeroed (or that would be) listed in an import's report; its ``zeroed_count`` has them all.
 ZEROED_REPORTED = 1000
@@ -259,6 +261,8 @@ def _set_progress(record: StockImport, progress: Progress | None, **fields) -> N
         setattr(record, name, value)
     if progress:
         progress(record)
+    if record.partial and record.rows_read <= STAGE_BATCH:
+        return  # a small PATCH is answered with its report: no one watches its progress, saved with the record
     if not connection.in_atomic_block:
         StockImport.objects.filter(pk=record.pk).update(**fields)
     elif connection.vendor == "postgresql":
@@ -299,14 +303,18 @@ def _stage(record: StockImport, reader: StockFileReader, problems: ProblemLog, p
             batch = []
             _set_progress(record, progress, rows_read=reader.rows_read)
     bulk_insert_rows(STAGING, _STAGING_COLUMNS, batch)
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE INDEX {STAGING}_isbn ON {STAGING} (isbn, line)")
+    if reader.rows_read > SMALL:
+        _run(f"CREATE INDEX {STAGING}_isbn ON {STAGING} (isbn, line)")
     _set_progress(record, progress, rows_read=reader.rows_read)
 
 
 def _drop_staging() -> None:
+    tables = (STAGING, MERGED, REINDEX, DROPPED)
     with connection.cursor() as cursor:
-        for table in (STAGING, MERGED, REINDEX, DROPPED):
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(tables)}")
+            return
+        for table in tables:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -362,7 +370,6 @@ def _merge_staged(problems: ProblemLog) -> int:
         book_id = f"COALESCE(b.id, nextval(pg_get_serial_sequence('{book_table}', 'id')))"
     else:
         book_id = "b.id"  # the new books' ids are read back once they are written
-    _run(f"DROP TABLE IF EXISTS {MERGED}")
     _run(
         f"CREATE TEMPORARY TABLE {MERGED} AS "
         f"SELECT f.isbn, f.line, CASE WHEN g.quantity > {MAX_QUANTITY} THEN {MAX_QUANTITY} ELSE g.quantity END "
@@ -375,7 +382,9 @@ def _merge_staged(problems: ProblemLog) -> int:
         "WHERE quantity IS NOT NULL GROUP BY isbn) g "
         f"JOIN {STAGING} f ON f.isbn = g.isbn AND f.line = g.line LEFT JOIN {book_table} b ON b.isbn = f.isbn"
     )
-    _analyze(MERGED)
+    merged = _scalar(f"SELECT COUNT(*) FROM {MERGED}")
+    if merged > SMALL:
+        _analyze(MERGED)
     with connection.chunked_cursor() as cursor:
         cursor.execute(
             f"SELECT s.line, s.isbn, m.line FROM {STAGING} s JOIN {MERGED} m ON m.isbn = s.isbn "
@@ -389,7 +398,7 @@ def _merge_staged(problems: ProblemLog) -> int:
                     _("ISBN déjà présent ligne %(line)s : quantités additionnées") % {"line": first_line},
                     kind="duplicate",
                 )
-    return _scalar(f"SELECT COUNT(*) FROM {MERGED}")
+    return merged
 
 
 def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None) -> tuple[_Counts, list[int]]:
@@ -400,6 +409,9 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
     # lowers ``quantity``, and whichever write lands last wins (a snapshot's
     # figure is the shop's own count, made after the sale or not).
     type(shop).objects.select_for_update().filter(pk=shop.pk).exists()
+    if connection.vendor == "postgresql":
+        # The statements over whole tables pass jit_above_cost: compiling them took longer than running them.
+        _run("SET LOCAL jit = off")
     line_table = StockLine._meta.db_table
     zeroed_ids, dropped = [], 0  # the first ZEROED_REPORTED lines it zeroes, for the report; how many
     if not record.partial:
@@ -434,7 +446,6 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
             )
 
     listed = _merge_staged(problems)
-    _run(f"DROP TABLE IF EXISTS {REINDEX}")
     _run(f"CREATE TEMPORARY TABLE {REINDEX} (book_id bigint PRIMARY KEY)")
     version = record.stock_version = change_stamp()
     now = timezone.now()
@@ -444,11 +455,7 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
     step = _LineWrite(shop_id=shop.pk, version=version, now=now, listed=listed)
     _upsert_stock_lines(step)
     counts.created, counts.updated, counts.unchanged = step.created, step.updated, step.unchanged
-    # A small PATCH is answered with its report: no one watches its progress, and a connection of its own costs more.
-    if not record.partial or record.rows_read > STAGE_BATCH:
-        _set_progress(record, progress, lines_applied=listed)
-    else:
-        record.lines_applied = listed
+    _set_progress(record, progress, lines_applied=listed)
 
     if dropped:
         _mark_reindex(f"SELECT book_id FROM {DROPPED} WHERE quantity > held")
@@ -469,7 +476,6 @@ def _note_not_listed(shop_id: int) -> int:
     Listed means on any row, readable or not: an unreadable row keeps its line as it is.
     """
     line_table, book_table = StockLine._meta.db_table, Book._meta.db_table
-    _run(f"DROP TABLE IF EXISTS {DROPPED}")
     _run(
         f"CREATE TEMPORARY TABLE {DROPPED} AS SELECT l.id, l.book_id, l.quantity, l.held FROM {line_table} l "
         f"WHERE l.shop_id = %s AND l.quantity > 0 AND NOT EXISTS (SELECT 1 FROM {book_table} b "
