@@ -54,14 +54,17 @@ def update_index(book_ids: Iterable[int]) -> int:
 
 
 def _index_chunk(engine: SearchEngine, ids: list[int]) -> int:
-    documents = documents_build(book_ids=ids)
-    gone = sorted(set(ids) - {doc.book_id for doc in documents})
+    """Write these books' documents: in SQL where the engine can (``write_books``), the rest built in Python."""
     with transaction.atomic(), connection.cursor() as cursor:
+        written = engine.write_books(cursor, ids)
+        rest = [pk for pk in ids if pk not in written]
+        documents = documents_build(book_ids=rest) if rest else []
+        gone = sorted(set(rest) - {doc.book_id for doc in documents})
         engine.write(cursor, documents)
         if gone:
             engine.delete(cursor, gone)
         engine.write_vocabulary(cursor, set().union(*(doc.vocabulary() for doc in documents)))
-    return len(documents)
+    return len(written) + len(documents)
 
 
 def search_index_rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:

@@ -65,8 +65,10 @@ def documents_build(*, book_ids: list[int]) -> list[Document]:
     ):
         contributors.setdefault(book_id, []).append(name)
     subjects: dict[int, list[str]] = {}
-    for book_id, name in Book.subjects.through.objects.filter(book_id__in=book_ids).values_list(
-        "book_id", "subject__name"
+    for book_id, name in (
+        Book.subjects.through.objects.filter(book_id__in=book_ids)
+        .order_by("pk")
+        .values_list("book_id", "subject__name")
     ):
         subjects.setdefault(book_id, []).append(name)
     in_stock = dict(

@@ -102,6 +102,10 @@ class SearchEngine:
     def write(self, cursor, documents: list[Document]) -> None:
         raise NotImplementedError
 
+    def write_books(self, cursor, book_ids: list[int]) -> set[int]:
+        """Build and write, in SQL, the documents of those books it can; returns their ids (none here)."""
+        return set()
+
     def delete(self, cursor, book_ids: list[int]) -> None:
         cursor.execute(f"DELETE FROM {DOC} WHERE book_id IN ({', '.join(['%s'] * len(book_ids))})", book_ids)
 

@@ -5,8 +5,10 @@ Each field is indexed twice: stemmed (``french_unaccent``) for whole words, and 
 to ``ha:*`` and matches Haas, not every word starting with "ha".
 """
 
+from ..stock.availability import available_sql
 from .documents import CLASS_WEIGHTS, FIELD_CLASSES
-from .engine import DOC, WORD, SearchEngine, Term, reading
+from .engine import BOOK, BOOK_SUBJECTS, DOC, LINE, SHOP, WORD, SearchEngine, Term, reading
+from .text import COMBINING_MARKS, LIGATURES, MAX_WORD_LENGTH, SQL_SAFE_CHARACTERS
 
 CONFIG = "french_unaccent"
 #: ts_rank's weights, in its {D, C, B, A} order, from the one declaration in documents.py.
@@ -16,6 +18,36 @@ VECTOR_SQL = " || ".join(
     for name, cls in FIELD_CLASSES.items()
     for config in (CONFIG, "simple")
 )
+
+CONTRIBUTOR = "catalogue_contributor"
+SUBJECT = "catalogue_subject"
+
+
+def index_text_sql(expression: str) -> str:
+    """SQL twin of ``documents.index_text`` for a text made of ``SQL_SAFE_CHARACTERS`` (one parameter: the marks)."""
+    for ligature, letters in LIGATURES.items():
+        expression = f"replace({expression}, '{ligature}', '{letters}')"
+    stripped = f"lower(regexp_replace(normalize({expression}, NFKD), %s, '', 'g'))"
+    return f"btrim(regexp_replace({stripped}, '[^a-z0-9]+', ' ', 'g'))"
+
+
+def _bracket(characters: str) -> str:
+    """A regular-expression bracket holding these characters (as ranges where they follow each other)."""
+    out, codes = [], sorted(map(ord, characters))
+    start = previous = codes[0]
+    for code in [*codes[1:], None]:
+        if code is not None and code == previous + 1:
+            previous = code
+            continue
+        first, last = (chr(c) if chr(c).isalnum() else "\\" + chr(c) for c in (start, previous))
+        out.append(first if start == previous else f"{first}-{last}")
+        if code is not None:
+            start = previous = code
+    return "[" + "".join(out) + "]"
+
+
+SAFE_TEXT = "^" + _bracket(SQL_SAFE_CHARACTERS) + "*$"
+MARKS = f"[{COMBINING_MARKS}]"
 
 
 class PostgresSearchEngine(SearchEngine):
@@ -36,6 +68,49 @@ class PostgresSearchEngine(SearchEngine):
             "in_stock_shops = EXCLUDED.in_stock_shops, updated_at = EXCLUDED.updated_at",
             [list(column) for column in columns],
         )
+
+    def write_books(self, cursor, book_ids: list[int]) -> set[int]:
+        """Build and write these books' documents and vocabulary in SQL; returns the ids written.
+
+        The same documents as ``documents_build`` + ``write`` (tests/catalogue/test_search_parity.py
+        compares them), for the books whose texts hold only ``SQL_SAFE_CHARACTERS``; the caller
+        builds the others' (and drops the missing books') in Python.
+        """
+        # Its cost estimate (a subquery per book) passes jit_above_cost: compiling it took longer than running it.
+        cursor.execute("SET LOCAL jit = off")
+        stock_sql, stock_params = available_sql(line_table=LINE, shop_table=SHOP, book_column="b.id")
+        stock_sql = stock_sql.replace("SELECT 1 ", "SELECT COUNT(l.shop_id) ").replace(" LIMIT 1) IS NOT NULL", ")")
+        texts = {
+            "title": "b.title",
+            "subtitle": "b.subtitle",
+            "contributors": (
+                f"COALESCE((SELECT string_agg(c.name, ' ; ' ORDER BY c.position, c.id) FROM {CONTRIBUTOR} c "
+                "WHERE c.book_id = b.id), '')"
+            ),
+            "collection": "b.collection",
+            "publisher": "b.publisher",
+            "subjects": (
+                f"COALESCE((SELECT string_agg(s.name, ' ; ' ORDER BY bs.id) FROM {BOOK_SUBJECTS} bs "
+                f"JOIN {SUBJECT} s ON s.id = bs.subject_id WHERE bs.book_id = b.id), '')"
+            ),
+        }
+        indexed = ", ".join(f"{index_text_sql('t.' + name)} AS {name}" for name in FIELD_CLASSES)
+        every_word = " || ' ' || ".join(f"v.{name}" for name in FIELD_CLASSES)
+        cursor.execute(
+            f"WITH t AS MATERIALIZED (SELECT b.id, {', '.join(f'{sql} AS {name}' for name, sql in texts.items())}, "
+            f"{stock_sql} AS n FROM {BOOK} b WHERE b.id = ANY(%s)), "
+            f"v AS MATERIALIZED (SELECT t.id, {indexed}, t.n FROM t "
+            f"WHERE ({' || '.join(f't.{name}' for name in FIELD_CLASSES)}) ~ %s), "
+            f"vocabulary AS (INSERT INTO {WORD} (word) SELECT DISTINCT w FROM v, "
+            f"regexp_split_to_table({every_word}, ' ') AS w WHERE length(w) > 2 AND length(w) <= {MAX_WORD_LENGTH} "
+            "ORDER BY 1 ON CONFLICT DO NOTHING) "
+            f"INSERT INTO {DOC} (book_id, vector, in_stock_shops, updated_at) "
+            f"SELECT v.id, {VECTOR_SQL}, v.n, now() FROM v ORDER BY v.id "
+            "ON CONFLICT (book_id) DO UPDATE SET vector = EXCLUDED.vector, "
+            "in_stock_shops = EXCLUDED.in_stock_shops, updated_at = EXCLUDED.updated_at RETURNING book_id",
+            [*stock_params, list(book_ids), *[MARKS] * len(FIELD_CLASSES), SAFE_TEXT],
+        )
+        return {book_id for (book_id,) in cursor.fetchall()}
 
     def write_vocabulary(self, cursor, words: set[str]) -> None:
         if words:

@@ -5,7 +5,6 @@ import unicodedata
 
 #: Letters and digits; everything else (punctuation, FTS operators, emoji, NUL) separates words.
 _WORD = re.compile(r"[^\W_]+")
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 #: Longest query kept, in characters, and most words searched.
@@ -15,16 +14,45 @@ MAX_WORDS = 12
 MAX_WORD_LENGTH = 60
 MIN_TYPO_LENGTH = 5
 
+#: Ligatures NFKD leaves whole, written out before it (``normalize``).
+LIGATURES = {"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"}
+#: The combining marks NFKD splits off the letters ``SQL_SAFE_CHARACTERS`` holds.
+COMBINING_MARKS = "\u0300-\u036f"
+_LIGATURE_TABLE = str.maketrans(LIGATURES)
+
 
 def normalize(text: str) -> str:
     """Lower-case ``text`` and strip its accents: ``Œuvres d'Aliénor`` → ``oeuvres d'alienor``."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURE_TABLE))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 def words(text: str) -> list[str]:
     """The normalised words of ``text``, in order."""
     return _WORD.findall(normalize(text))
+
+
+def _sql_steps(text: str) -> str:
+    """What the SQL twin of ``index_text`` does (``postgres.index_text_sql``), step by step, in Python."""
+    for ligature, letters in LIGATURES.items():
+        text = text.replace(ligature, letters)
+    text = re.sub(f"[{COMBINING_MARKS}]", "", unicodedata.normalize("NFKD", text)).lower()
+    return " ".join(re.sub("[^a-z0-9]+", " ", text).split())
+
+
+def _sql_safe_characters() -> str:
+    """The characters (Latin scripts, usual punctuation) whose words the SQL twin of ``index_text`` finds alike.
+
+    Their letters end as ASCII once accents are stripped; a text holding any
+    other character (Greek, Cyrillic, CJK…) is indexed by the Python builder.
+    """
+    candidates = [chr(c) for c in [9, 10, 13, *range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x2010, 0x2050), 0x20AC]]
+    return "".join(
+        c for c in candidates if all(_sql_steps(t) == " ".join(words(t)) for t in (c, f"a{c}b", f"A{c}{c}9"))
+    )
+
+
+SQL_SAFE_CHARACTERS = _sql_safe_characters()
 
 
 def query_words(query: str) -> list[str]:

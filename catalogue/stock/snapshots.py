@@ -45,6 +45,8 @@ CHUNK = 2000
 #: Rows read from the file between two writes to the temporary table (and two progress reports).
 STAGE_BATCH = 5000
 STAGING = "stock_import_staging"
+#: Up to this many rows, the temporary tables are read whole: no index, no statistics (a PATCH of a few lines).
+SMALL = 1000
 _STAGING_COLUMNS = ["line", "isbn", "quantity", "price_cents", "title", "author", "publisher"]
 #: Titles zeroed (or that would be) listed in an import's report; its ``zeroed_count`` has them all.
 ZEROED_REPORTED = 1000
@@ -259,6 +261,8 @@ def _set_progress(record: StockImport, progress: Progress | None, **fields) -> N
         setattr(record, name, value)
     if progress:
         progress(record)
+    if record.partial and record.rows_read <= STAGE_BATCH:
+        return  # a small PATCH is answered with its report: no one watches its progress, saved with the record
     if not connection.in_atomic_block:
         StockImport.objects.filter(pk=record.pk).update(**fields)
     elif connection.vendor == "postgresql":
@@ -292,22 +296,25 @@ def _stage(record: StockImport, reader: StockFileReader, problems: ProblemLog, p
             "publisher varchar(200) NOT NULL)"
         )
     batch = []
-    for row in reader.rows():
-        price = None if row.price is None else int(row.price * 100)
-        batch.append((row.line, row.isbn, row.quantity, price, row.title, row.author, row.publisher))
+    for row in reader.staged_rows():
+        batch.append(row)
         if len(batch) == STAGE_BATCH:
             bulk_insert_rows(STAGING, _STAGING_COLUMNS, batch)
             batch = []
             _set_progress(record, progress, rows_read=reader.rows_read)
     bulk_insert_rows(STAGING, _STAGING_COLUMNS, batch)
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE INDEX {STAGING}_isbn ON {STAGING} (isbn, line)")
+    if reader.rows_read > SMALL:
+        _run(f"CREATE INDEX {STAGING}_isbn ON {STAGING} (isbn, line)")
     _set_progress(record, progress, rows_read=reader.rows_read)
 
 
 def _drop_staging() -> None:
+    tables = (STAGING, MERGED, REINDEX, DROPPED)
     with connection.cursor() as cursor:
-        for table in (STAGING, MERGED, REINDEX, DROPPED, CANDIDATES):
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(tables)}")
+            return
+        for table in tables:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -333,8 +340,6 @@ MERGED = "stock_import_merged"
 REINDEX = "stock_import_reindex"
 #: The shop's lines in stock that a snapshot does not list (it zeroes them).
 DROPPED = "stock_import_dropped"
-#: The listed known books the file may describe better (``_described_candidates``).
-CANDIDATES = "stock_import_described"
 
 
 def _run(sql: str, params=()) -> int:
@@ -368,7 +373,6 @@ def _merge_staged(problems: ProblemLog) -> int:
         book_id = f"COALESCE(b.id, nextval(pg_get_serial_sequence('{book_table}', 'id')))"
     else:
         book_id = "b.id"  # the new books' ids are read back once they are written
-    _run(f"DROP TABLE IF EXISTS {MERGED}")
     _run(
         f"CREATE TEMPORARY TABLE {MERGED} AS "
         f"SELECT f.isbn, f.line, CASE WHEN g.quantity > {MAX_QUANTITY} THEN {MAX_QUANTITY} ELSE g.quantity END "
@@ -376,12 +380,14 @@ def _merge_staged(problems: ProblemLog) -> int:
         f"SELECT p.price_cents FROM {STAGING} p WHERE p.isbn = f.isbn AND p.quantity IS NOT NULL "
         "AND p.price_cents IS NOT NULL ORDER BY p.line DESC LIMIT 1) END AS price_cents, "
         f"f.title, f.author, f.publisher, CAST({book_id} AS bigint) AS book_id, "
-        "CASE WHEN b.id IS NULL THEN 1 ELSE 0 END AS created "
+        f"CASE WHEN b.id IS NULL THEN 1 ELSE 0 END AS created, {_describes_sql('f')} AS described "
         f"FROM (SELECT isbn, MIN(line) AS line, SUM(quantity) AS quantity, COUNT(*) AS n FROM {STAGING} "
         "WHERE quantity IS NOT NULL GROUP BY isbn) g "
         f"JOIN {STAGING} f ON f.isbn = g.isbn AND f.line = g.line LEFT JOIN {book_table} b ON b.isbn = f.isbn"
     )
-    _analyze(MERGED)
+    merged = _scalar(f"SELECT COUNT(*) FROM {MERGED}")
+    if merged > SMALL:
+        _analyze(MERGED)
     with connection.chunked_cursor() as cursor:
         cursor.execute(
             f"SELECT s.line, s.isbn, m.line FROM {STAGING} s JOIN {MERGED} m ON m.isbn = s.isbn "
@@ -395,7 +401,7 @@ def _merge_staged(problems: ProblemLog) -> int:
                     _("ISBN déjà présent ligne %(line)s : quantités additionnées") % {"line": first_line},
                     kind="duplicate",
                 )
-    return _scalar(f"SELECT COUNT(*) FROM {MERGED}")
+    return merged
 
 
 def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None) -> tuple[_Counts, list[int]]:
@@ -406,6 +412,9 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
     # lowers ``quantity``, and whichever write lands last wins (a snapshot's
     # figure is the shop's own count, made after the sale or not).
     type(shop).objects.select_for_update().filter(pk=shop.pk).exists()
+    if connection.vendor == "postgresql":
+        # The statements over whole tables pass jit_above_cost: compiling them took longer than running them.
+        _run("SET LOCAL jit = off")
     line_table = StockLine._meta.db_table
     zeroed_ids, dropped = [], 0  # the first ZEROED_REPORTED lines it zeroes, for the report; how many
     if not record.partial:
@@ -440,7 +449,6 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
             )
 
     listed = _merge_staged(problems)
-    _run(f"DROP TABLE IF EXISTS {REINDEX}")
     _run(f"CREATE TEMPORARY TABLE {REINDEX} (book_id bigint PRIMARY KEY)")
     version = record.stock_version = change_stamp()
     now = timezone.now()
@@ -450,11 +458,7 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
     step = _LineWrite(shop_id=shop.pk, version=version, now=now, listed=listed)
     _upsert_stock_lines(step)
     counts.created, counts.updated, counts.unchanged = step.created, step.updated, step.unchanged
-    # A small PATCH is answered with its report: no one watches its progress, and a connection of its own costs more.
-    if not record.partial or record.rows_read > STAGE_BATCH:
-        _set_progress(record, progress, lines_applied=listed)
-    else:
-        record.lines_applied = listed
+    _set_progress(record, progress, lines_applied=listed)
 
     if dropped:
         _mark_reindex(f"SELECT book_id FROM {DROPPED} WHERE quantity > held")
@@ -475,7 +479,6 @@ def _note_not_listed(shop_id: int) -> int:
     Listed means on any row, readable or not: an unreadable row keeps its line as it is.
     """
     line_table, book_table = StockLine._meta.db_table, Book._meta.db_table
-    _run(f"DROP TABLE IF EXISTS {DROPPED}")
     _run(
         f"CREATE TEMPORARY TABLE {DROPPED} AS SELECT l.id, l.book_id, l.quantity, l.held FROM {line_table} l "
         f"WHERE l.shop_id = %s AND l.quantity > 0 AND NOT EXISTS (SELECT 1 FROM {book_table} b "
@@ -577,30 +580,37 @@ def _new_book_provenance_sql(entry: str) -> tuple[str, list]:
 def _described_candidates():
     """The listed rows of known books the file could describe better, by pages of ISBNs, as ``{isbn: StockRow}``.
 
-    A field the file leaves empty, or gives as the book already has it with a
-    shop file as its source, cannot change (``Book.apply_metadata``): those
-    books, the whole file on a re-import, never come back to Python.
+    Marked when the file was merged (``_describes_sql``): the whole file of a
+    re-import, whose texts did not change, never comes back to Python.
     """
-    book_table, contributor_table = Book._meta.db_table, Contributor._meta.db_table
-    shop_file = str(Book.Source.SHOP_FILE)
-    same = []
-    for name in ("title", "publisher"):
-        source, withdrawn = _json_text("b.provenance", name, "source"), _json_text("b.provenance", name, "withdrawn")
-        same.append(f"(m.{name} = '' OR (b.{name} = m.{name} AND {source} = '{shop_file}' AND {withdrawn} IS NULL))")
-    same.append(f"(m.author = '' OR EXISTS (SELECT 1 FROM {contributor_table} c WHERE c.book_id = b.id))")
-    # Kept aside first: the caller writes books while it reads them.
-    _run(f"DROP TABLE IF EXISTS {CANDIDATES}")
-    _run(
-        f"CREATE TEMPORARY TABLE {CANDIDATES} AS SELECT m.line, m.isbn, m.quantity, m.title, m.author, m.publisher "
-        f"FROM {MERGED} m JOIN {book_table} b ON b.id = m.book_id WHERE m.created = 0 AND NOT ({' AND '.join(same)})"
-    )
     with connection.chunked_cursor() as cursor:
-        cursor.execute(f"SELECT line, isbn, quantity, title, author, publisher FROM {CANDIDATES} ORDER BY isbn")
+        cursor.execute(
+            f"SELECT line, isbn, quantity, title, author, publisher FROM {MERGED} WHERE described = 1 ORDER BY isbn"
+        )
         while found := cursor.fetchmany(CHUNK):
             yield {
                 isbn: StockRow(line, isbn, quantity, None, title, author, publisher)
                 for line, isbn, quantity, title, author, publisher in found
             }
+
+
+def _describes_sql(row: str) -> str:
+    """1 when the file's ``row`` may describe its known book ``b`` better, else 0 (SQL).
+
+    A field the file leaves empty, or gives as the book already has it with a
+    shop file as its source, cannot change (``Book.apply_metadata``): the
+    stored texts are compared first, the provenance only for equal texts.
+    """
+    contributor_table = Contributor._meta.db_table
+    shop_file = str(Book.Source.SHOP_FILE)
+    same = []
+    for name in ("title", "publisher"):
+        source, withdrawn = _json_text("b.provenance", name, "source"), _json_text("b.provenance", name, "withdrawn")
+        same.append(
+            f"({row}.{name} = '' OR (b.{name} = {row}.{name} AND {source} = '{shop_file}' AND {withdrawn} IS NULL))"
+        )
+    same.append(f"({row}.author = '' OR EXISTS (SELECT 1 FROM {contributor_table} c WHERE c.book_id = b.id))")
+    return f"CASE WHEN b.id IS NULL OR ({' AND '.join(same)}) THEN 0 ELSE 1 END"
 
 
 def _json_text(column: str, key: str, member: str) -> str:

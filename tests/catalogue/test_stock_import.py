@@ -1,3 +1,4 @@
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from django.core.management.base import CommandError
 
 from catalogue.exceptions import StockImportRefused
 from catalogue.models import Book, StockImport, StockLine
+from catalogue.stock.files import ProblemLog, StockFileReader
 from catalogue.stock.snapshots import stock_import
 from tests.factories import ShopFactory, StockLineFactory, make_isbn
 
@@ -218,3 +220,38 @@ def test_import_stock_command_reports_and_exits_non_zero_when_refused(tmp_path, 
     assert quantities(shop)[ETRANGER] == 3
     with pytest.raises(CommandError, match="inconnue"):
         call_command("import_stock", "nope", str(bad))
+
+
+def test_the_readers_fast_path_stages_what_the_full_reader_reads():
+    isbn = make_isbn(4242)
+    body = (
+        "EAN;Titre;Auteur;Éditeur;Qté;Prix TTC\r\n"
+        f"{isbn};L’Étranger;Albert Camus;Gallimard;3;8,30\r\n"  # clean: the fast path
+        f"{isbn};  Deux  espaces ;\tTab;Éd.;007;12\r\n"  # texts to clean
+        f"{isbn};Titre;;;100000;1234567,5\r\n"  # a price beyond the column: warned, none kept
+        f"{isbn};Titre;;;100001;8.3\r\n"  # too many copies: rejected
+        f"978-2-07-036822-8;Titre;A;B; 4 ;8,305\r\n"  # separators, spaces, three decimals
+        f"{isbn};Titre;A;B;2;1.234,56\r\n"
+        f"{isbn};Titre;A;B;2;€ 9\r\n"
+        f"{isbn};Titre;A;B;-2;9\r\n"
+        f"{isbn[:-1]}0;Titre;A;B;2;9\r\n"  # wrong check digit
+        f"{isbn};Court\r\n"  # cut short
+        ";;;;;\r\n"
+        f"{isbn};T;A;B;0;0\r\n"
+    ).encode()
+
+    def read(method):
+        problems = ProblemLog(100)
+        reader = StockFileReader(io.BytesIO(body), problems=problems)
+        return list(getattr(reader, method)()), problems.kept, reader.rows_read
+
+    staged, staged_problems, staged_read = read("staged_rows")
+    rows, problems, read_count = read("rows")
+    assert staged == [
+        (r.line, r.isbn, r.quantity, None if r.price is None else int(r.price * 100), r.title, r.author, r.publisher)
+        for r in rows
+    ]
+    assert (staged_problems, staged_read) == (problems, read_count) and read_count == 11
+    assert staged[0] == (2, isbn, 3, 830, "L’Étranger", "Albert Camus", "Gallimard")
+    assert staged[1][2:] == (7, 1200, "Deux espaces", "Tab", "Éd.")
+    assert staged[4][2:4] == (4, 831) and staged[5][3] == 123456 and staged[6][3] == 900
