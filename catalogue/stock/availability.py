@@ -5,8 +5,13 @@ the one definition; keep them side by side.
 """
 
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Greatest
+
+
+def available_q() -> Q:
+    """The condition of ``available()``, for aggregates over all of a book's lines (``Min(..., filter=...)``)."""
+    return Q(quantity__gt=F("held"), shop__is_active=True)
 
 
 class StockLineQuerySet(models.QuerySet):
@@ -16,7 +21,7 @@ class StockLineQuerySet(models.QuerySet):
 
     def available(self):
         """Lines with at least one copy a reader can get now, in an active shop."""
-        return self.filter(quantity__gt=F("held"), shop__is_active=True)
+        return self.filter(available_q())
 
     def for_user(self, user):
         if user.is_superuser:

@@ -10,6 +10,7 @@ from bookshops.models import Shop
 from bookshops.selectors import attach_open_now
 
 from ..models import StockLine
+from .availability import available_q
 
 #: Shops shown anyway, nearest first, when none is within the radius.
 NEAREST_ANYWAY = 5
@@ -123,7 +124,10 @@ def nearest_holdings(book_ids, location, *, shop_ids: list[int] | None = None) -
 
 def book_prices(*, book_ids: list[int]) -> dict:
     """{book id: price} for result lists (in France one price per book): from lines a reader can get, else any."""
-    lines = StockLine.objects.filter(book_id__in=book_ids, price__isnull=False)
-    prices = dict(lines.values("book_id").annotate(p=Min("price")).values_list("book_id", "p"))
-    prices.update(lines.available().values("book_id").annotate(p=Min("price")).values_list("book_id", "p"))
-    return prices
+    rows = (
+        StockLine.objects.filter(book_id__in=book_ids, price__isnull=False)
+        .values("book_id")
+        .annotate(any_line=Min("price"), available=Min("price", filter=available_q()))
+        .values_list("book_id", "available", "any_line")
+    )
+    return {book_id: available if available is not None else any_line for book_id, available, any_line in rows}
