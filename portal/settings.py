@@ -123,6 +123,9 @@ else:
     _db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", None)
+    # A search over a very common word ranks the first matches a scan meets: with synchronised
+    # scans that set changed from one identical request to the next (page 2 could repeat page 1).
+    _db["OPTIONS"].setdefault("options", "-c synchronize_seqscans=off")
 #: A streaming replica of the primary; reader pages read from it (``portal.routers``).
 if env("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = {

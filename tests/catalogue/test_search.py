@@ -582,3 +582,11 @@ def test_result_list_counts_few_shops_live_and_many_from_the_index(monkeypatch):
     last_copy.save()
     counts = {b.title: b.shops_in_stock for b in books_with_availability([few.pk, many.pk])}
     assert counts == {"Peu": 0, "Beaucoup": 3}
+
+
+@pytest.mark.postgres
+def test_postgresql_sessions_do_not_synchronise_scans(db):
+    """The capped candidate set of a very common word must be the same from one request to the next."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronize_seqscans")
+        assert cursor.fetchone()[0] == "off"
