@@ -100,7 +100,9 @@ class Book(models.Model):
     provenance = models.JSONField(_("provenance des données"), default=dict, blank=True)
     #: Hash of the last ONIX record applied to this book (see ``catalogue.onix.reader.record_digest``): a
     #: re-sent record with the same hash is skipped whole. "" when no ONIX record stands (never sent, withdrawn).
-    onix_digest = models.CharField(_("empreinte de la notice ONIX"), max_length=32, blank=True, db_index=True)
+    onix_digest = models.CharField(
+        _("empreinte de la notice ONIX"), max_length=32, blank=True, default="", db_default="", db_index=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

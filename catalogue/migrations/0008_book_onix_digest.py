@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='book',
             name='onix_digest',
-            field=models.CharField(blank=True, db_index=True, max_length=32, verbose_name='empreinte de la notice ONIX'),
+            field=models.CharField(blank=True, default='', db_default='', db_index=True, max_length=32, verbose_name='empreinte de la notice ONIX'),
         ),
     ]
