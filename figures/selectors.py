@@ -191,7 +191,6 @@ def _months(scope: Scope, queryset):
 class Requests:
     """One kind of request and its summary table: what the per-month and per-shop outcome tables read."""
 
-    kind: str
     #: Of the tables' CSV names: "" for reservations (the first tables), "commandes-", "alertes-".
     prefix: str
     model: type
@@ -209,7 +208,6 @@ class Requests:
 
 
 RESERVATIONS = Requests(
-    Kind.RESERVATION,
     "",
     ShopMonth,
     _("réservations"),
@@ -218,7 +216,6 @@ RESERVATIONS = Requests(
     _("Issue des réservations, par librairie"),
 )
 ORDERS = Requests(
-    Kind.ORDER,
     "commandes-",
     OrderMonth,
     _("commandes"),
@@ -235,7 +232,6 @@ ORDERS = Requests(
     _("Issue des commandes, par librairie"),
 )
 ALERTS = Requests(
-    Kind.ALERT,
     "alertes-",
     AlertMonth,
     _("alertes"),
@@ -253,14 +249,7 @@ ALERTS = Requests(
 
 
 def _request_months(scope: Scope, requests: Requests):
-    rows = requests.model.objects.all()
-    if requests.model is ShopMonth:
-        rows = rows.filter(kind=Kind.RESERVATION)
-    return _months(scope, rows)
-
-
-def _shop_months(scope: Scope):
-    return _request_months(scope, RESERVATIONS)
+    return _months(scope, requests.model.objects.all())
 
 
 def _sums(requests: Requests = RESERVATIONS):
@@ -364,7 +353,7 @@ def _delay_histograms(scope: Scope) -> dict:
     if "delays" not in scope.cache:
         delays = DelayPeriod.objects.filter(start=scope.start, end=scope.end)
         if not delays.exists():
-            delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
+            delays = _months(scope, DelayMonth.objects.all())
         found = {}
         for measure in DelayMonth.Measure:
             mine = _histograms(scope.mine(delays), measure)
