@@ -6,6 +6,7 @@ whose tables then end with the network's average for comparison, never another s
 """
 
 import datetime
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -443,19 +444,25 @@ def referrals(scope: Scope) -> Table:
         rows = rows.filter(Q(from_shop__department=scope.department) | Q(to_shop__department=scope.department))
     if not scope.is_network:
         rows = rows.filter(Q(from_shop_id__in=scope.shop_ids) | Q(to_shop_id__in=scope.shop_ids))
-    pairs = (
-        rows.values("from_shop__name", "to_shop__name")
-        .annotate(n=Sum("count"))
-        .order_by("-n", "from_shop__name", "to_shop__name")
-    )
     if scope.limit is not None:
         # Tens of thousands of pairs at national scale: the page reads its rows, the count and the total only.
-        pairs = pairs[: scope.limit]
+        pairs = (
+            rows.values("from_shop__name", "to_shop__name")
+            .annotate(n=Sum("count"))
+            .order_by("-n", "from_shop__name", "to_shop__name")
+            .values_list("from_shop__name", "to_shop__name", "n")[: scope.limit]
+        )
+        table.rows = [list(row) for row in pairs]
         table.more = max(rows.values("from_shop_id", "to_shop_id").distinct().count() - scope.limit, 0)
         total = rows.aggregate(n=Sum("count"))["n"] or 0
-    for row in pairs:
-        table.rows.append([row["from_shop__name"], row["to_shop__name"], row["n"]])
-    if scope.limit is None:
+    else:
+        # Every pair (the CSV): grouped by id and sorted here, a sort by name in the database took four times longer.
+        names = dict(Shop.objects.values_list("pk", "name"))
+        pairs = rows.values("from_shop_id", "to_shop_id").annotate(n=Sum("count")).order_by()
+        table.rows = sorted(
+            ([names[f], names[t], n] for f, t, n in pairs.values_list("from_shop_id", "to_shop_id", "n")),
+            key=lambda row: (-row[2], row[0], row[1]),
+        )
         total = sum(row[2] for row in table.rows)
     table.footer.append([_("Total"), "", total])
     return table
@@ -681,12 +688,18 @@ def _any_within(cells: dict, place, radius_km: float) -> bool:
     row, col = int(lat // _CELL), int(lon // _CELL)
     # A degree of longitude shrinks towards the poles: look further east and west (France: ±2 cells).
     span = 1 + int(1 / max(math.cos(math.radians(abs(lat) + _CELL)), 0.2))
+    # Nearest cells first: a title many shops hold is found in the reader's own cell, at the first try.
     return any(
         sphere_km(lat, lon, other[0], other[1]) <= radius_km
-        for r in range(row - 1, row + 2)
-        for c in range(col - span, col + span + 1)
-        for other in cells.get((r, c), ())
+        for r, c in _cells_around(span)
+        for other in cells.get((row + r, col + c), ())
     )
+
+
+@functools.cache
+def _cells_around(span: int) -> list[tuple[int, int]]:
+    """(row, column) offsets of the cells around one, within one row and ``span`` columns, nearest first."""
+    return sorted(((r, c) for r in (-1, 0, 1) for c in range(-span, span + 1)), key=lambda rc: rc[0] ** 2 + rc[1] ** 2)
 
 
 def stock_freshness(scope: Scope, *, now: datetime.datetime | None = None) -> Table:
