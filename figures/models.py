@@ -42,9 +42,8 @@ class Kind(models.TextChoices):
 
 
 class ShopMonth(models.Model):
-    """One shop's requests made in one month, by how they ended."""
+    """One shop's reservations made in one month, by how they ended."""
 
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.RESERVATION)
     shop = models.ForeignKey("bookshops.Shop", on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
     created = models.PositiveIntegerField(default=0)
@@ -58,18 +57,17 @@ class ShopMonth(models.Model):
     open = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["kind", "shop", "month"], name="shopmonth_unique")]
-        indexes = [models.Index(fields=["month", "kind"], name="shopmonth_month")]
+        constraints = [models.UniqueConstraint(fields=["shop", "month"], name="shopmonth_unique")]
+        indexes = [models.Index(fields=["month"], name="shopmonth_month")]
 
 
 class DelayMonth(models.Model):
-    """How many requests of a shop and month took a delay within one histogram bucket."""
+    """How many reservations of a shop and month took a delay within one histogram bucket."""
 
     class Measure(models.TextChoices):
         CONFIRM = "confirm", _("mise de côté")
         COLLECT = "collect", _("retrait")
 
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.RESERVATION)
     measure = models.CharField(max_length=8, choices=Measure.choices)
     shop = models.ForeignKey("bookshops.Shop", on_delete=models.CASCADE, related_name="+")
     month = models.DateField()

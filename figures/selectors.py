@@ -6,6 +6,7 @@ whose tables then end with the network's average for comparison, never another s
 """
 
 import datetime
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -191,7 +192,6 @@ def _months(scope: Scope, queryset):
 class Requests:
     """One kind of request and its summary table: what the per-month and per-shop outcome tables read."""
 
-    kind: str
     #: Of the tables' CSV names: "" for reservations (the first tables), "commandes-", "alertes-".
     prefix: str
     model: type
@@ -209,7 +209,6 @@ class Requests:
 
 
 RESERVATIONS = Requests(
-    Kind.RESERVATION,
     "",
     ShopMonth,
     _("réservations"),
@@ -218,7 +217,6 @@ RESERVATIONS = Requests(
     _("Issue des réservations, par librairie"),
 )
 ORDERS = Requests(
-    Kind.ORDER,
     "commandes-",
     OrderMonth,
     _("commandes"),
@@ -235,7 +233,6 @@ ORDERS = Requests(
     _("Issue des commandes, par librairie"),
 )
 ALERTS = Requests(
-    Kind.ALERT,
     "alertes-",
     AlertMonth,
     _("alertes"),
@@ -253,14 +250,7 @@ ALERTS = Requests(
 
 
 def _request_months(scope: Scope, requests: Requests):
-    rows = requests.model.objects.all()
-    if requests.model is ShopMonth:
-        rows = rows.filter(kind=Kind.RESERVATION)
-    return _months(scope, rows)
-
-
-def _shop_months(scope: Scope):
-    return _request_months(scope, RESERVATIONS)
+    return _months(scope, requests.model.objects.all())
 
 
 def _sums(requests: Requests = RESERVATIONS):
@@ -364,7 +354,7 @@ def _delay_histograms(scope: Scope) -> dict:
     if "delays" not in scope.cache:
         delays = DelayPeriod.objects.filter(start=scope.start, end=scope.end)
         if not delays.exists():
-            delays = _months(scope, DelayMonth.objects.filter(kind=Kind.RESERVATION))
+            delays = _months(scope, DelayMonth.objects.all())
         found = {}
         for measure in DelayMonth.Measure:
             mine = _histograms(scope.mine(delays), measure)
@@ -454,19 +444,25 @@ def referrals(scope: Scope) -> Table:
         rows = rows.filter(Q(from_shop__department=scope.department) | Q(to_shop__department=scope.department))
     if not scope.is_network:
         rows = rows.filter(Q(from_shop_id__in=scope.shop_ids) | Q(to_shop_id__in=scope.shop_ids))
-    pairs = (
-        rows.values("from_shop__name", "to_shop__name")
-        .annotate(n=Sum("count"))
-        .order_by("-n", "from_shop__name", "to_shop__name")
-    )
     if scope.limit is not None:
         # Tens of thousands of pairs at national scale: the page reads its rows, the count and the total only.
-        pairs = pairs[: scope.limit]
+        pairs = (
+            rows.values("from_shop__name", "to_shop__name")
+            .annotate(n=Sum("count"))
+            .order_by("-n", "from_shop__name", "to_shop__name")
+            .values_list("from_shop__name", "to_shop__name", "n")[: scope.limit]
+        )
+        table.rows = [list(row) for row in pairs]
         table.more = max(rows.values("from_shop_id", "to_shop_id").distinct().count() - scope.limit, 0)
         total = rows.aggregate(n=Sum("count"))["n"] or 0
-    for row in pairs:
-        table.rows.append([row["from_shop__name"], row["to_shop__name"], row["n"]])
-    if scope.limit is None:
+    else:
+        # Every pair (the CSV): grouped by id and sorted here, a sort by name in the database took four times longer.
+        names = dict(Shop.objects.values_list("pk", "name"))
+        pairs = rows.values("from_shop_id", "to_shop_id").annotate(n=Sum("count")).order_by()
+        table.rows = sorted(
+            ([names[f], names[t], n] for f, t, n in pairs.values_list("from_shop_id", "to_shop_id", "n")),
+            key=lambda row: (-row[2], row[0], row[1]),
+        )
         total = sum(row[2] for row in table.rows)
     table.footer.append([_("Total"), "", total])
     return table
@@ -692,12 +688,18 @@ def _any_within(cells: dict, place, radius_km: float) -> bool:
     row, col = int(lat // _CELL), int(lon // _CELL)
     # A degree of longitude shrinks towards the poles: look further east and west (France: ±2 cells).
     span = 1 + int(1 / max(math.cos(math.radians(abs(lat) + _CELL)), 0.2))
+    # Nearest cells first: a title many shops hold is found in the reader's own cell, at the first try.
     return any(
         sphere_km(lat, lon, other[0], other[1]) <= radius_km
-        for r in range(row - 1, row + 2)
-        for c in range(col - span, col + span + 1)
-        for other in cells.get((r, c), ())
+        for r, c in _cells_around(span)
+        for other in cells.get((row + r, col + c), ())
     )
+
+
+@functools.cache
+def _cells_around(span: int) -> list[tuple[int, int]]:
+    """(row, column) offsets of the cells around one, within one row and ``span`` columns, nearest first."""
+    return sorted(((r, c) for r in (-1, 0, 1) for c in range(-span, span + 1)), key=lambda rc: rc[0] ** 2 + rc[1] ** 2)
 
 
 def stock_freshness(scope: Scope, *, now: datetime.datetime | None = None) -> Table:

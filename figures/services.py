@@ -89,7 +89,7 @@ def _reservation_rows(since: datetime.datetime):
     """The summary rows of every reservation made since ``since`` (one grouped query per table)."""
     made = Reservation.objects.filter(created_at__gte=since).annotate(month=_month())
     shop_months = [
-        ShopMonth(kind=Kind.RESERVATION, shop_id=row.pop("shop_id"), month=row.pop("month"), **row)
+        ShopMonth(shop_id=row.pop("shop_id"), month=row.pop("month"), **row)
         for row in made.values("shop_id", "month").annotate(**_outcomes()).order_by()
     ]
     confirm = (
@@ -108,7 +108,6 @@ def _reservation_rows(since: datetime.datetime):
     )
     delays = [
         DelayMonth(
-            kind=Kind.RESERVATION,
             measure=measure,
             shop_id=row["shop_id"],
             month=row["month"],
@@ -242,7 +241,7 @@ def period_write(*, start: datetime.date, end: datetime.date) -> None:
     DelayPeriod.objects.bulk_create(
         (
             DelayPeriod(start=start, end=end, **row)
-            for row in DelayMonth.objects.filter(kind=Kind.RESERVATION, month__gte=start, month__lte=end)
+            for row in DelayMonth.objects.filter(month__gte=start, month__lte=end)
             .values("measure", "shop_id", "bucket")
             .annotate(count=Sum("count"))
             .order_by()
