@@ -8,11 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalogue.models import StockLine
-from catalogue.stock.holds import stock_hold, stock_release
+from catalogue.stock.holds import stock_held, stock_hold, stock_hold_sql, stock_release
 from portal.ratelimit import ratelimit_take
 
 from .deadlines import opening_days_after, request_deadlines
-from .emails import email_queue
+from .emails import email_enqueue, email_intents, email_queue
 from .exceptions import (
     REFUSALS,
     AlreadyAtShop,
@@ -29,11 +29,14 @@ from .exceptions import (
     StaffRateLimited,
     TooManyActiveReservations,
 )
-from .models import OutgoingEmail, Reservation, ReservationEvent
+from .models import OutgoingEmail, Reservation, ReservationEvent, ReservationPause
 from .pauses import reservation_pause_check
 
 Status = Reservation.Status
 Actor = ReservationEvent.Actor
+
+#: E-mails about a new reservation: the reader's receipt, the shop's notice.
+NEW_RESERVATION_EMAILS = ["received", "shop_new"]
 
 #: E-mail to the reader when a reservation reaches each status.
 READER_EMAIL_ON = {
@@ -165,7 +168,6 @@ def _reservation_insert(
         # The line was read in this request: nothing to write for copies already gone.
         raise InsufficientStock(stock_line_id=stock_line.pk, requested=quantity)
     now = now or timezone.now()
-    reservation_pause_check(shop=shop, now=now)
     confirm_by, remind_at = request_deadlines(shop, now)
     reservation = Reservation(
         shop=shop,
@@ -177,11 +179,21 @@ def _reservation_insert(
         note=note.strip(),
         language=language if language in Reservation.Language.values else Reservation.Language.FR,
         created_at=now,
+        updated_at=now,
         confirm_by=confirm_by,
         remind_at=remind_at,
         form_token=form_token or None,
         referred_by_shop=referred_by_shop,
     )
+    actor = Actor.STAFF if user is not None else Actor.READER
+    email, phone = reservation.reader_email, reservation.reader_phone
+    reader_key = f"reservations:reader:{email}" if email else f"reservations:reader-phone:{phone}"
+    if connection.vendor == "postgresql" and referred_by_shop is None:
+        with transaction.atomic():
+            lock_keys(reader_key)
+            _insert_in_one_statement(reservation, stock_line=stock_line, actor=actor, user=user)
+        return reservation
+    reservation_pause_check(shop=shop, now=now)
     with transaction.atomic():
         # The caps count rows that concurrent requests are about to add: they
         # are checked under a lock held to COMMIT, so a burst cannot pass them together.
@@ -190,8 +202,6 @@ def _reservation_insert(
             if referred_by_shop is not None
             else None
         )
-        email, phone = reservation.reader_email, reservation.reader_phone
-        reader_key = f"reservations:reader:{email}" if email else f"reservations:reader-phone:{phone}"
         lock_keys(reader_key, *([line_key] if line_key else []))
         cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
         if Reservation.objects.active_for_reader(email=email, phone=phone).count() >= cap:
@@ -200,18 +210,97 @@ def _reservation_insert(
             _check_colleague_line(stock_line=stock_line, origin=referred_by_shop, quantity=quantity)
         reservation.save(force_insert=True)
         ReservationEvent.objects.create(
-            reservation=reservation,
-            to_status=Status.REQUESTED,
-            actor=Actor.STAFF if user is not None else Actor.READER,
-            user=user,
-            created_at=now,
+            reservation=reservation, to_status=Status.REQUESTED, actor=actor, user=user, created_at=now
         )
-        email_queue(reservation=reservation, kinds=["received", "shop_new"])
+        email_queue(reservation=reservation, kinds=NEW_RESERVATION_EMAILS)
         # The allocation comes last: the line's row stays locked only from
         # here to COMMIT, so readers of a popular book queue for a moment, not
         # for the whole reservation. Failing it rolls back the rows above.
-        stock_hold(stock_line_id=stock_line.pk, quantity=quantity)
+        stock_hold(stock_line_id=stock_line.pk, quantity=quantity, line=stock_line)
     return reservation
+
+
+def _insert_in_one_statement(reservation: Reservation, *, stock_line: StockLine, actor: str, user) -> None:
+    """``_reservation_insert``'s checks and writes as one PostgreSQL statement, under the reader's lock.
+
+    The pause switch, the per-reader cap and the hold are its conditions; the reservation, its
+    first event and its e-mails are inserted only when the hold updated the line. The allocation
+    is the one row lock it takes, held from this statement to COMMIT. On a refusal, the same
+    checks as the step-by-step path say why.
+    """
+    now, cap = reservation.created_at, settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
+    pause_sql, pause_params = (
+        ReservationPause.objects.in_force(now).for_shop(reservation.shop_id).values("pk")[:1].query.sql_with_params()
+    )
+    active_sql, active_params = (
+        Reservation.objects.active_for_reader(email=reservation.reader_email, phone=reservation.reader_phone)
+        .order_by()
+        .values("pk")
+        .query.sql_with_params()
+    )
+    hold_sql, hold_params = stock_hold_sql(
+        stock_line_id=stock_line.pk,
+        quantity=reservation.quantity,
+        condition="NOT EXISTS (SELECT 1 FROM paused) AND (SELECT n FROM active) < %s",
+    )
+    row = {
+        field.column: field.get_db_prep_save(getattr(reservation, field.attname), connection)
+        for field in Reservation._meta.concrete_fields
+        if not field.primary_key and getattr(reservation, field.attname) is not None
+    }
+    emails = email_intents(reservation=reservation, kinds=NEW_RESERVATION_EMAILS)
+    email_values = ", ".join(["(%s, %s, %s)"] * len(emails)) or "(NULL, NULL, NULL)"
+    # Each step only runs when the one before wrote a row: no reservation without its copies.
+    sql = f"""
+        WITH paused AS ({pause_sql}),
+        active AS (SELECT count(*) AS n FROM ({active_sql}) AS a),
+        held AS ({hold_sql}),
+        reservation AS (
+            INSERT INTO reservations_reservation ({", ".join(connection.ops.quote_name(c) for c in row)})
+            SELECT {", ".join(["%s"] * len(row))} FROM held
+            RETURNING id
+        ), event AS (
+            INSERT INTO reservations_reservationevent
+                (reservation_id, from_status, to_status, actor, user_id, reason, created_at)
+            SELECT id, '', %s, %s, %s::integer, '', %s FROM reservation
+        ), emails AS (
+            INSERT INTO reservations_outgoingemail (reservation_id, kind, "to", language, context, created_at,
+                attempts, last_error, subject, body_text, body_html)
+            SELECT reservation.id, e.kind, e.recipient, e.language, '{{}}'::jsonb, %s, 0, '', '', '', ''
+            FROM reservation, (VALUES {email_values}) AS e (kind, recipient, language)
+            WHERE e.kind IS NOT NULL
+            RETURNING id
+        )
+        SELECT (SELECT id FROM reservation), ARRAY(SELECT id FROM emails ORDER BY id),
+            EXISTS (SELECT 1 FROM paused), (SELECT n FROM active)
+    """
+    params = [
+        *pause_params,
+        *active_params,
+        *hold_params,
+        cap,
+        *row.values(),
+        Status.REQUESTED,
+        actor,
+        user.pk if user is not None else None,
+        now,
+        now,
+        *[value for e in emails for value in (e.kind, e.to, e.language)],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        reservation_id, email_ids, paused, active = cursor.fetchone()
+    if reservation_id is None:
+        if paused:
+            reservation_pause_check(shop=reservation.shop, now=now)
+        if active >= cap:
+            raise TooManyActiveReservations(email=reservation.reader_email, phone=reservation.reader_phone, limit=cap)
+        raise InsufficientStock(stock_line_id=stock_line.pk, requested=reservation.quantity)
+    reservation.pk = reservation_id
+    reservation._state.adding, reservation._state.db = False, connection.alias
+    stock_held(line=stock_line)
+    if email_ids:
+        email_enqueue(email_ids=email_ids)
 
 
 def _check_colleague_line(*, stock_line, origin, quantity: int) -> None:
