@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalogue.models import StockLine
-from catalogue.stock.holds import stock_held, stock_hold, stock_hold_sql, stock_release
+from catalogue.stock.holds import stock_held, stock_hold, stock_release
 from portal.ratelimit import ratelimit_take
 
 from .deadlines import opening_days_after, request_deadlines
@@ -29,8 +29,9 @@ from .exceptions import (
     StaffRateLimited,
     TooManyActiveReservations,
 )
-from .models import OutgoingEmail, Reservation, ReservationEvent, ReservationPause
+from .models import OutgoingEmail, Reservation, ReservationEvent
 from .pauses import reservation_pause_check
+from .statements import reservation_insert_statement
 
 Status = Reservation.Status
 Actor = ReservationEvent.Actor
@@ -221,78 +222,21 @@ def _reservation_insert(
 
 
 def _insert_in_one_statement(reservation: Reservation, *, stock_line: StockLine, actor: str, user) -> None:
-    """``_reservation_insert``'s checks and writes as one PostgreSQL statement, under the reader's lock.
+    """The step-by-step path's checks and writes as one PostgreSQL statement (``reservations.statements``).
 
     The pause switch, the per-reader cap and the hold are its conditions; the reservation, its
-    first event and its e-mails are inserted only when the hold updated the line. The allocation
-    is the one row lock it takes, held from this statement to COMMIT. On a refusal, the same
-    checks as the step-by-step path say why.
+    first event and its e-mails are inserted only when the hold took the copies, so the line's
+    row is locked only from this statement to COMMIT. A refusal is explained as the
+    step-by-step path would.
     """
-    now, cap = reservation.created_at, settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
-    pause_sql, pause_params = (
-        ReservationPause.objects.in_force(now).for_shop(reservation.shop_id).values("pk")[:1].query.sql_with_params()
-    )
-    active_sql, active_params = (
-        Reservation.objects.active_for_reader(email=reservation.reader_email, phone=reservation.reader_phone)
-        .order_by()
-        .values("pk")
-        .query.sql_with_params()
-    )
-    hold_sql, hold_params = stock_hold_sql(
-        stock_line_id=stock_line.pk,
-        quantity=reservation.quantity,
-        condition="NOT EXISTS (SELECT 1 FROM paused) AND (SELECT n FROM active) < %s",
-    )
-    row = {
-        field.column: field.get_db_prep_save(getattr(reservation, field.attname), connection)
-        for field in Reservation._meta.concrete_fields
-        if not field.primary_key and getattr(reservation, field.attname) is not None
-    }
     emails = email_intents(reservation=reservation, kinds=NEW_RESERVATION_EMAILS)
-    email_values = ", ".join(["(%s, %s, %s)"] * len(emails)) or "(NULL, NULL, NULL)"
-    # Each step only runs when the one before wrote a row: no reservation without its copies.
-    sql = f"""
-        WITH paused AS ({pause_sql}),
-        active AS (SELECT count(*) AS n FROM ({active_sql}) AS a),
-        held AS ({hold_sql}),
-        reservation AS (
-            INSERT INTO reservations_reservation ({", ".join(connection.ops.quote_name(c) for c in row)})
-            SELECT {", ".join(["%s"] * len(row))} FROM held
-            RETURNING id
-        ), event AS (
-            INSERT INTO reservations_reservationevent
-                (reservation_id, from_status, to_status, actor, user_id, reason, created_at)
-            SELECT id, '', %s, %s, %s::integer, '', %s FROM reservation
-        ), emails AS (
-            INSERT INTO reservations_outgoingemail (reservation_id, kind, "to", language, context, created_at,
-                attempts, last_error, subject, body_text, body_html)
-            SELECT reservation.id, e.kind, e.recipient, e.language, '{{}}'::jsonb, %s, 0, '', '', '', ''
-            FROM reservation, (VALUES {email_values}) AS e (kind, recipient, language)
-            WHERE e.kind IS NOT NULL
-            RETURNING id
-        )
-        SELECT (SELECT id FROM reservation), ARRAY(SELECT id FROM emails ORDER BY id),
-            EXISTS (SELECT 1 FROM paused), (SELECT n FROM active)
-    """
-    params = [
-        *pause_params,
-        *active_params,
-        *hold_params,
-        cap,
-        *row.values(),
-        Status.REQUESTED,
-        actor,
-        user.pk if user is not None else None,
-        now,
-        now,
-        *[value for e in emails for value in (e.kind, e.to, e.language)],
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        reservation_id, email_ids, paused, active = cursor.fetchone()
+    reservation_id, email_ids, paused, active = reservation_insert_statement(
+        reservation, stock_line=stock_line, emails=emails, actor=actor, user=user
+    )
     if reservation_id is None:
         if paused:
-            reservation_pause_check(shop=reservation.shop, now=now)
+            reservation_pause_check(shop=reservation.shop, now=reservation.created_at)
+        cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
         if active >= cap:
             raise TooManyActiveReservations(email=reservation.reader_email, phone=reservation.reader_phone, limit=cap)
         raise InsufficientStock(stock_line_id=stock_line.pk, requested=reservation.quantity)
