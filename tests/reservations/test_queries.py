@@ -41,3 +41,23 @@ def test_a_reservation_runs_only_the_queries_it_needs():
     ]
     line.refresh_from_db()
     assert line.held == 2
+
+
+def test_the_reservation_page_loads_its_line_shop_and_book_in_one_query(django_assert_num_queries):
+    from catalogue.stock.selectors import stock_line_to_reserve
+
+    line = StockLineFactory(quantity=5, book__title="Le Rouge et le Noir")
+    expected = StockLine.objects.select_related("shop", "book").get(pk=line.pk)
+    with django_assert_num_queries(1):
+        loaded = stock_line_to_reserve(pk=line.pk)
+        assert (loaded.shop.name, loaded.shop.calendar_version, loaded.book.title) == (
+            expected.shop.name,
+            expected.shop.calendar_version,
+            "Le Rouge et le Noir",
+        )
+        assert loaded.book.provenance == expected.book.provenance
+        assert (loaded.quantity, loaded.held, loaded.price, loaded.available) == (5, 0, expected.price, 5)
+    line.shop.is_active = False
+    line.shop.save(update_fields=["is_active"])
+    assert stock_line_to_reserve(pk=line.pk) is None
+    assert stock_line_to_reserve(pk=line.pk + 1000) is None
