@@ -124,16 +124,15 @@ def oversold() -> dict:
 
 
 def service_work(line_ids):
-    from catalogue.models import StockLine
+    from catalogue.stock.selectors import stock_line_to_reserve
     from reservations.exceptions import InsufficientStock
     from reservations.services import reservation_create
 
     counter = iter(range(10**9))
-    lines = StockLine.objects.select_related("shop", "book")
 
     def work(rng):
         # What the reservation view does per request: load the line, then call the service.
-        line = lines.get(pk=rng.choice(line_ids))
+        line = stock_line_to_reserve(pk=rng.choice(line_ids))
         try:
             reservation_create(
                 stock_line=line,

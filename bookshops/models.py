@@ -112,6 +112,9 @@ class Shop(models.Model):
         ),
     )
     staff = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("équipe"), related_name="shops", blank=True)
+    #: One more on every write to the shop's opening hours or closures (database triggers, so no
+    #: path forgets it): the reservation deadlines' calendar is cached per process under this number.
+    calendar_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ShopQuerySet.as_manager()

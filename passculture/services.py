@@ -105,9 +105,12 @@ def venues_link(*, client: PassCultureClient, shops: Iterable[Shop] | None = Non
 # --- Push ----------------------------------------------------------------------------------
 
 
-def push_mark(sender=None, *, shop_id: int, book_ids: list[int], **_kwargs) -> None:
+def push_mark(sender=None, *, shop_id: int, book_ids: list[int], shop=None, **_kwargs) -> None:
     """Receiver of ``stock_changed``: remember the lines to send, push them after the commit."""
-    if not Shop.objects.filter(pk=shop_id, passculture_enabled=True).exists():
+    if shop is not None:
+        if not shop.passculture_enabled:
+            return
+    elif not Shop.objects.filter(pk=shop_id, passculture_enabled=True).exists():
         return
     now = timezone.now()
     for batch in chunked(book_ids, 2000):

@@ -23,7 +23,10 @@ def _day_end(ranges, day: datetime.date) -> datetime.datetime:
 
 
 class ShopCalendar:
-    """A shop's weekly hours and closures, loaded once for several deadlines."""
+    """A shop's weekly hours and closures, loaded once and kept per process (``ShopCalendar.of``)."""
+
+    #: shop id -> (the shop's calendar key, its calendar); replaced when the key changes.
+    _cache: dict[int, tuple[tuple, "ShopCalendar"]] = {}
 
     def __init__(self, shop):
         # Plain tuples: this runs on every reservation, model instances cost more than the query.
@@ -31,6 +34,22 @@ class ShopCalendar:
         for weekday, opens, closes in shop.opening_hours.values_list("weekday", "opens", "closes"):
             self.by_weekday.setdefault(weekday, []).append((opens, closes))
         self.closures = list(shop.closures.values_list("start_date", "end_date"))
+
+    @classmethod
+    def of(cls, shop) -> "ShopCalendar":
+        """The calendar of ``shop`` as its row (loaded by the caller) says it is now: no query while unchanged.
+
+        Any write to its hours or closures bumps ``shop.calendar_version`` (a trigger), so every process
+        sees the change with the next shop row it loads; ``created_at`` tells apart a shop that reuses a
+        deleted one's id.
+        """
+        key = (shop.calendar_version, shop.created_at)
+        cached = cls._cache.get(shop.pk)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        calendar = cls(shop)
+        cls._cache[shop.pk] = (key, calendar)
+        return calendar
 
     def after(self, start: datetime.datetime, days: int) -> datetime.datetime:
         """The closing time of the ``days``-th opening day after ``start``'s day.
@@ -59,12 +78,12 @@ class ShopCalendar:
 
 def opening_days_after(shop, start: datetime.datetime, days: int) -> datetime.datetime:
     """The closing time of the ``days``-th opening day after ``start``'s day (see ``ShopCalendar.after``)."""
-    return ShopCalendar(shop).after(start, days)
+    return ShopCalendar.of(shop).after(start, days)
 
 
 def request_deadlines(shop, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
     """(confirm_by, remind_at) of a reservation requested at ``shop`` at ``now``."""
-    calendar = ShopCalendar(shop)
+    calendar = ShopCalendar.of(shop)
     return (
         calendar.after(now, settings.RESERVATIONS_CONFIRM_OPENING_DAYS),
         calendar.after(now, settings.RESERVATIONS_REMIND_OPENING_DAYS),

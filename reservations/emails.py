@@ -46,11 +46,21 @@ def email_queue(*, reservation: Reservation, kinds: list[str], extra: dict | Non
 
     ``extra`` holds what the templates need beside the reservation, as JSON values (ids, not objects).
     """
-    emails = [e for e in (_intent(reservation, kind, extra or {}) for kind in kinds) if e is not None]
+    emails = email_intents(reservation=reservation, kinds=kinds, extra=extra)
     if emails:
         OutgoingEmail.objects.bulk_create(emails)
-        enqueue_on_commit(emails_send, [e.pk for e in emails])
+        email_enqueue(email_ids=[e.pk for e in emails])
     return emails
+
+
+def email_intents(*, reservation: Reservation, kinds: list[str], extra: dict | None = None) -> list[OutgoingEmail]:
+    """The outbox rows ``email_queue`` would write (unsaved): kinds with no recipient are left out."""
+    return [e for e in (_intent(reservation, kind, extra or {}) for kind in kinds) if e is not None]
+
+
+def email_enqueue(*, email_ids: list[int]) -> None:
+    """Have these outbox rows, written in the current transaction, rendered and sent once it commits."""
+    enqueue_on_commit(emails_send, email_ids)
 
 
 def _render(email: OutgoingEmail) -> None:

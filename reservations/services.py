@@ -8,11 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalogue.models import StockLine
-from catalogue.stock.holds import stock_hold, stock_release
+from catalogue.stock.holds import stock_held, stock_hold, stock_release
 from portal.ratelimit import ratelimit_take
 
 from .deadlines import opening_days_after, request_deadlines
-from .emails import email_queue
+from .emails import email_enqueue, email_intents, email_queue
 from .exceptions import (
     REFUSALS,
     AlreadyAtShop,
@@ -31,9 +31,13 @@ from .exceptions import (
 )
 from .models import OutgoingEmail, Reservation, ReservationEvent
 from .pauses import reservation_pause_check
+from .statements import reservation_insert_statement
 
 Status = Reservation.Status
 Actor = ReservationEvent.Actor
+
+#: E-mails about a new reservation: the reader's receipt, the shop's notice.
+NEW_RESERVATION_EMAILS = ["received", "shop_new"]
 
 #: E-mail to the reader when a reservation reaches each status.
 READER_EMAIL_ON = {
@@ -165,7 +169,6 @@ def _reservation_insert(
         # The line was read in this request: nothing to write for copies already gone.
         raise InsufficientStock(stock_line_id=stock_line.pk, requested=quantity)
     now = now or timezone.now()
-    reservation_pause_check(shop=shop, now=now)
     confirm_by, remind_at = request_deadlines(shop, now)
     reservation = Reservation(
         shop=shop,
@@ -177,11 +180,21 @@ def _reservation_insert(
         note=note.strip(),
         language=language if language in Reservation.Language.values else Reservation.Language.FR,
         created_at=now,
+        updated_at=now,
         confirm_by=confirm_by,
         remind_at=remind_at,
         form_token=form_token or None,
         referred_by_shop=referred_by_shop,
     )
+    actor = Actor.STAFF if user is not None else Actor.READER
+    email, phone = reservation.reader_email, reservation.reader_phone
+    reader_key = f"reservations:reader:{email}" if email else f"reservations:reader-phone:{phone}"
+    if connection.vendor == "postgresql" and referred_by_shop is None:
+        with transaction.atomic():
+            lock_keys(reader_key)
+            _insert_in_one_statement(reservation, stock_line=stock_line, actor=actor, user=user)
+        return reservation
+    reservation_pause_check(shop=shop, now=now)
     with transaction.atomic():
         # The caps count rows that concurrent requests are about to add: they
         # are checked under a lock held to COMMIT, so a burst cannot pass them together.
@@ -190,8 +203,6 @@ def _reservation_insert(
             if referred_by_shop is not None
             else None
         )
-        email, phone = reservation.reader_email, reservation.reader_phone
-        reader_key = f"reservations:reader:{email}" if email else f"reservations:reader-phone:{phone}"
         lock_keys(reader_key, *([line_key] if line_key else []))
         cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
         if Reservation.objects.active_for_reader(email=email, phone=phone).count() >= cap:
@@ -200,18 +211,40 @@ def _reservation_insert(
             _check_colleague_line(stock_line=stock_line, origin=referred_by_shop, quantity=quantity)
         reservation.save(force_insert=True)
         ReservationEvent.objects.create(
-            reservation=reservation,
-            to_status=Status.REQUESTED,
-            actor=Actor.STAFF if user is not None else Actor.READER,
-            user=user,
-            created_at=now,
+            reservation=reservation, to_status=Status.REQUESTED, actor=actor, user=user, created_at=now
         )
-        email_queue(reservation=reservation, kinds=["received", "shop_new"])
+        email_queue(reservation=reservation, kinds=NEW_RESERVATION_EMAILS)
         # The allocation comes last: the line's row stays locked only from
         # here to COMMIT, so readers of a popular book queue for a moment, not
         # for the whole reservation. Failing it rolls back the rows above.
-        stock_hold(stock_line_id=stock_line.pk, quantity=quantity)
+        stock_hold(stock_line_id=stock_line.pk, quantity=quantity, line=stock_line)
     return reservation
+
+
+def _insert_in_one_statement(reservation: Reservation, *, stock_line: StockLine, actor: str, user) -> None:
+    """The step-by-step path's checks and writes as one PostgreSQL statement (``reservations.statements``).
+
+    The pause switch, the per-reader cap and the hold are its conditions; the reservation, its
+    first event and its e-mails are inserted only when the hold took the copies, so the line's
+    row is locked only from this statement to COMMIT. A refusal is explained as the
+    step-by-step path would.
+    """
+    emails = email_intents(reservation=reservation, kinds=NEW_RESERVATION_EMAILS)
+    reservation_id, email_ids, paused, active = reservation_insert_statement(
+        reservation, stock_line=stock_line, emails=emails, actor=actor, user=user
+    )
+    if reservation_id is None:
+        if paused:
+            reservation_pause_check(shop=reservation.shop, now=reservation.created_at)
+        cap = settings.RESERVATIONS_MAX_ACTIVE_PER_EMAIL
+        if active >= cap:
+            raise TooManyActiveReservations(email=reservation.reader_email, phone=reservation.reader_phone, limit=cap)
+        raise InsufficientStock(stock_line_id=stock_line.pk, requested=reservation.quantity)
+    reservation.pk = reservation_id
+    reservation._state.adding, reservation._state.db = False, connection.alias
+    stock_held(line=stock_line)
+    if email_ids:
+        email_enqueue(email_ids=email_ids)
 
 
 def _check_colleague_line(*, stock_line, origin, quantity: int) -> None:

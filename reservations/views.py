@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from catalogue.models import StockLine
+from catalogue.stock.selectors import stock_line_to_reserve
 from portal.clients import client_ip
 
 from . import services
@@ -65,7 +66,9 @@ def _lines():
 
 
 def reservation_new(request, line_id):
-    line = get_object_or_404(_lines(), pk=line_id, shop__is_active=True)
+    line = stock_line_to_reserve(pk=line_id)
+    if line is None:
+        raise Http404("no such line in an active shop")
     return _reserve(request, line)
 
 

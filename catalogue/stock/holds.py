@@ -10,8 +10,10 @@ reservation first, then the lines in primary-key order
 deadlock.
 """
 
+from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Greatest, Now
+from django.db.models.sql import UpdateQuery
 
 from ..exceptions import InsufficientStock
 from ..models import StockLine
@@ -19,16 +21,44 @@ from .changes import ChangeStamp
 from .signals import stock_changed
 
 
-def stock_hold(*, stock_line_id: int, quantity: int) -> None:
-    """Hold ``quantity`` copies of a line, or raise ``InsufficientStock``: one conditional UPDATE."""
-    updated = StockLine.objects.filter(pk=stock_line_id, quantity__gte=F("held") + quantity).update(
-        held=F("held") + quantity, changed_at=Now(), stock_version=ChangeStamp()
-    )
-    if not updated:
+def _holding(stock_line_id: int, quantity: int):
+    """The line, if ``quantity`` more copies can be held on it, and the changes that hold them."""
+    queryset = StockLine.objects.filter(pk=stock_line_id, quantity__gte=F("held") + quantity)
+    return queryset, {"held": F("held") + quantity, "changed_at": Now(), "stock_version": ChangeStamp()}
+
+
+def stock_hold(*, stock_line_id: int, quantity: int, line: StockLine | None = None) -> None:
+    """Hold ``quantity`` copies of a line, or raise ``InsufficientStock``: one conditional UPDATE.
+
+    ``line``, the line's row (with its shop) when the caller has it loaded, spares ``stock_changed``'s
+    receivers their queries.
+    """
+    queryset, changes = _holding(stock_line_id, quantity)
+    if not queryset.update(**changes):
         raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
-    if stock_changed.has_listeners():
-        shop_id, book_id = StockLine.objects.values_list("shop_id", "book_id").get(pk=stock_line_id)
-        stock_changed.send(sender=StockLine, shop_id=shop_id, book_ids=[book_id], copies_freed=False)
+    if line is not None and line.pk == stock_line_id:
+        stock_held(line=line)
+    elif stock_changed.has_listeners():
+        stock_held(line=StockLine.objects.select_related("shop").only("shop", "book_id").get(pk=stock_line_id))
+
+
+def stock_hold_sql(*, stock_line_id: int, quantity: int, condition: str = "TRUE") -> tuple[str, tuple]:
+    """``stock_hold``'s UPDATE as SQL ``… RETURNING id``, to run inside a larger statement (a PostgreSQL CTE).
+
+    ``condition`` (SQL, its parameters after the returned ones) must hold too. It updates no row when the
+    copies are not there; the caller then raises ``InsufficientStock`` and, when it did, calls ``stock_held``.
+    """
+    queryset, changes = _holding(stock_line_id, quantity)
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(changes)
+    sql, params = query.get_compiler(queryset.db).as_sql()
+    return f"{sql} AND ({condition}) RETURNING {connection.ops.quote_name('id')}", tuple(params)
+
+
+def stock_held(*, line: StockLine) -> None:
+    """Tell ``stock_changed``'s receivers that copies of ``line`` were just held."""
+    shop = line.shop if StockLine.shop.is_cached(line) else None
+    stock_changed.send(sender=StockLine, shop_id=line.shop_id, book_ids=[line.book_id], copies_freed=False, shop=shop)
 
 
 def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool = False) -> None:

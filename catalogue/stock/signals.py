@@ -11,5 +11,6 @@ get the exact lines, and imports keep pointing down.
 
 from django.dispatch import Signal
 
-#: Sent with ``shop_id``, ``book_ids`` (the lines of that shop whose availability changed) and ``copies_freed``.
+#: Sent with ``shop_id``, ``book_ids`` (the lines of that shop whose availability changed) and ``copies_freed``;
+#: ``shop`` is the shop's row when the sender has it loaded (a receiver may read its flags instead of querying).
 stock_changed = Signal()
