@@ -58,10 +58,35 @@ def _index_chunk(engine: SearchEngine, ids: list[int]) -> int:
     gone = sorted(set(ids) - {doc.book_id for doc in documents})
     with transaction.atomic(), connection.cursor() as cursor:
         engine.write(cursor, documents)
+        engine.availability_refresh(cursor, "SELECT unnest(%s::bigint[])", [ids])
         if gone:
             engine.delete(cursor, gone)
         engine.write_vocabulary(cursor, set().union(*(doc.vocabulary() for doc in documents)))
     return len(documents)
+
+
+def availability_refresh(*, book_ids: Iterable[int] = (), books_sql: str = "", params=()) -> None:
+    """Bring the search documents of these books in step with their stock now, in the caller's transaction.
+
+    Call it after changing stock lines (or a shop's membership), with the books
+    as ids or as a ``SELECT`` of book ids (``books_sql`` and its ``params``: an
+    import's thousands of books in one statement). On PostgreSQL it writes the
+    documents' ``shop_ids`` and ``in_stock_shops`` (only those that change);
+    SQLite's filters read the stock lines and its count waits for a refresh.
+    """
+    if not books_sql:
+        ids = sorted({int(pk) for pk in book_ids})
+        if not ids:
+            return
+        books_sql, params = "SELECT unnest(%s::bigint[])", [ids]
+    engine = get_engine()
+    with connection.cursor() as cursor:
+        engine.availability_refresh(cursor, books_sql, list(params))
+
+
+def shop_availability_refresh(*, shop_id: int) -> None:
+    """The search documents follow a shop joining or leaving the network (``is_active``): its copies count or not."""
+    get_engine().shop_availability_refresh(shop_id)
 
 
 def search_index_rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:

@@ -3,10 +3,19 @@
 Each field is indexed twice: stemmed (``french_unaccent``) for whole words, and as typed
 (``simple``) for the prefix of the word still being typed, so ``haas:*`` is not stemmed
 to ``ha:*`` and matches Haas, not every word starting with "ha".
+
+Each document also keeps ``shop_ids`` (migration 0009): the active shops with a
+free copy of its book, in step with the stock (``availability_refresh``, called
+by every workflow that changes a line's availability or a shop's membership),
+so "near me" is one GIN-indexed overlap, ``shop_ids && ARRAY[…]``, and no
+stock line is read per match.
 """
 
+from django.db import connection
+
+from ..stock.availability import available_shops_sql
 from .documents import CLASS_WEIGHTS, FIELD_CLASSES
-from .engine import DOC, WORD, SearchEngine, Term, reading
+from .engine import DOC, LINE, SHOP, WORD, SearchEngine, Term, reading
 
 CONFIG = "french_unaccent"
 #: ts_rank's weights, in its {D, C, B, A} order, from the one declaration in documents.py.
@@ -36,6 +45,45 @@ class PostgresSearchEngine(SearchEngine):
             "in_stock_shops = EXCLUDED.in_stock_shops, updated_at = EXCLUDED.updated_at",
             [list(column) for column in columns],
         )
+
+    def availability_refresh(self, cursor, books_sql, params):
+        """Set ``shop_ids`` and ``in_stock_shops`` from the stock, for the documents that differ.
+
+        Those documents are locked first, in book order (two imports touching the
+        same books never deadlock), and only then read again: in READ COMMITTED a
+        statement that waited for a lock still reads its own, older snapshot, so a
+        concurrent change to the same book would otherwise be overwritten. The
+        caller changed its lines before, in this transaction, and holds them.
+        """
+        shops = available_shops_sql(line_table=LINE, shop_table=SHOP, book_column="d.book_id")
+        cursor.execute(
+            f"SELECT d.book_id FROM {DOC} d WHERE d.book_id IN ({books_sql}) AND d.shop_ids <> {shops} "
+            "ORDER BY d.book_id FOR UPDATE",
+            params,
+        )
+        locked = [book_id for (book_id,) in cursor.fetchall()]
+        if locked:
+            cursor.execute(
+                f"UPDATE {DOC} d SET shop_ids = t.ids, in_stock_shops = cardinality(t.ids) "
+                f"FROM (SELECT d.book_id, {shops} AS ids FROM {DOC} d WHERE d.book_id = ANY(%s)) t "
+                "WHERE d.book_id = t.book_id AND d.shop_ids <> t.ids",
+                [locked],
+            )
+
+    def shop_availability_refresh(self, shop_id):
+        # The books it was counted for, and those it has a free copy of.
+        with connection.cursor() as cursor:
+            self.availability_refresh(
+                cursor,
+                f"SELECT book_id FROM {DOC} WHERE shop_ids @> ARRAY[%s]::bigint[] "
+                f"UNION SELECT book_id FROM {LINE} WHERE shop_id = %s AND quantity > held",
+                [shop_id, shop_id],
+            )
+
+    def held_in_shops_sql(self, shop_ids):
+        if not shop_ids:
+            return "1 = 0", []
+        return "d.shop_ids && %s::bigint[]", [list(shop_ids)]
 
     def write_vocabulary(self, cursor, words: set[str]) -> None:
         if words:
