@@ -168,7 +168,8 @@ LIVE_COUNT_MAX = 5
 
 
 def books_with_availability(book_ids: list[int]) -> list[Book]:
-    """These books in this order, with contributors and ``shops_in_stock`` (active shops with a copy free)."""
+    """These books in this order, with contributors, ``shops_in_stock`` (active shops with a copy free)
+    and ``available_shop_ids`` (those shops, or None where only the stock lines tell)."""
     books = (
         Book.objects.filter(pk__in=book_ids)
         .defer("summary", "provenance")
@@ -180,8 +181,13 @@ def books_with_availability(book_ids: list[int]) -> list[Book]:
         pk: (book.search_document.in_stock_shops if hasattr(book, "search_document") else 0)
         for pk, book in by_id.items()
     }
-    # Counting every line of a book held in hundreds of shops costs more than the search itself.
-    recount = [pk for pk, n in stored.items() if n <= LIVE_COUNT_MAX]
+    holders = get_engine().available_shop_ids(list(by_id))
+    for pk, book in by_id.items():
+        #: The shops with a free copy, from the document (PostgreSQL), or None: read the stock lines.
+        book.available_shop_ids = None if holders is None else holders.get(pk, [])
+    # Counting every line of a book held in hundreds of shops costs more than the search itself;
+    # where the documents follow the stock (``availability_refresh``), the stored count is live.
+    recount = [] if holders is not None else [pk for pk, n in stored.items() if n <= LIVE_COUNT_MAX]
     live = dict(
         StockLine.objects.filter(book_id__in=recount)
         .available()

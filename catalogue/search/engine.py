@@ -120,6 +120,10 @@ class SearchEngine:
     def shop_availability_refresh(self, shop_id: int) -> None:
         """The documents of the books a shop holds follow its membership; nothing here (see above)."""
 
+    def available_shop_ids(self, book_ids: list[int]) -> dict[int, list[int]] | None:
+        """{book id: active shops with a free copy} from the documents, or None when they do not keep it."""
+        return None
+
     def held_in_shops_sql(self, shop_ids: list[int]) -> tuple[str, list]:
         """SQL true when the document ``d``'s book has a free copy in one of these shops, and its parameters."""
         return held_in_shops_sql(shop_ids)

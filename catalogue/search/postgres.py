@@ -80,6 +80,13 @@ class PostgresSearchEngine(SearchEngine):
                 [shop_id, shop_id],
             )
 
+    def available_shop_ids(self, book_ids):
+        if not book_ids:
+            return {}
+        with reading().cursor() as cursor:
+            cursor.execute(f"SELECT book_id, shop_ids FROM {DOC} WHERE book_id = ANY(%s)", [list(book_ids)])
+            return dict(cursor.fetchall())
+
     def held_in_shops_sql(self, shop_ids):
         if not shop_ids:
             return "1 = 0", []
