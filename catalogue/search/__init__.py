@@ -65,12 +65,15 @@ def _index_chunk(engine: SearchEngine, ids: list[int]) -> int:
     return len(documents)
 
 
-def availability_refresh(*, book_ids: Iterable[int] = (), books_sql: str = "", params=()) -> None:
+def availability_refresh(
+    *, book_ids: Iterable[int] = (), books_sql: str = "", params=(), shop_id: int | None = None
+) -> None:
     """Bring the search documents of these books in step with their stock now, in the caller's transaction.
 
     Call it after changing stock lines (or a shop's membership), with the books
     as ids or as a ``SELECT`` of book ids (``books_sql`` and its ``params``: an
-    import's thousands of books in one statement). On PostgreSQL it writes the
+    import's thousands of books in one statement), and ``shop_id`` when only that
+    shop's lines changed (cheaper to compare). On PostgreSQL it writes the
     documents' ``shop_ids`` and ``in_stock_shops`` (only those that change);
     SQLite's filters read the stock lines and its count waits for a refresh.
     """
@@ -81,7 +84,7 @@ def availability_refresh(*, book_ids: Iterable[int] = (), books_sql: str = "", p
         books_sql, params = "SELECT unnest(%s::bigint[])", [ids]
     engine = get_engine()
     with connection.cursor() as cursor:
-        engine.availability_refresh(cursor, books_sql, list(params))
+        engine.availability_refresh(cursor, books_sql, list(params), shop_id=shop_id)
 
 
 def shop_availability_refresh(*, shop_id: int) -> None:

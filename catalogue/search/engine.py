@@ -113,7 +113,7 @@ class SearchEngine:
     def clear(self, cursor) -> None:
         cursor.execute(f"DELETE FROM {DOC}")
 
-    def availability_refresh(self, cursor, books_sql: str, params: list) -> None:
+    def availability_refresh(self, cursor, books_sql: str, params: list, shop_id: int | None = None) -> None:
         """Bring the documents of the books ``books_sql`` selects in step with their stock, in the caller's
         transaction. Nothing here: the stored count waits for the next refresh, the filters read the stock."""
 

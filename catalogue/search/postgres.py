@@ -13,7 +13,7 @@ stock line is read per match.
 
 from django.db import connection
 
-from ..stock.availability import available_shops_sql
+from ..stock.availability import available_at_sql, available_shops_sql
 from .documents import CLASS_WEIGHTS, FIELD_CLASSES
 from .engine import DOC, LINE, SHOP, WORD, SearchEngine, Term, reading
 
@@ -46,7 +46,7 @@ class PostgresSearchEngine(SearchEngine):
             [list(column) for column in columns],
         )
 
-    def availability_refresh(self, cursor, books_sql, params):
+    def availability_refresh(self, cursor, books_sql, params, shop_id=None):
         """Set ``shop_ids`` and ``in_stock_shops`` from the stock, for the documents that differ.
 
         Those documents are locked first, in book order (two imports touching the
@@ -54,12 +54,19 @@ class PostgresSearchEngine(SearchEngine):
         statement that waited for a lock still reads its own, older snapshot, so a
         concurrent change to the same book would otherwise be overwritten. The
         caller changed its lines before, in this transaction, and holds them.
+        With ``shop_id`` (only that shop's lines changed) a document differs when
+        that shop's place in it does: one line read per book, not all of them.
         """
         shops = available_shops_sql(line_table=LINE, shop_table=SHOP, book_column="d.book_id")
+        if shop_id is None:
+            differs, differs_params = f"d.shop_ids <> {shops}", []
+        else:
+            here = available_at_sql(line_table=LINE, shop_table=SHOP, book_column="d.book_id")
+            differs, differs_params = f"(%s = ANY(d.shop_ids)) <> {here}", [shop_id, shop_id]
         cursor.execute(
-            f"SELECT d.book_id FROM {DOC} d WHERE d.book_id IN ({books_sql}) AND d.shop_ids <> {shops} "
+            f"SELECT d.book_id FROM {DOC} d WHERE d.book_id IN ({books_sql}) AND {differs} "
             "ORDER BY d.book_id FOR UPDATE",
-            params,
+            list(params) + differs_params,
         )
         locked = [book_id for (book_id,) in cursor.fetchall()]
         if locked:
@@ -78,6 +85,7 @@ class PostgresSearchEngine(SearchEngine):
                 f"SELECT book_id FROM {DOC} WHERE shop_ids @> ARRAY[%s]::bigint[] "
                 f"UNION SELECT book_id FROM {LINE} WHERE shop_id = %s AND quantity > held",
                 [shop_id, shop_id],
+                shop_id=shop_id,
             )
 
     def available_shop_ids(self, book_ids):

@@ -59,3 +59,11 @@ def available_shops_sql(*, line_table: str, shop_table: str, book_column: str) -
         f"FROM {line_table} l JOIN {shop_table} s ON s.id = l.shop_id "
         f"WHERE l.book_id = {book_column} AND l.quantity > l.held AND s.is_active)"
     )
+
+
+def available_at_sql(*, line_table: str, shop_table: str, book_column: str) -> str:
+    """SQL twin of ``available()`` for one book in one shop (its id the one ``%s`` parameter): true or false."""
+    return (
+        f"EXISTS (SELECT 1 FROM {line_table} l JOIN {shop_table} s ON s.id = l.shop_id "
+        f"WHERE l.book_id = {book_column} AND l.shop_id = %s AND l.quantity > l.held AND s.is_active)"
+    )

@@ -27,11 +27,9 @@ def stock_hold(*, stock_line_id: int, quantity: int) -> None:
     )
     if not updated:
         raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
-    availability_refresh(
-        books_sql=f"SELECT book_id FROM {StockLine._meta.db_table} WHERE id = %s", params=[stock_line_id]
-    )
+    shop_id, book_id = StockLine.objects.values_list("shop_id", "book_id").get(pk=stock_line_id)
+    availability_refresh(book_ids=[book_id], shop_id=shop_id)
     if stock_changed.has_listeners():
-        shop_id, book_id = StockLine.objects.values_list("shop_id", "book_id").get(pk=stock_line_id)
         stock_changed.send(sender=StockLine, shop_id=shop_id, book_ids=[book_id], copies_freed=False)
 
 
@@ -41,6 +39,6 @@ def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool 
     if collected:
         changes["quantity"] = Greatest(F("quantity") - quantity, 0)
     if StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes):
-        availability_refresh(book_ids=[book_id])
+        availability_refresh(book_ids=[book_id], shop_id=shop_id)
         # Released copies are back on the shelf; collected ones left with the reader.
         stock_changed.send(sender=StockLine, shop_id=shop_id, book_ids=[book_id], copies_freed=not collected)

@@ -461,7 +461,7 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
             [step.changed_at, version],
         )
     # Every book whose availability here may have flipped is in REINDEX (with those described anew).
-    availability_refresh(books_sql=f"SELECT book_id FROM {REINDEX}")
+    availability_refresh(books_sql=f"SELECT book_id FROM {REINDEX}", shop_id=shop.pk)
     _index_later(record)
     shop.stock_reported_at = timezone.now()
     shop.save(update_fields=["stock_reported_at"])
