@@ -84,6 +84,8 @@ class Filters:
         """A 1/0 column: the book is available in one of the boosted shops."""
         if not self.boost_shop_ids:
             return "0", []
+        if self.only_shop_ids is not None and set(self.only_shop_ids) <= set(self.boost_shop_ids):
+            return "1", []  # "near me only": every match is held in a boosted shop
         sql, params = (held_in or held_in_shops_sql)(self.boost_shop_ids)
         return f"CASE WHEN {sql} THEN 1 ELSE 0 END", params
 
