@@ -348,6 +348,7 @@ def test_search_page_shows_results_with_details(client, catalogue):
     alienor.save()
     StockLineFactory(book=alienor, quantity=2)
     StockLineFactory(book=alienor, quantity=1)
+    indexed(alienor)  # as the imports that wrote these lines would have it
     html = client.get(reverse("catalogue:search"), {"q": "alienor"}).content.decode()
     assert "1 livre trouvé" in html
     assert "Aliénor d&#x27;Aquitaine" in html
