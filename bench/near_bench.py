@@ -238,6 +238,301 @@ def run(name, books, runs, first_book):
     return selector_ms, core_ms, raw_ms, found, plan, total_lines, disagreements, selector_by_path
 
 
+# --- "Near me only" on the search page ------------------------------------------------------------
+
+BORDEAUX = (44.84, -0.58)
+#: Shops that stand within 30 km of Bordeaux, like around the densest city of a national network.
+DENSE_SHARE = 0.15
+#: Strides that visit every one of 1,000 shops once (coprime with 1,000): a book's holders.
+STRIDES = [p for p in range(3, 1000) if all(p % d for d in range(2, int(p**0.5) + 1)) and p not in (5,)]
+NEAR_QUERIES = ["histoire", "roman", "voyage", "forêt", "histoire roman", "Aquitiane"]
+
+
+def _stockline_indexes(cur):
+    """The stock line table's indexes and constraints but its primary key: (name, definition, is_constraint)."""
+    cur.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'catalogue_stockline'::regclass AND contype <> 'p'"
+    )
+    constraints = [(name, definition, True) for name, definition in cur.fetchall()]
+    cur.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'catalogue_stockline' "
+        "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'catalogue_stockline'::regclass)"
+    )
+    return constraints + [(name, definition, False) for name, definition in cur.fetchall()]
+
+
+def load_search(books, lines, shops=1000, seed=42):
+    """A national network and a catalogue generated in SQL (INSERT … SELECT generate_series), search indexed.
+
+    The stock lines go in with no index nor constraint (dropped, then made again on the full table)
+    and no foreign-key trigger; a book's holders are ``lines / (2 · books · √(rank/books))`` shops
+    (popular books in hundreds of shops, the tail in a few), 20 % of the lines at quantity 0, like
+    ``bench/search.py``. The search documents are written by one statement with the engine's own
+    tsvector expression, their ``shop_ids`` by migration 0009's backfill.
+    """
+    import importlib
+
+    from django.db import connection, transaction
+    from search import REAL_WORDS, SYLLABLES  # bench/search.py's vocabulary
+
+    from bookshops.gazetteer import get_gazetteer
+    from bookshops.geo import sphere_km
+    from bookshops.models import Shop
+    from catalogue.models import Book, Contributor
+    from catalogue.search.postgres import VECTOR_SQL
+    from catalogue.search.text import normalize
+    from catalogue.stock.bulk import bulk_insert_rows, insert_select
+
+    rng = random.Random(seed)
+    towns = [p for ps in get_gazetteer().by_name.values() for p in ps]
+    around = [t for t in towns if sphere_km(*BORDEAUX, t.latitude, t.longitude) < 28]
+    dense = int(shops * DENSE_SHARE)
+    placed = [rng.choice(around if i < dense else towns) for i in range(shops)]
+    rng.shuffle(placed)
+    synthetic = sorted({"".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(30_000)})
+    rng.shuffle(synthetic)
+    vocabulary = list(dict.fromkeys(REAL_WORDS + synthetic))[:20_000]
+    n_words = len(vocabulary)
+    timings = {}
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL session_replication_role = replica")  # no foreign-key trigger while loading
+        cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        cur.execute("SET LOCAL work_mem = '256MB'")
+        Shop.objects.bulk_create(
+            Shop(
+                name=f"Librairie {i}",
+                slug=f"librairie-{i}",
+                address="1 place du Marché",
+                postcode=t.postcode,
+                town=t.name,
+                department=t.department,
+                latitude=t.latitude,
+                longitude=t.longitude,
+            )
+            for i, t in enumerate(placed)
+        )
+        cur.execute("CREATE TEMPORARY TABLE vocab (rank integer PRIMARY KEY, word text, norm text)")
+        bulk_insert_rows(
+            "vocab", ["rank", "word", "norm"], [(i + 1, w, normalize(w)) for i, w in enumerate(vocabulary)]
+        )
+        # Zipf-like titles: a word's rank is floor(N ** u), so "histoire" (rank 1) is in about a quarter of them.
+        t = time.monotonic()
+        cur.execute(
+            "CREATE TEMPORARY TABLE gen_book AS SELECT n, "
+            f"(SELECT array_agg(LEAST(floor(power({n_words}, random()))::int, {n_words})) "
+            "  FROM generate_series(1, 1 + floor(random() * 5)::int + n * 0)) AS words, "
+            f"1 + floor(random() * {n_words})::int AS author "
+            "FROM generate_series(1, %s) n",
+            [books],
+        )
+        cur.execute("ALTER TABLE gen_book ADD PRIMARY KEY (n)")
+        title = "initcap((SELECT string_agg(v.word, ' ') FROM unnest(g.words) r JOIN vocab v ON v.rank = r))"
+        now = "2026-12-02T09:00:00+00:00"
+        insert_select(
+            Book,
+            {
+                "id": ("g.n", []),
+                "isbn": ("'979' || lpad(g.n::text, 10, '0')", []),
+                "title": (title, []),
+                "publisher": ("'Éditions ' || (g.n %% 400)", []),
+                "created_at": ("%s::timestamptz", [now]),
+                "updated_at": ("%s::timestamptz", [now]),
+            },
+            "FROM gen_book g",
+        )
+        insert_select(
+            Contributor,
+            {
+                "book_id": ("g.n", []),
+                "name": ("'Jean ' || initcap(v.word)", []),
+                "role": ("%s", [Contributor.Role.AUTHOR]),
+            },
+            "FROM gen_book g JOIN vocab v ON v.rank = g.author",
+        )
+        cur.execute("SELECT setval(pg_get_serial_sequence('catalogue_book', 'id'), %s)", [books])
+        timings["books"] = time.monotonic() - t
+
+        t = time.monotonic()
+        constraints = _stockline_indexes(cur)
+        for index_name, _definition, is_constraint in constraints:
+            if is_constraint:
+                cur.execute(f"ALTER TABLE catalogue_stockline DROP CONSTRAINT {index_name}")
+            else:
+                cur.execute(f"DROP INDEX {index_name}")
+        cur.execute(
+            "CREATE TEMPORARY TABLE shop_index AS SELECT row_number() OVER (ORDER BY id) - 1 AS i, id FROM bookshops_shop"
+        )
+        holders = f"LEAST({shops}, GREATEST(1, round({lines} / (2.0 * {books}) * sqrt({books}::float / b.n))))::int"
+        cur.execute(
+            "INSERT INTO catalogue_stockline (shop_id, book_id, quantity, held, price, changed_at, stock_version) "
+            "SELECT s.id, b.n, CASE WHEN random() < 0.2 THEN 0 ELSE 1 + floor(random() * 5)::int END, 0, 12.50, "
+            "%s::timestamptz, 0 "
+            f"FROM (SELECT n, floor(random() * {shops})::int AS first, "
+            f"(%s::int[])[1 + floor(random() * {len(STRIDES)})::int] AS stride FROM generate_series(1, {books}) n) b "
+            f"CROSS JOIN LATERAL generate_series(0, {holders} - 1) k "
+            f"JOIN shop_index s ON s.i = (b.first + k * b.stride) %% {shops}",
+            [now, STRIDES],
+        )
+        timings["stock lines"] = time.monotonic() - t
+        t = time.monotonic()
+        for index_name, definition, is_constraint in constraints:
+            if is_constraint:
+                cur.execute(f"ALTER TABLE catalogue_stockline ADD CONSTRAINT {index_name} {definition}")
+            else:
+                cur.execute(definition)
+        cur.execute(
+            "SELECT setval(pg_get_serial_sequence('catalogue_stockline', 'id'), max(id)) FROM catalogue_stockline"
+        )
+        timings["stock line indexes and constraints"] = time.monotonic() - t
+
+        t = time.monotonic()
+        cur.execute("DROP INDEX booksearch_vector_gin")
+        cur.execute("DROP INDEX booksearch_shop_ids_gin")
+        # The engine's own tsvector expression over the normalised words (``documents.index_text``).
+        cur.execute(
+            "INSERT INTO catalogue_booksearchdocument (book_id, vector, in_stock_shops, updated_at) "
+            f"SELECT v.id, {VECTOR_SQL}, 0, now() FROM ("
+            "  SELECT g.n AS id, (SELECT string_agg(w.norm, ' ') FROM unnest(g.words) r JOIN vocab w ON w.rank = r) "
+            "  AS title, '' AS subtitle, 'jean ' || a.norm AS contributors, '' AS collection, "
+            "  'editions ' || (g.n %% 400) AS publisher, '' AS subjects FROM gen_book g JOIN vocab a ON a.rank = g.author"
+            ") v",
+            [],
+        )
+        cur.execute("INSERT INTO catalogue_searchword (word) SELECT DISTINCT norm FROM vocab ON CONFLICT DO NOTHING")
+        timings["search documents"] = time.monotonic() - t
+        t = time.monotonic()
+        cur.execute(importlib.import_module("catalogue.migrations.0009_search_document_shop_ids").BACKFILL)
+        timings["shop_ids"] = time.monotonic() - t
+        t = time.monotonic()
+        cur.execute("CREATE INDEX booksearch_vector_gin ON catalogue_booksearchdocument USING gin (vector)")
+        cur.execute("CREATE INDEX booksearch_shop_ids_gin ON catalogue_booksearchdocument USING gin (shop_ids)")
+        timings["search indexes"] = time.monotonic() - t
+    t = time.monotonic()
+    with psycopg.connect(f"{SERVER}/{connection.settings_dict['NAME']}", autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    timings["vacuum analyze"] = time.monotonic() - t
+    return time.monotonic() - started, timings
+
+
+def run_search(name, repeat):
+    """p50/p95 of "near me only" in Bordeaux: the page, the service, and the raw SQL through the array and the join."""
+    from django.db import connection
+    from django.test import Client
+
+    from bookshops.geo import shop_ids_near
+    from catalogue.search import get_engine, search_books
+    from catalogue.search.engine import Filters, Term, held_in_shops_sql
+    from catalogue.search.text import query_words
+
+    engine = get_engine()
+    nearby = shop_ids_near(*BORDEAUX, RADIUS_KM)
+    connection.ensure_connection()
+    raw = connection.connection
+
+    def raw_sql(terms, held_in):
+        """The hits and count statements the service runs, with this "held in these shops" SQL."""
+        filters = Filters(only_shop_ids=nearby, boost_shop_ids=nearby)
+        from_sql, where_sql, score_sql, match_params = engine.match_sql(terms)
+        filter_sql, filter_params = filters.sql(held_in)
+        near_sql, near_params = filters.near_sql(held_in)
+        where_sql = f"{where_sql} AND {filter_sql}"
+        hits = (
+            f"SELECT w.book_id FROM (SELECT d.book_id, {near_sql} AS near, ({score_sql}) * "
+            "(CASE WHEN d.in_stock_shops > 0 THEN 1.5 ELSE 1 END) AS score "
+            f"FROM {from_sql} WHERE {where_sql} LIMIT 1000) w JOIN catalogue_book b ON b.id = w.book_id "
+            "ORDER BY w.near DESC, w.score DESC, w.book_id LIMIT 20"
+        )
+        count = f"SELECT COUNT(*) FROM (SELECT 1 FROM {from_sql} WHERE {where_sql} LIMIT 1001) m"
+        return (hits, near_params + match_params + filter_params), (count, match_params + filter_params)
+
+    def run_raw(statements):
+        with raw.cursor() as cur:
+            out = []
+            for sql, params in statements:
+                cur.execute(sql, params)
+                out.append(cur.fetchall())
+            return out
+
+    def timed(fn):
+        fn()
+        samples = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - t) * 1000)
+        return percentiles(samples)
+
+    client = Client()
+    reader = {"lat": str(BORDEAUX[0]), "lon": str(BORDEAUX[1]), "radius": str(RADIUS_KM), "near_only": "on"}
+    rows, plans, disagreements = [], {}, {"count": 0, "first page": 0, "service": 0}
+    for query in NEAR_QUERIES:
+        words = query_words(query)
+        corrections = engine.corrections(words)
+        terms = [Term(word=w, alternatives=corrections.get(w, [])) for w in words]
+        terms[-1].prefix = len(terms[-1].word) >= 3
+        by_array, by_join = raw_sql(terms, engine.held_in_shops_sql), raw_sql(terms, held_in_shops_sql)
+        array_result, join_result = run_raw(by_array), run_raw(by_join)
+        results = search_books(query=query, boost_shop_ids=nearby, only_shop_ids=nearby)
+        # Counts must agree; a first page may not when more than MAX_RESULTS match: each plan ranks the
+        # first 1,000 matches it meets, and a sequential scan and a bitmap scan meet different ones.
+        disagreements["count"] += array_result[1] != join_result[1]
+        disagreements["first page"] += array_result[0] != join_result[0]
+        disagreements["service"] += [r[0] for r in array_result[0]] != [b.pk for b in results.books]
+        rows.append(
+            (
+                query,
+                results.total,
+                timed(lambda: client.get("/search/", {"q": query, **reader})),
+                timed(lambda: search_books(query=query, boost_shop_ids=nearby, only_shop_ids=nearby)),
+                timed(lambda: run_raw(by_array)),
+                timed(lambda: run_raw(by_join)),
+            )
+        )
+        if query == NEAR_QUERIES[0]:
+            with raw.cursor() as cur:
+                for label, (sql, params) in (("array", by_array[0]), ("join", by_join[0])):
+                    cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                    plans[label] = "\n".join(r[0] for r in cur.fetchall())
+    with raw.cursor() as cur:
+        cur.execute("SELECT (SELECT count(*) FROM catalogue_book), (SELECT count(*) FROM catalogue_stockline)")
+        counts = cur.fetchone()
+    return nearby, rows, plans, disagreements, counts
+
+
+def search_main(args):
+    from search import PRODUCTION_ENV
+
+    os.environ.update(PRODUCTION_ENV, DATABASE_URL=f"{SERVER}/{args.database}")
+    if not args.keep:
+        create_database(args.database)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+    if not args.keep:
+        seconds, timings = load_search(args.books, args.lines)
+        print(f"loaded in {seconds:.1f} s: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    nearby, rows, plans, disagreements, (books, lines) = run_search(args.database, args.runs)
+    print(
+        f"{books:,} books · {lines:,} stock lines · reader in Bordeaux, {len(nearby)} shops within {RADIUS_KM} km · "
+        f"{args.runs} runs per query · load average {os.getloadavg()[0]:.2f}"
+    )
+    print("p50 / p95 in ms; raw = the hits + count statements alone, same run, same connection")
+    print(f"{'query':<16} {'hits':>5} | {'page':>13} | {'service':>13} | {'raw array':>13} | {'raw join':>13}")
+    for query, total, *timings in rows:
+        cells = " | ".join(f"{p50:>5.1f} / {p95:>5.1f}" for p50, p95, _worst in timings)
+        print(f"{query:<16} {total:>5} | {cells}")
+    print(
+        f"queries where the array and the join differ: count {disagreements['count']}, first page "
+        f"{disagreements['first page']} (more than 1,000 matches: each plan ranks the first 1,000 it meets); "
+        f"where the service's first page differs from the raw array's: {disagreements['service']}"
+    )
+    for label, plan in plans.items():
+        print(f"plan of the hits statement for {NEAR_QUERIES[0]!r}, {label}:\n{plan}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default="bench_near")
@@ -245,7 +540,11 @@ def main():
     parser.add_argument("--per-shop", type=int, default=2_000)
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="reuse the database already loaded")
+    parser.add_argument("--search", action="store_true", help='the search page "near me only" instead')
+    parser.add_argument("--lines", type=int, default=2_000_000, help="stock lines (--search)")
     args = parser.parse_args()
+    if args.search:
+        return search_main(args)
     first_book = None
     if not args.keep:
         create_database(args.database)

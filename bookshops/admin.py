@@ -7,6 +7,7 @@ from .admin_scoping import ShopScopedAdmin
 from .exceptions import GeocodingFailed
 from .models import ApiToken, Closure, CoordinatesSource, OpeningHours, Shop, StaffPick
 from .services import shop_geocode
+from .signals import shop_membership_changed
 from .tokens import api_token_create, api_token_revoke
 
 
@@ -90,6 +91,8 @@ class ShopAdmin(admin.ModelAdmin):
                     messages.WARNING,
                 )
         super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            shop_membership_changed.send(sender=Shop, shop_id=obj.pk)
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_user(request.user)

@@ -88,7 +88,9 @@ def search(request):
         search_miss_record(query=query)
     _attach_prices(results.books)
     if location:
-        holdings = nearest_holdings([book.pk for book in results.books], location, shop_ids=nearby)
+        kept = {book.pk: book.available_shop_ids for book in results.books}
+        holders = None if None in kept.values() else kept
+        holdings = nearest_holdings(list(kept), location, shop_ids=nearby, holders=holders)
         for book in results.books:
             book.nearby = holdings.get(book.pk)
     context = {"form": form, "query": query, "results": results, "location": location, "shop": shop}

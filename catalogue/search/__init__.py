@@ -61,10 +61,38 @@ def _index_chunk(engine: SearchEngine, ids: list[int]) -> int:
         documents = documents_build(book_ids=rest) if rest else []
         gone = sorted(set(rest) - {doc.book_id for doc in documents})
         engine.write(cursor, documents)
+        engine.availability_refresh(cursor, "SELECT unnest(%s::bigint[])", [ids])
         if gone:
             engine.delete(cursor, gone)
         engine.write_vocabulary(cursor, set().union(*(doc.vocabulary() for doc in documents)))
     return len(written) + len(documents)
+
+
+def availability_refresh(
+    *, book_ids: Iterable[int] = (), books_sql: str = "", params=(), shop_id: int | None = None
+) -> None:
+    """Bring the search documents of these books in step with their stock now, in the caller's transaction.
+
+    Call it after changing stock lines (or a shop's membership), with the books
+    as ids or as a ``SELECT`` of book ids (``books_sql`` and its ``params``: an
+    import's thousands of books in one statement), and ``shop_id`` when only that
+    shop's lines changed (cheaper to compare). On PostgreSQL it writes the
+    documents' ``shop_ids`` and ``in_stock_shops`` (only those that change);
+    SQLite's filters read the stock lines and its count waits for a refresh.
+    """
+    if not books_sql:
+        ids = sorted({int(pk) for pk in book_ids})
+        if not ids:
+            return
+        books_sql, params = "SELECT unnest(%s::bigint[])", [ids]
+    engine = get_engine()
+    with connection.cursor() as cursor:
+        engine.availability_refresh(cursor, books_sql, list(params), shop_id=shop_id)
+
+
+def shop_availability_refresh(*, shop_id: int) -> None:
+    """The search documents follow a shop joining or leaving the network (``is_active``): its copies count or not."""
+    get_engine().shop_availability_refresh(shop_id)
 
 
 def search_index_rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:
@@ -146,7 +174,8 @@ LIVE_COUNT_MAX = 5
 
 
 def books_with_availability(book_ids: list[int]) -> list[Book]:
-    """These books in this order, with contributors and ``shops_in_stock`` (active shops with a copy free)."""
+    """These books in this order, with contributors, ``shops_in_stock`` (active shops with a copy free)
+    and ``available_shop_ids`` (those shops, or None where only the stock lines tell)."""
     books = (
         Book.objects.filter(pk__in=book_ids)
         .defer("summary", "provenance")
@@ -158,8 +187,13 @@ def books_with_availability(book_ids: list[int]) -> list[Book]:
         pk: (book.search_document.in_stock_shops if hasattr(book, "search_document") else 0)
         for pk, book in by_id.items()
     }
-    # Counting every line of a book held in hundreds of shops costs more than the search itself.
-    recount = [pk for pk, n in stored.items() if n <= LIVE_COUNT_MAX]
+    holders = get_engine().available_shop_ids(list(by_id))
+    for pk, book in by_id.items():
+        #: The shops with a free copy, from the document (PostgreSQL), or None: read the stock lines.
+        book.available_shop_ids = None if holders is None else holders.get(pk, [])
+    # Counting every line of a book held in hundreds of shops costs more than the search itself;
+    # where the documents follow the stock (``availability_refresh``), the stored count is live.
+    recount = [] if holders is not None else [pk for pk, n in stored.items() if n <= LIVE_COUNT_MAX]
     live = dict(
         StockLine.objects.filter(book_id__in=recount)
         .available()

@@ -54,8 +54,12 @@ class Filters:
     only_shop_ids: list[int] | None = None
     boost_shop_ids: list[int] | None = None
 
-    def sql(self) -> tuple[str, list]:
-        """WHERE clauses on the document alias ``d``, ANDed, with their parameters."""
+    def sql(self, held_in=None) -> tuple[str, list]:
+        """WHERE clauses on the document alias ``d``, ANDed, with their parameters.
+
+        ``held_in(shop_ids)`` gives the SQL of "available in one of these shops" (the engine's).
+        """
+        held_in = held_in or held_in_shops_sql
         clauses, params = [], []
         if self.in_stock_only:
             # The stored count prunes fast; the live check ignores copies held since.
@@ -71,20 +75,23 @@ class Filters:
             )
             params.append(self.subject_id)
         if self.only_shop_ids is not None:
-            sql, shop_params = held_in_shops_sql(self.only_shop_ids)
+            sql, shop_params = held_in(self.only_shop_ids)
             clauses.append(sql)
             params += shop_params
         return " AND ".join(f"({c})" for c in clauses), params
 
-    def near_sql(self) -> tuple[str, list]:
+    def near_sql(self, held_in=None) -> tuple[str, list]:
         """A 1/0 column: the book is available in one of the boosted shops."""
         if not self.boost_shop_ids:
             return "0", []
-        sql, params = held_in_shops_sql(self.boost_shop_ids)
+        if self.only_shop_ids is not None and set(self.only_shop_ids) <= set(self.boost_shop_ids):
+            return "1", []  # "near me only": every match is held in a boosted shop
+        sql, params = (held_in or held_in_shops_sql)(self.boost_shop_ids)
         return f"CASE WHEN {sql} THEN 1 ELSE 0 END", params
 
 
 def held_in_shops_sql(shop_ids: list[int]) -> tuple[str, list]:
+    """True when the book ``d.book_id`` has a free copy in one of these shops, read from its stock lines."""
     return available_sql(line_table=LINE, shop_table=SHOP, book_column="d.book_id", shop_ids=shop_ids)
 
 
@@ -111,6 +118,21 @@ class SearchEngine:
 
     def clear(self, cursor) -> None:
         cursor.execute(f"DELETE FROM {DOC}")
+
+    def availability_refresh(self, cursor, books_sql: str, params: list, shop_id: int | None = None) -> None:
+        """Bring the documents of the books ``books_sql`` selects in step with their stock, in the caller's
+        transaction. Nothing here: the stored count waits for the next refresh, the filters read the stock."""
+
+    def shop_availability_refresh(self, shop_id: int) -> None:
+        """The documents of the books a shop holds follow its membership; nothing here (see above)."""
+
+    def available_shop_ids(self, book_ids: list[int]) -> dict[int, list[int]] | None:
+        """{book id: active shops with a free copy} from the documents, or None when they do not keep it."""
+        return None
+
+    def held_in_shops_sql(self, shop_ids: list[int]) -> tuple[str, list]:
+        """SQL true when the document ``d``'s book has a free copy in one of these shops, and its parameters."""
+        return held_in_shops_sql(shop_ids)
 
     def write_vocabulary(self, cursor, words: set[str]) -> None:
         ordered = sorted(words)
@@ -146,7 +168,7 @@ class SearchEngine:
 
     def _query(self, terms: list[Term], filters: Filters) -> tuple[str, str, str, list, list]:
         from_sql, where_sql, score_sql, params = self.match_sql(terms)
-        filter_sql, filter_params = filters.sql()
+        filter_sql, filter_params = filters.sql(self.held_in_shops_sql)
         if filter_sql:
             where_sql = f"{where_sql} AND {filter_sql}"
         return from_sql, where_sql, score_sql, params, filter_params
@@ -156,7 +178,7 @@ class SearchEngine:
     ) -> list[int]:
         """Ids of the matching books, best first (or by title, or newest first: ``sort``)."""
         from_sql, where_sql, score_sql, match_params, filter_params = self._query(terms, filters)
-        near_sql, near_params = filters.near_sql()
+        near_sql, near_params = filters.near_sql(self.held_in_shops_sql)
         sql = (
             "SELECT w.book_id FROM ("
             f"SELECT d.book_id, {near_sql} AS near, "

@@ -3,9 +3,17 @@
 Each field is indexed twice: stemmed (``french_unaccent``) for whole words, and as typed
 (``simple``) for the prefix of the word still being typed, so ``haas:*`` is not stemmed
 to ``ha:*`` and matches Haas, not every word starting with "ha".
+
+Each document also keeps ``shop_ids`` (migration 0009): the active shops with a
+free copy of its book, in step with the stock (``availability_refresh``, called
+by every workflow that changes a line's availability or a shop's membership),
+so "near me" is one GIN-indexed overlap, ``shop_ids && ARRAY[…]``, and no
+stock line is read per match.
 """
 
-from ..stock.availability import available_sql
+from django.db import connection
+
+from ..stock.availability import available_at_sql, available_shops_sql, available_sql
 from .documents import CLASS_WEIGHTS, FIELD_CLASSES
 from .engine import BOOK, BOOK_SUBJECTS, DOC, LINE, SHOP, WORD, SearchEngine, Term, reading
 from .text import COMBINING_MARKS, LIGATURES, MAX_WORD_LENGTH, SQL_SAFE_CHARACTERS
@@ -111,6 +119,60 @@ class PostgresSearchEngine(SearchEngine):
             [*stock_params, list(book_ids), *[MARKS] * len(FIELD_CLASSES), SAFE_TEXT],
         )
         return {book_id for (book_id,) in cursor.fetchall()}
+
+    def availability_refresh(self, cursor, books_sql, params, shop_id=None):
+        """Set ``shop_ids`` and ``in_stock_shops`` from the stock, for the documents that differ.
+
+        Those documents are locked first, in book order (two imports touching the
+        same books never deadlock), and only then read again: in READ COMMITTED a
+        statement that waited for a lock still reads its own, older snapshot, so a
+        concurrent change to the same book would otherwise be overwritten. The
+        caller changed its lines before, in this transaction, and holds them.
+        With ``shop_id`` (only that shop's lines changed) a document differs when
+        that shop's place in it does: one line read per book, not all of them.
+        """
+        shops = available_shops_sql(line_table=LINE, shop_table=SHOP, book_column="d.book_id")
+        if shop_id is None:
+            differs, differs_params = f"d.shop_ids <> {shops}", []
+        else:
+            here = available_at_sql(line_table=LINE, shop_table=SHOP, book_column="d.book_id")
+            differs, differs_params = f"(%s = ANY(d.shop_ids)) <> {here}", [shop_id, shop_id]
+        cursor.execute(
+            f"SELECT d.book_id FROM {DOC} d WHERE d.book_id IN ({books_sql}) AND {differs} "
+            "ORDER BY d.book_id FOR UPDATE",
+            list(params) + differs_params,
+        )
+        locked = [book_id for (book_id,) in cursor.fetchall()]
+        if locked:
+            cursor.execute(
+                f"UPDATE {DOC} d SET shop_ids = t.ids, in_stock_shops = cardinality(t.ids) "
+                f"FROM (SELECT d.book_id, {shops} AS ids FROM {DOC} d WHERE d.book_id = ANY(%s)) t "
+                "WHERE d.book_id = t.book_id AND d.shop_ids <> t.ids",
+                [locked],
+            )
+
+    def shop_availability_refresh(self, shop_id):
+        # The books it was counted for, and those it has a free copy of.
+        with connection.cursor() as cursor:
+            self.availability_refresh(
+                cursor,
+                f"SELECT book_id FROM {DOC} WHERE shop_ids @> ARRAY[%s]::bigint[] "
+                f"UNION SELECT book_id FROM {LINE} WHERE shop_id = %s AND quantity > held",
+                [shop_id, shop_id],
+                shop_id=shop_id,
+            )
+
+    def available_shop_ids(self, book_ids):
+        if not book_ids:
+            return {}
+        with reading().cursor() as cursor:
+            cursor.execute(f"SELECT book_id, shop_ids FROM {DOC} WHERE book_id = ANY(%s)", [list(book_ids)])
+            return dict(cursor.fetchall())
+
+    def held_in_shops_sql(self, shop_ids):
+        if not shop_ids:
+            return "1 = 0", []
+        return "d.shop_ids && %s::bigint[]", [list(shop_ids)]
 
     def write_vocabulary(self, cursor, words: set[str]) -> None:
         if words:

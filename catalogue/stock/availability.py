@@ -52,3 +52,23 @@ def available_sql(*, line_table: str, shop_table: str, book_column: str, shop_id
         f"WHERE l.book_id = {book_column} AND l.quantity > l.held AND s.is_active = %s LIMIT 1) IS NOT NULL",
         [True],
     )
+
+
+def available_shops_sql(*, line_table: str, shop_table: str, book_column: str) -> str:
+    """SQL twin of ``available()`` for one book on PostgreSQL: the ids of the active shops with a free copy.
+
+    A sorted ``bigint[]``, empty when none: what the search document keeps as ``shop_ids``.
+    """
+    return (
+        f"(SELECT COALESCE(array_agg(l.shop_id ORDER BY l.shop_id), '{{}}')::bigint[] "
+        f"FROM {line_table} l JOIN {shop_table} s ON s.id = l.shop_id "
+        f"WHERE l.book_id = {book_column} AND l.quantity > l.held AND s.is_active)"
+    )
+
+
+def available_at_sql(*, line_table: str, shop_table: str, book_column: str) -> str:
+    """SQL twin of ``available()`` for one book in one shop (its id the one ``%s`` parameter): true or false."""
+    return (
+        f"EXISTS (SELECT 1 FROM {line_table} l JOIN {shop_table} s ON s.id = l.shop_id "
+        f"WHERE l.book_id = {book_column} AND l.shop_id = %s AND l.quantity > l.held AND s.is_active)"
+    )

@@ -17,6 +17,7 @@ from django.db.models.sql import UpdateQuery
 
 from ..exceptions import InsufficientStock
 from ..models import StockLine
+from ..search import availability_refresh
 from .changes import ChangeStamp
 from .signals import stock_changed
 
@@ -36,10 +37,9 @@ def stock_hold(*, stock_line_id: int, quantity: int, line: StockLine | None = No
     queryset, changes = _holding(stock_line_id, quantity)
     if not queryset.update(**changes):
         raise InsufficientStock(stock_line_id=stock_line_id, requested=quantity)
-    if line is not None and line.pk == stock_line_id:
-        stock_held(line=line)
-    elif stock_changed.has_listeners():
-        stock_held(line=StockLine.objects.select_related("shop").only("shop", "book_id").get(pk=stock_line_id))
+    if line is None or line.pk != stock_line_id:
+        line = StockLine.objects.select_related("shop").only("shop", "book_id").get(pk=stock_line_id)
+    stock_held(line=line)
 
 
 def stock_hold_sql(*, stock_line_id: int, quantity: int, condition: str = "TRUE") -> tuple[str, tuple]:
@@ -56,9 +56,13 @@ def stock_hold_sql(*, stock_line_id: int, quantity: int, condition: str = "TRUE"
 
 
 def stock_held(*, line: StockLine) -> None:
-    """Tell ``stock_changed``'s receivers that copies of ``line`` were just held."""
-    shop = line.shop if StockLine.shop.is_cached(line) else None
-    stock_changed.send(sender=StockLine, shop_id=line.shop_id, book_ids=[line.book_id], copies_freed=False, shop=shop)
+    """After copies of ``line`` were held: the book's search document follows, ``stock_changed``'s receivers hear."""
+    availability_refresh(book_ids=[line.book_id], shop_id=line.shop_id)
+    if stock_changed.has_listeners():
+        shop = line.shop if StockLine.shop.is_cached(line) else None
+        stock_changed.send(
+            sender=StockLine, shop_id=line.shop_id, book_ids=[line.book_id], copies_freed=False, shop=shop
+        )
 
 
 def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool = False) -> None:
@@ -67,5 +71,6 @@ def stock_release(*, shop_id: int, book_id: int, quantity: int, collected: bool 
     if collected:
         changes["quantity"] = Greatest(F("quantity") - quantity, 0)
     if StockLine.objects.filter(shop_id=shop_id, book_id=book_id).update(**changes):
+        availability_refresh(book_ids=[book_id], shop_id=shop_id)
         # Released copies are back on the shelf; collected ones left with the reader.
         stock_changed.send(sender=StockLine, shop_id=shop_id, book_ids=[book_id], copies_freed=not collected)

@@ -91,13 +91,16 @@ class NearbyHolding:
     shops_within_radius: int
 
 
-def nearest_holdings(book_ids, location, *, shop_ids: list[int] | None = None) -> dict[int, NearbyHolding]:
+def nearest_holdings(
+    book_ids, location, *, shop_ids: list[int] | None = None, holders: dict[int, list[int]] | None = None
+) -> dict[int, NearbyHolding]:
     """For each book id held within the location's radius: its nearest holder and the number of holders.
 
     Three queries for a whole result page: the shops in range (bounding box;
     skipped when the caller already has ``shop_ids_near``'s answer), the stock
-    lines of those books in those shops, then the nearest holders, whose exact
-    distance is the only one computed.
+    lines of those books in those shops (skipped when the caller has
+    ``holders``, each book's active shops with a free copy, from the search
+    documents), then the nearest holders, whose exact distance is the only one computed.
     """
     shop_ids = list(shop_ids_near(location.lat, location.lon, location.radius_km) if shop_ids is None else shop_ids)
     if location.radius_km is None:  # "any distance": shops without coordinates too, last
@@ -110,9 +113,14 @@ def nearest_holdings(book_ids, location, *, shop_ids: list[int] | None = None) -
         return {}
     rank = {pk: position for position, pk in enumerate(shop_ids)}
     held: dict[int, list[int]] = defaultdict(list)
-    lines = StockLine.objects.filter(book_id__in=list(book_ids), shop_id__in=shop_ids).available()
-    for book_id, shop_id in lines.values_list("book_id", "shop_id"):
-        held[book_id].append(shop_id)
+    if holders is not None:
+        for book_id in book_ids:
+            held[book_id] = [pk for pk in holders.get(book_id, ()) if pk in rank]
+        held = defaultdict(list, {book_id: ids for book_id, ids in held.items() if ids})
+    else:
+        lines = StockLine.objects.filter(book_id__in=list(book_ids), shop_id__in=shop_ids).available()
+        for book_id, shop_id in lines.values_list("book_id", "shop_id"):
+            held[book_id].append(shop_id)
     nearest = {book_id: min(ids, key=rank.__getitem__) for book_id, ids in held.items()}
     shops = {
         shop.pk: shop

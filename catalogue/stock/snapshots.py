@@ -31,7 +31,7 @@ from portal.textfiles import TextFileError
 
 from ..exceptions import StockImportRefused
 from ..models import Book, Contributor, IndexRefresh, StockImport, StockLine
-from ..search import INDEX_CHUNK
+from ..search import INDEX_CHUNK, availability_refresh
 from ..tasks import refresh_search_index
 from .bulk import bulk_insert, bulk_insert_rows, chunked, insert_select
 from .changes import change_stamp
@@ -467,6 +467,8 @@ def _apply(record: StockImport, problems: ProblemLog, progress: Progress | None)
             f"WHERE id IN (SELECT id FROM {DROPPED}) AND quantity > 0",
             [step.changed_at, version],
         )
+    # Every book whose availability here may have flipped is in REINDEX (with those described anew).
+    availability_refresh(books_sql=f"SELECT book_id FROM {REINDEX}", shop_id=shop.pk)
     _index_later(record)
     shop.stock_reported_at = timezone.now()
     shop.save(update_fields=["stock_reported_at"])
