@@ -4,7 +4,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Min, Q
 
 from bookshops.geo import nearest_first, shop_ids_near, with_distances, within_box
@@ -159,13 +159,13 @@ def _line_to_reserve_sql() -> str:
     )
 
 
-def _instance(model, values):
+def _instance(model, values, using):
     fields = model._meta.concrete_fields
     values = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        field.from_db_value(value, None, using) if hasattr(field, "from_db_value") else value
         for field, value in zip(fields, values, strict=True)
     ]
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return model.from_db(using.alias, [f.attname for f in fields], values)
 
 
 def stock_line_to_reserve(*, pk: int) -> StockLine | None:
@@ -174,15 +174,17 @@ def stock_line_to_reserve(*, pk: int) -> StockLine | None:
     The same row as ``select_related("shop", "book")``, from SQL written once per process: the ORM would
     compile the three-table query on every reservation, a third of its CPU.
     """
-    with connection.cursor() as cursor:
+    # Where the ORM would have read it: the replica for a reader page, unless this client just wrote.
+    reading = connections[router.db_for_read(StockLine)]
+    with reading.cursor() as cursor:
         cursor.execute(_line_to_reserve_sql(), [pk])
         row = cursor.fetchone()
     if row is None:
         return None
     widths = [len(model._meta.concrete_fields) for model in (StockLine, Shop)]
-    line = _instance(StockLine, row[: widths[0]])
-    shop = _instance(Shop, row[widths[0] : widths[0] + widths[1]])
-    book = _instance(Book, row[widths[0] + widths[1] :])
+    line = _instance(StockLine, row[: widths[0]], reading)
+    shop = _instance(Shop, row[widths[0] : widths[0] + widths[1]], reading)
+    book = _instance(Book, row[widths[0] + widths[1] :], reading)
     StockLine.shop.field.set_cached_value(line, shop)
     StockLine.book.field.set_cached_value(line, book)
     return line
