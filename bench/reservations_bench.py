@@ -31,6 +31,7 @@ os.environ["DATABASE_URL"] = f"{BASE}/{DB}"
 os.environ["EMAIL_URL"] = "dummymail://"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret-" + "x" * 40)  # production settings, DEBUG off
 
 
 def ensure_database():
