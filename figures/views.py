@@ -124,24 +124,25 @@ def _delay_chart(mine, network, scope):
     ), rows
 
 
+def _csv_text(text: str) -> str:
+    """A cell a spreadsheet would run as a formula (searches are typed by anyone) is quoted as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _csv_cell(value):
     if value is None:
         return ""
     if type(value) is int:  # most cells: nothing to format
         return value
     if type(value) is str:
-        # A cell a spreadsheet would run as a formula (searches are typed by anyone) is quoted as text.
-        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+        return _csv_text(value)
     if isinstance(value, selectors.Percent):
         return f"{value:.1f}"
     if isinstance(value, datetime.datetime):
         return value.isoformat(timespec="minutes")
     if isinstance(value, datetime.date):
         return value.isoformat()[:7] if value.day == 1 else value.isoformat()
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not isinstance(value, (int, float)):
-        text = "'" + text
-    return text
+    return str(value) if isinstance(value, (int, float)) else _csv_text(str(value))
 
 
 def _csv(table, scope):

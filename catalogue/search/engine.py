@@ -54,12 +54,11 @@ class Filters:
     only_shop_ids: list[int] | None = None
     boost_shop_ids: list[int] | None = None
 
-    def sql(self, held_in=None) -> tuple[str, list]:
+    def sql(self, held_in) -> tuple[str, list]:
         """WHERE clauses on the document alias ``d``, ANDed, with their parameters.
 
         ``held_in(shop_ids)`` gives the SQL of "available in one of these shops" (the engine's).
         """
-        held_in = held_in or held_in_shops_sql
         clauses, params = [], []
         if self.in_stock_only:
             # The stored count prunes fast; the live check ignores copies held since.
@@ -80,13 +79,13 @@ class Filters:
             params += shop_params
         return " AND ".join(f"({c})" for c in clauses), params
 
-    def near_sql(self, held_in=None) -> tuple[str, list]:
+    def near_sql(self, held_in) -> tuple[str, list]:
         """A 1/0 column: the book is available in one of the boosted shops."""
         if not self.boost_shop_ids:
             return "0", []
         if self.only_shop_ids is not None and set(self.only_shop_ids) <= set(self.boost_shop_ids):
             return "1", []  # "near me only": every match is held in a boosted shop
-        sql, params = (held_in or held_in_shops_sql)(self.boost_shop_ids)
+        sql, params = held_in(self.boost_shop_ids)
         return f"CASE WHEN {sql} THEN 1 ELSE 0 END", params
 
 

@@ -114,13 +114,12 @@ def nearest_holdings(
     rank = {pk: position for position, pk in enumerate(shop_ids)}
     held: dict[int, list[int]] = defaultdict(list)
     if holders is not None:
-        for book_id in book_ids:
-            held[book_id] = [pk for pk in holders.get(book_id, ()) if pk in rank]
-        held = defaultdict(list, {book_id: ids for book_id, ids in held.items() if ids})
+        pairs = ((book_id, pk) for book_id in book_ids for pk in holders.get(book_id, ()) if pk in rank)
     else:
         lines = StockLine.objects.filter(book_id__in=list(book_ids), shop_id__in=shop_ids).available()
-        for book_id, shop_id in lines.values_list("book_id", "shop_id"):
-            held[book_id].append(shop_id)
+        pairs = lines.values_list("book_id", "shop_id")
+    for book_id, shop_id in pairs:
+        held[book_id].append(shop_id)
     nearest = {book_id: min(ids, key=rank.__getitem__) for book_id, ids in held.items()}
     shops = {
         shop.pk: shop
